@@ -1,0 +1,379 @@
+// SQLite adapter of the store port, on Node's built-in `node:sqlite` (WAL, synchronous=NORMAL,
+// BEGIN IMMEDIATE). Calls are synchronous underneath; the port is async so PostgreSQL fits too.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  UniqueViolation,
+  type AgentRepo, type ApiKeyRepo, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
+  type Store, type StoredEvent,
+} from '../../ports/store.ts';
+
+type Row = Record<string, unknown>;
+
+export class SqliteStore implements Store {
+  readonly agents: AgentRepo;
+  readonly environments: EnvironmentRepo;
+  readonly sessions: SessionRepo;
+  readonly apiKeys: ApiKeyRepo;
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    this.migrate();
+    this.agents = new SqliteAgentRepo(this);
+    this.environments = new SqliteEnvironmentRepo(this);
+    this.sessions = new SqliteSessionRepo(this);
+    this.apiKeys = new SqliteApiKeyRepo(this);
+  }
+
+  /** Cached prepared statement. */
+  stmt(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  all(sql: string, ...params: Array<string | number | null>): Row[] {
+    return this.stmt(sql).all(...params) as Row[];
+  }
+
+  get(sql: string, ...params: Array<string | number | null>): Row | undefined {
+    return this.stmt(sql).get(...params) as Row | undefined;
+  }
+
+  run(sql: string, ...params: Array<string | number | null>): number {
+    return Number(this.stmt(sql).run(...params).changes);
+  }
+
+  /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back on throw. */
+  tx<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+    );
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.tx(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
+      });
+    }
+  }
+}
+
+function isUniqueError(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
+}
+
+/** Builds keyset pagination SQL fragments: fetch limit+1 rows to learn whether more exist. */
+function pageOf<T>(rows: Row[], q: PageQuery, map: (r: Row) => T): Page<T> {
+  const more = rows.length > q.limit;
+  const taken = more ? rows.slice(0, q.limit) : rows;
+  return { data: taken.map(map), next: more ? Number(taken[taken.length - 1].seq) : null };
+}
+
+function keyset(q: PageQuery, column = 'seq'): { where: string; params: number[]; orderBy: string } {
+  const cmp = q.order === 'asc' ? '>' : '<';
+  return {
+    where: q.after === undefined ? '' : ` AND ${column} ${cmp} ?`,
+    params: q.after === undefined ? [] : [q.after],
+    orderBy: ` ORDER BY ${column} ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+  };
+}
+
+class SqliteApiKeyRepo implements ApiKeyRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+  async count() {
+    return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys')!.n);
+  }
+  async insert(id: string, hash: string, createdAt: string) {
+    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at) VALUES (?, ?, ?)', id, hash, createdAt);
+  }
+  async existsHash(hash: string) {
+    return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ?', hash) !== undefined;
+  }
+}
+
+class SqliteAgentRepo implements AgentRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+
+  private withArchive(data: string, archivedAt: unknown): Json {
+    return { ...JSON.parse(data), archived_at: (archivedAt as string | null) ?? null };
+  }
+
+  async insert(agent: Json & { id: string; version: number; created_at: string }) {
+    const data = JSON.stringify(agent);
+    this.s.tx(() => {
+      this.s.run('INSERT INTO agents (id, version, created_at, data) VALUES (?, ?, ?, ?)', agent.id, agent.version, agent.created_at, data);
+      this.s.run('INSERT INTO agent_versions (agent_id, version, data) VALUES (?, ?, ?)', agent.id, agent.version, data);
+    });
+  }
+
+  async get(id: string, version?: number) {
+    const head = this.s.get('SELECT version, archived_at, data FROM agents WHERE id = ?', id);
+    if (!head) return undefined;
+    if (version === undefined || version === Number(head.version)) return this.withArchive(String(head.data), head.archived_at);
+    const v = this.s.get('SELECT data FROM agent_versions WHERE agent_id = ? AND version = ?', id, version);
+    return v ? this.withArchive(String(v.data), head.archived_at) : undefined;
+  }
+
+  async addVersion(agent: Json & { id: string; version: number }, previousVersion: number) {
+    const data = JSON.stringify(agent);
+    return this.s.tx(() => {
+      const changed = this.s.run('UPDATE agents SET version = ?, data = ? WHERE id = ? AND version = ?', agent.version, data, agent.id, previousVersion);
+      if (changed === 0) return false;
+      this.s.run('INSERT INTO agent_versions (agent_id, version, data) VALUES (?, ?, ?)', agent.id, agent.version, data);
+      return true;
+    });
+  }
+
+  async archive(id: string, at: string) {
+    this.s.run('UPDATE agents SET archived_at = COALESCE(archived_at, ?) WHERE id = ?', at, id);
+  }
+
+  async list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean }) {
+    const k = keyset(q);
+    let where = 'WHERE 1=1';
+    const params: Array<string | number> = [];
+    if (!q.includeArchived) where += ' AND archived_at IS NULL';
+    if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
+    if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
+    const rows = this.s.all(`SELECT seq, archived_at, data FROM agents ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => this.withArchive(String(r.data), r.archived_at));
+  }
+
+  async listVersions(id: string, q: PageQuery) {
+    const head = this.s.get('SELECT archived_at FROM agents WHERE id = ?', id);
+    const k = keyset(q, 'version');
+    const rows = this.s.all(
+      `SELECT version AS seq, data FROM agent_versions WHERE agent_id = ?${k.where}${k.orderBy}`, id, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => this.withArchive(String(r.data), head?.archived_at));
+  }
+}
+
+class SqliteEnvironmentRepo implements EnvironmentRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+
+  async insert(env: Json & { id: string; name: string; created_at: string }) {
+    try {
+      this.s.run('INSERT INTO environments (id, name, archived_at, data) VALUES (?, ?, ?, ?)',
+        env.id, env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env));
+    } catch (err) {
+      if (isUniqueError(err)) throw new UniqueViolation(`an environment named "${env.name}" already exists`);
+      throw err;
+    }
+  }
+
+  async get(id: string) {
+    const r = this.s.get('SELECT data FROM environments WHERE id = ?', id);
+    return r ? (JSON.parse(String(r.data)) as Json) : undefined;
+  }
+
+  async update(env: Json & { id: string; name: string }) {
+    try {
+      this.s.run('UPDATE environments SET name = ?, archived_at = ?, data = ? WHERE id = ?',
+        env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env), env.id);
+    } catch (err) {
+      if (isUniqueError(err)) throw new UniqueViolation(`an environment named "${env.name}" already exists`);
+      throw err;
+    }
+  }
+
+  async delete(id: string) {
+    return this.s.run('DELETE FROM environments WHERE id = ?', id) > 0;
+  }
+
+  async list(q: PageQuery & { includeArchived: boolean }) {
+    const k = keyset(q);
+    const where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const rows = this.s.all(`SELECT seq, data FROM environments ${where}${k.where}${k.orderBy}`, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => JSON.parse(String(r.data)) as Json);
+  }
+}
+
+class SqliteSessionRepo implements SessionRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+
+  private toRow(r: Row): SessionRow {
+    const session = JSON.parse(String(r.data));
+    session.status = r.status;
+    session.archived_at = r.archived_at ?? null;
+    return {
+      session,
+      runningSince: r.running_since === null ? null : Number(r.running_since),
+      retryCount: Number(r.retry_count),
+    };
+  }
+
+  private toEvent(r: Row): StoredEvent {
+    const event = JSON.parse(String(r.data));
+    event.processed_at = (r.processed_at as string | null) ?? null;
+    return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
+  }
+
+  private appendAll(sessionId: string, events: Array<StoredEvent['event']>, now: string): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const e of events) {
+      const { processed_at, ...rest } = e;
+      const info = this.s.stmt(
+        'INSERT INTO events (session_id, id, type, created_at, processed_at, data) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(sessionId, e.id, e.type, now, processed_at, JSON.stringify(rest));
+      out.push({ seq: Number(info.lastInsertRowid), event: e, processedSeq: null });
+    }
+    return out;
+  }
+
+  async insert(row: SessionRow, initialEvents: Array<StoredEvent['event']>) {
+    const s = row.session;
+    const agent = s.agent as { id: string; version: number };
+    return this.s.tx(() => {
+      this.s.run(
+        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s));
+      return this.appendAll(s.id, initialEvents, String(s.created_at));
+    });
+  }
+
+  async get(id: string) {
+    const r = this.s.get('SELECT * FROM sessions WHERE id = ?', id);
+    return r ? this.toRow(r) : undefined;
+  }
+
+  async list(q: SessionListQuery) {
+    const k = keyset(q);
+    let where = 'WHERE 1=1';
+    const params: Array<string | number> = [];
+    if (!q.includeArchived) where += ' AND archived_at IS NULL';
+    if (q.agentId) { where += ' AND agent_id = ?'; params.push(q.agentId); }
+    if (q.agentVersion !== undefined) { where += ' AND agent_version = ?'; params.push(q.agentVersion); }
+    if (q.statuses?.length) { where += ` AND status IN (${q.statuses.map(() => '?').join(',')})`; params.push(...q.statuses); }
+    if (q.createdGt) { where += ' AND created_at > ?'; params.push(q.createdGt); }
+    if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
+    if (q.createdLt) { where += ' AND created_at < ?'; params.push(q.createdLt); }
+    if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
+    const rows = this.s.all(`SELECT * FROM sessions ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => ({ seq: Number(r.seq), row: this.toRow(r) }));
+  }
+
+  async delete(id: string) {
+    return this.s.tx(() => {
+      this.s.run('DELETE FROM events WHERE session_id = ?', id);
+      return this.s.run('DELETE FROM sessions WHERE id = ?', id) > 0;
+    });
+  }
+
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+    return this.s.tx(() => {
+      const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
+      if (!current) return undefined;
+      let row = this.toRow(current);
+      let cachedLog: StoredEvent[] | undefined;
+      const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
+      if (plan.markProcessed?.length) {
+        const top = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+        for (const id of plan.markProcessed) {
+          this.s.run('UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ? AND processed_at IS NULL',
+            plan.now, top, sessionId, id);
+        }
+      }
+      const stored = plan.events?.length ? this.appendAll(sessionId, plan.events, plan.now) : [];
+      const p = plan.patch;
+      if (p) {
+        const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
+        if (p.status) session.status = p.status;
+        row = {
+          session,
+          runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
+          retryCount: p.retryCount ?? row.retryCount,
+        };
+        const { status, archived_at, ...data } = session;
+        this.s.run('UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ? WHERE id = ?',
+          status, (archived_at as string | null) ?? null, row.runningSince, row.retryCount, JSON.stringify(data), sessionId);
+        if (p.pendingWake !== undefined) this.s.run('UPDATE sessions SET pending_wake = ? WHERE id = ?', p.pendingWake ? 1 : 0, sessionId);
+      }
+      return { stored, row, plan };
+    });
+  }
+
+  private readLog(sessionId: string): StoredEvent[] {
+    return this.s.all('SELECT * FROM events WHERE session_id = ? ORDER BY seq', sessionId).map((r) => this.toEvent(r));
+  }
+
+  async events(sessionId: string, q: EventQuery) {
+    const k = keyset(q);
+    let where = 'WHERE session_id = ?';
+    const params: Array<string | number> = [sessionId];
+    if (q.types?.length) { where += ` AND type IN (${q.types.map(() => '?').join(',')})`; params.push(...q.types); }
+    if (q.createdGt) { where += ' AND created_at > ?'; params.push(q.createdGt); }
+    if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
+    if (q.createdLt) { where += ' AND created_at < ?'; params.push(q.createdLt); }
+    if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
+    const rows = this.s.all(`SELECT * FROM events ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => this.toEvent(r));
+  }
+
+  async log(sessionId: string) {
+    return this.readLog(sessionId);
+  }
+
+  async findEvent(sessionId: string, eventId: string) {
+    const r = this.s.get('SELECT * FROM events WHERE session_id = ? AND id = ?', sessionId, eventId);
+    return r ? this.toEvent(r) : undefined;
+  }
+
+  async acquireLease(sessionId: string, owner: string, ttlMs: number, nowMs: number) {
+    const changed = this.s.run(
+      `UPDATE sessions SET lease_owner = ?, lease_expires_at = ?
+       WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)`,
+      owner, nowMs + ttlMs, sessionId, owner, nowMs);
+    return changed > 0;
+  }
+
+  async releaseLease(sessionId: string, owner: string) {
+    this.s.run('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?', sessionId, owner);
+  }
+
+  async orphaned(nowMs: number, limit: number) {
+    return this.s.all(
+      `SELECT id FROM sessions WHERE (status IN ('running', 'rescheduling') OR pending_wake = 1)
+       AND (lease_owner IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT ?`, nowMs, limit).map((r) => String(r.id));
+  }
+}

@@ -1,0 +1,229 @@
+// The brain: `wake(sessionId)` drives a session from its log until it has nothing to do. It holds
+// a lease so one harness drives a session at a time, renews it while working, and keeps nothing in
+// memory that the log lacks — the map below only tracks which loops this process is running.
+import type { Logger } from 'pino';
+import { newId } from '../protocol/ids.ts';
+import { EventFactory } from '../domain/session-events.ts';
+import type { Store } from '../ports/store.ts';
+import type { ModelClient } from '../ports/model.ts';
+import { isoAt, type Clock } from '../ports/clock.ts';
+import { SessionLog } from './session-log.ts';
+import { planStep, idlePatch, type StepAction } from './planner.ts';
+import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
+import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
+import type { ToolRunner } from './tool-runner.ts';
+import type { OpenToolUse } from './log-state.ts';
+import { resultTarget } from './log-state.ts';
+
+export interface HarnessOptions {
+  /** Identifies this process as a lease owner. */
+  owner: string;
+  leaseTtlMs: number;
+  sweepIntervalMs: number;
+  maxTokens: number;
+  retry: RetryPolicy;
+}
+
+export interface HarnessDeps {
+  store: Store;
+  log: SessionLog;
+  model: ModelClient;
+  tools: ToolRunner;
+  clock: Clock;
+  logger: Logger;
+}
+
+interface ActiveLoop {
+  /** Aborted by `user.interrupt`; replaced after each interrupt is handled. */
+  step: AbortController;
+  /** Input arrived while the loop was deciding to stop: plan once more. */
+  poked: boolean;
+}
+
+const nextEventId = () => newId('sevt');
+const INTERRUPT = 'interrupt';
+const SHUTDOWN = 'shutdown';
+
+export class Harness {
+  private readonly deps: HarnessDeps;
+  private readonly opts: HarnessOptions;
+  private readonly active = new Map<string, ActiveLoop>();
+  private readonly running = new Set<Promise<void>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(deps: HarnessDeps, opts: HarnessOptions) {
+    this.deps = deps;
+    this.opts = opts;
+  }
+
+  /** Starts the periodic sweep that re-wakes sessions whose harness died (and runs one now). */
+  start(): void {
+    const sweep = () => void this.sweep().catch((err) => this.deps.logger.error({ err }, 'sweep failed'));
+    sweep();
+    this.sweeper = setInterval(sweep, this.opts.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  async sweep(): Promise<void> {
+    const ids = await this.deps.store.sessions.orphaned(this.deps.clock.now(), 500);
+    for (const id of ids) if (!this.active.has(id)) this.wake(id);
+  }
+
+  /** Drive the session if no loop is doing so; otherwise make the running loop look again. */
+  wake(sessionId: string): void {
+    if (this.stopped) return;
+    const loop = this.active.get(sessionId);
+    if (loop) {
+      loop.poked = true;
+      return;
+    }
+    // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
+    const entry: ActiveLoop = { step: new AbortController(), poked: false };
+    this.active.set(sessionId, entry);
+    const task = this.run(sessionId, entry).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
+    this.running.add(task);
+    void task.finally(() => this.running.delete(task));
+  }
+
+  /** Abort whatever the session's loop is doing right now (model call, tool, backoff). */
+  interrupt(sessionId: string): void {
+    const loop = this.active.get(sessionId);
+    if (loop) {
+      loop.poked = true;
+      loop.step.abort(INTERRUPT);
+    } else {
+      this.wake(sessionId);
+    }
+  }
+
+  isDriving(sessionId: string): boolean {
+    return this.active.has(sessionId);
+  }
+
+  /** Stops sweeping, aborts every loop without writing, and waits for them to settle. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const loop of this.active.values()) loop.step.abort(SHUTDOWN);
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async run(sessionId: string, loop: ActiveLoop): Promise<void> {
+    const { store, clock } = this.deps;
+    let held = false;
+    try {
+      held = await store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now());
+    } finally {
+      if (!held) this.active.delete(sessionId);
+    }
+    if (!held) return; // another process drives it
+    const renew = setInterval(() => {
+      void store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
+        if (!held) loop.step.abort(SHUTDOWN); // another process took over: stop touching the session
+      });
+    }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 3)));
+    try {
+      for (;;) {
+        if (loop.step.signal.aborted) {
+          if (loop.step.signal.reason === SHUTDOWN) return;
+          loop.step = new AbortController();
+        }
+        loop.poked = false;
+        const action = await this.step(sessionId, loop.step.signal);
+        if (action.type === 'none' && !loop.poked) break;
+      }
+    } finally {
+      clearInterval(renew);
+      this.active.delete(sessionId);
+      await store.sessions.releaseLease(sessionId, this.opts.owner);
+      if (loop.poked && !this.stopped) this.wake(sessionId);
+    }
+  }
+
+  /** Plans and performs one step. Returns the action taken. */
+  private async step(sessionId: string, signal: AbortSignal): Promise<StepAction> {
+    const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now()));
+    if (!committed) return { type: 'none' };
+    const action = committed.plan.action;
+    if (action.type === 'model') await this.modelStep(sessionId, signal);
+    else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal);
+    return action;
+  }
+
+  private modelDeps(): ModelStepDeps {
+    return { log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock, maxTokens: this.opts.maxTokens };
+  }
+
+  private async modelStep(sessionId: string, signal: AbortSignal): Promise<void> {
+    const row = await this.deps.store.sessions.get(sessionId);
+    if (!row) return;
+    const log = await this.deps.store.sessions.log(sessionId);
+    const outcome = await runModelStep(this.modelDeps(), sessionId, row, log, signal);
+    if (outcome.type === 'ok') return;
+    const { error, startId } = outcome;
+    if (error.kind === 'aborted') {
+      // On shutdown the dangling span is closed by whoever resumes the session.
+      if (signal.reason !== SHUTDOWN) await recordInterruptedCall(this.modelDeps(), sessionId, startId, error.partial);
+      return;
+    }
+    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
+    const attempt = row.retryCount + 1;
+    const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
+    await this.deps.log.commit(sessionId, (current) => {
+      const nowMs = this.deps.clock.now();
+      const f = new EventFactory(nextEventId, isoAt(nowMs));
+      const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+      const retryStatus = retrying ? 'retrying' : error.retryable ? 'exhausted' : 'terminal';
+      const events = [f.modelRequestEnd(startId, true, zero), f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } })];
+      if (retrying) {
+        events.push(f.statusRescheduled());
+        return { now: isoAt(nowMs), events, patch: { status: 'rescheduling' as const, retryCount: attempt } };
+      }
+      if (retryStatus === 'exhausted') {
+        // Queued input is flushed into the conversation; the next message starts a fresh turn.
+        events.push(f.statusIdle({ type: 'retries_exhausted' }));
+        const queued = current.session.status === 'terminated' ? [] : (log.filter((e) => e.event.processed_at === null && e.event.type === 'user.message').map((e) => e.event.id));
+        return { now: isoAt(nowMs), events, markProcessed: queued, patch: { ...idlePatch(current, nowMs), pendingWake: false } };
+      }
+      events.push(f.statusTerminated());
+      const patch = idlePatch(current, nowMs);
+      return { now: isoAt(nowMs), events, patch: { ...patch, status: 'terminated' as const, pendingWake: false } };
+    });
+    if (retrying) {
+      await sleep(backoffMs(this.opts.retry, attempt, error), signal);
+      if (signal.aborted) return; // the planner resumes (interrupt → idle; shutdown → next process)
+      await this.deps.log.commit(sessionId, (current) => {
+        if (current.session.status !== 'rescheduling') return { now: isoAt(this.deps.clock.now()) };
+        const f = new EventFactory(nextEventId, isoAt(this.deps.clock.now()));
+        return { now: isoAt(this.deps.clock.now()), events: [f.statusRunning()], patch: { status: 'running' as const } };
+      });
+    }
+  }
+
+  private async toolStep(sessionId: string, uses: OpenToolUse[], signal: AbortSignal): Promise<void> {
+    for (const use of uses) {
+      if (signal.aborted) return;
+      const event = (await this.deps.store.sessions.findEvent(sessionId, use.id))?.event;
+      if (!event) continue;
+      let content: Array<Record<string, unknown>>;
+      let isError: boolean;
+      if (use.denied) {
+        const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
+        content = [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }];
+        isError = true;
+      } else {
+        const out = await this.deps.tools.run(sessionId, { id: use.id, name: use.name, input: (event.input as Record<string, unknown>) ?? {} }, { signal });
+        if (signal.aborted) return; // the interrupt answers this call
+        content = out.content;
+        isError = out.isError;
+      }
+      await this.deps.log.commit(sessionId, (_row, log) => {
+        const now = isoAt(this.deps.clock.now());
+        // Someone (an interrupt) may have answered the call meanwhile: never answer twice.
+        if (log().some((e) => resultTarget(e.event) === use.id)) return { now };
+        return { now, events: [{ id: nextEventId(), type: 'agent.tool_result', tool_use_id: use.id, content, is_error: isError, processed_at: now }] };
+      });
+    }
+  }
+}

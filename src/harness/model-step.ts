@@ -1,0 +1,140 @@
+// One model request of a turn: span start, live previews, then the answer's events, usage and the
+// span end committed together — so a crash mid-call leaves only a dangling span, never half an answer.
+import { newId } from '../protocol/ids.ts';
+import { EventFactory, type WireEvent } from '../domain/session-events.ts';
+import { ModelError, type ModelClient, type ModelOutputBlock, type ModelResponse, type ModelStreamEvent } from '../ports/model.ts';
+import type { SessionRow, StoredEvent } from '../ports/store.ts';
+import { isoAt, type Clock } from '../ports/clock.ts';
+import { buildModelRequest, type AgentSnapshot } from './context.ts';
+import { idlePatch } from './planner.ts';
+import { toolUseEvent } from './permissions.ts';
+import type { SessionLog } from './session-log.ts';
+import type { ToolRunner } from './tool-runner.ts';
+
+export interface ModelStepDeps {
+  log: SessionLog;
+  model: ModelClient;
+  tools: ToolRunner;
+  clock: Clock;
+  maxTokens: number;
+}
+
+export type ModelStepOutcome =
+  | { type: 'ok' }
+  | { type: 'failed'; error: ModelError; startId: string };
+
+const nextEventId = () => newId('sevt');
+
+/** Accumulates the usage of one model call into the session's usage object. */
+export function addUsage(usage: Record<string, any>, r: ModelResponse['usage']): Record<string, unknown> {
+  const cc = usage.cache_creation ?? {};
+  return {
+    ...usage,
+    input_tokens: (usage.input_tokens ?? 0) + r.input_tokens,
+    output_tokens: (usage.output_tokens ?? 0) + r.output_tokens,
+    cache_read_input_tokens: (usage.cache_read_input_tokens ?? 0) + r.cache_read_input_tokens,
+    cache_creation: {
+      ephemeral_5m_input_tokens: (cc.ephemeral_5m_input_tokens ?? 0) + r.cache_creation_5m,
+      ephemeral_1h_input_tokens: (cc.ephemeral_1h_input_tokens ?? 0) + r.cache_creation_1h,
+    },
+  };
+}
+
+/** Keeps ids for previewed blocks so the persisted event has the id its previews announced. */
+class PreviewTracker {
+  readonly ids = new Map<number, string>();
+  private readonly deps: ModelStepDeps;
+  private readonly sessionId: string;
+
+  constructor(deps: ModelStepDeps, sessionId: string) {
+    this.deps = deps;
+    this.sessionId = sessionId;
+  }
+
+  onEvent = (e: ModelStreamEvent): void => {
+    if (e.type === 'block_start' && e.block !== 'tool_use') {
+      const id = nextEventId();
+      this.ids.set(e.index, id);
+      this.deps.log.preview(this.sessionId, { type: 'event_start', event: { type: e.block === 'text' ? 'agent.message' : 'agent.thinking', id } });
+    } else if (e.type === 'text_delta' || e.type === 'thinking_delta') {
+      const id = this.ids.get(e.index);
+      if (id && e.text) {
+        this.deps.log.preview(this.sessionId, {
+          type: 'event_delta', event_id: id, delta: { type: 'content_delta', index: 0, content: { type: 'text', text: e.text } },
+        });
+      }
+    }
+  };
+}
+
+/** Events for the answer's blocks, in order; tool calls are evaluated against the agent's policies. */
+function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutputBlock[], ids: Map<number, string>, offered: Set<string>) {
+  const events: WireEvent[] = [];
+  const denials: WireEvent[] = [];
+  blocks.forEach((b, index) => {
+    if (b.type === 'text') {
+      if (b.text.length) events.push(f.agentMessage(b.text, ids.get(index)));
+    } else if (b.type === 'thinking') {
+      events.push(f.agentThinking(ids.get(index)));
+    } else {
+      const { event, denial } = toolUseEvent(f, agent, b, offered);
+      events.push(event);
+      if (denial) denials.push(f.agentToolResult(event.id, denial, true));
+    }
+  });
+  return { events, denials };
+}
+
+export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: SessionRow, log: StoredEvent[], signal: AbortSignal): Promise<ModelStepOutcome> {
+  const agent = row.session.agent as unknown as AgentSnapshot;
+  const catalog = deps.tools.catalog(agent);
+  const request = buildModelRequest(agent, log, { maxTokens: deps.maxTokens, builtinTools: () => catalog });
+  const offered = new Set(request.tools.map((t) => t.name));
+
+  const started = await deps.log.commit(sessionId, () => {
+    const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
+    return { now: isoAt(deps.clock.now()), events: [f.modelRequestStart()] };
+  });
+  if (!started) return { type: 'ok' };
+  const startId = started.stored[0].event.id;
+
+  const previews = new PreviewTracker(deps, sessionId);
+  let response: ModelResponse;
+  try {
+    response = await deps.model.stream(request, { signal, onEvent: previews.onEvent });
+  } catch (err) {
+    const error = err instanceof ModelError ? err : new ModelError('request_failed', String(err), { retryable: true, cause: err });
+    return { type: 'failed', error, startId };
+  }
+
+  await deps.log.commit(sessionId, (current) => {
+    const nowMs = deps.clock.now();
+    const f = new EventFactory(nextEventId, isoAt(nowMs));
+    const { events, denials } = answerEvents(f, agent, response.content, previews.ids, offered);
+    const u = response.usage;
+    events.push(f.modelRequestEnd(startId, false, {
+      input_tokens: u.input_tokens, output_tokens: u.output_tokens,
+      cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens,
+    }));
+    events.push(...denials);
+    const usage = addUsage(current.session.usage as Record<string, unknown>, u);
+    if (response.stopReason === 'refusal') {
+      const details = { type: 'refusal', category: response.stopDetails?.category ?? null, explanation: response.stopDetails?.explanation ?? null };
+      events.push(f.statusIdle({ type: 'refusal' }, details));
+      const patch = idlePatch({ ...current, session: { ...current.session, usage } }, nowMs);
+      return { now: isoAt(nowMs), events, patch: { ...patch, pendingWake: false } };
+    }
+    return { now: isoAt(nowMs), events, patch: { retryCount: 0, fields: { usage, updated_at: isoAt(nowMs) } } };
+  });
+  return { type: 'ok' };
+}
+
+/** Persists what an interrupted call had already said, and closes its span as failed. */
+export async function recordInterruptedCall(deps: ModelStepDeps, sessionId: string, startId: string, partial: ModelOutputBlock[]): Promise<void> {
+  await deps.log.commit(sessionId, () => {
+    const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
+    const events: WireEvent[] = partial.filter((b) => b.type === 'text' && b.text).map((b) => f.agentMessage((b as { text: string }).text));
+    events.push(f.modelRequestEnd(startId, true, { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 }));
+    return { now: isoAt(deps.clock.now()), events };
+  });
+}

@@ -1,0 +1,39 @@
+// Retry policy for model calls: which failures are retried, how long to wait, how errors are named
+// in `session.error`. Decisions read ModelError fields, never message text.
+import type { ModelError } from '../ports/model.ts';
+
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Exponential backoff with full jitter, honoring the upstream's retry-after when it is longer. */
+export function backoffMs(policy: RetryPolicy, attempt: number, error: ModelError, random = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = ceiling / 2 + random() * (ceiling / 2);
+  return Math.max(jittered, Math.min(error.retryAfterMs ?? 0, policy.maxDelayMs));
+}
+
+export function sessionErrorType(error: ModelError): string {
+  switch (error.kind) {
+    case 'rate_limited': return 'model_rate_limited_error';
+    case 'overloaded': return 'model_overloaded_error';
+    case 'billing': return 'billing_error';
+    default: return 'model_request_failed_error';
+  }
+}
+
+/** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

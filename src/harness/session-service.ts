@@ -1,0 +1,247 @@
+// Session use-cases behind the HTTP routes: create, send events, update, archive, delete. Each
+// validates against the current log inside one store transaction, so a rejected request changes
+// nothing, then wakes or interrupts the harness.
+import { newId, hasPrefix } from '../protocol/ids.ts';
+import { ApiError, conflict, invalidRequest, notFound } from '../protocol/errors.ts';
+import type { CreateSessionParams, UpdateSessionParams } from '../protocol/session-schemas.ts';
+import type { SendableEvent } from '../protocol/event-schemas.ts';
+import { validateMetadata, applyMetadataPatch } from '../protocol/common-schemas.ts';
+import {
+  applySessionOverrides, multiagentRefs, resolveMcpServers, resolveTools, sessionAgentSnapshot,
+  type AgentObject, type SessionAgent,
+} from '../domain/agents.ts';
+import { assertNotArchived } from '../domain/environments.ts';
+import { EventFactory, type WireEvent } from '../domain/session-events.ts';
+import type { SessionRow, Store, StoredEvent } from '../ports/store.ts';
+import type { EventBus } from '../ports/event-bus.ts';
+import { isoAt, type Clock } from '../ports/clock.ts';
+import { deriveLogState } from './log-state.ts';
+import type { SessionLog } from './session-log.ts';
+
+/** The part of the harness the service drives. */
+export interface HarnessControl {
+  wake(sessionId: string): void;
+  interrupt(sessionId: string): void;
+}
+
+const NOT_YET = 'is not supported by this server yet';
+
+export function emptyUsage() {
+  return {
+    input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+    active_seconds: 0, list_cost: null, server_tool_use: null,
+  };
+}
+
+/** The session as clients see it: live `stats` computed from the row. */
+export function presentSession(row: SessionRow, nowMs: number): Record<string, unknown> {
+  const s = row.session;
+  const usage = { ...(s.usage as Record<string, unknown>) };
+  let active = Number(usage.active_seconds ?? 0);
+  if (row.runningSince !== null) active += (nowMs - row.runningSince) / 1000;
+  active = Math.round(active * 1000) / 1000;
+  usage.active_seconds = active;
+  const duration = Math.max(0, Math.round((nowMs - Date.parse(String(s.created_at)))) / 1000);
+  return { ...s, usage, stats: { active_seconds: active, duration_seconds: duration } };
+}
+
+export class SessionService {
+  private readonly store: Store;
+  private readonly log: SessionLog;
+  private readonly bus: EventBus;
+  private readonly clock: Clock;
+  private readonly harness: HarnessControl;
+
+  constructor(deps: { store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl }) {
+    this.store = deps.store;
+    this.log = deps.log;
+    this.bus = deps.bus;
+    this.clock = deps.clock;
+    this.harness = deps.harness;
+  }
+
+  async get(id: string): Promise<SessionRow> {
+    const row = hasPrefix(id, 'sesn') ? await this.store.sessions.get(id) : undefined;
+    if (!row) throw notFound(`session ${id} not found`);
+    return row;
+  }
+
+  present(row: SessionRow): Record<string, unknown> {
+    return presentSession(row, this.clock.now());
+  }
+
+  private async resolveAgent(ref: CreateSessionParams['agent']): Promise<SessionAgent> {
+    const id = typeof ref === 'string' ? ref : ref.id;
+    const version = typeof ref === 'string' ? undefined : ref.version;
+    const agent = hasPrefix(id, 'agent') ? ((await this.store.agents.get(id, version)) as unknown as AgentObject | undefined) : undefined;
+    if (!agent) throw notFound(version ? `agent ${id} version ${version} not found` : `agent ${id} not found`);
+    if (agent.archived_at) throw invalidRequest(`agent ${id} is archived and cannot start new sessions`);
+    const roster = new Map<string, AgentObject>();
+    for (const r of multiagentRefs(agent.multiagent)) {
+      const found = (await this.store.agents.get(r.id, r.version)) as unknown as AgentObject | undefined;
+      if (found) roster.set(`${r.id}@${r.version}`, found);
+    }
+    let snapshot = sessionAgentSnapshot(agent, (rid, rv) => roster.get(`${rid}@${rv}`));
+    if (typeof ref !== 'string' && ref.type === 'agent_with_overrides') {
+      const { type: _t, id: _i, version: _v, ...overrides } = ref;
+      snapshot = applySessionOverrides(snapshot, overrides);
+    }
+    return snapshot;
+  }
+
+  async create(params: CreateSessionParams): Promise<SessionRow> {
+    const agent = await this.resolveAgent(params.agent);
+    const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
+    if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
+    assertNotArchived(env as { id: string; archived_at?: unknown });
+    if (params.vault_ids?.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
+    if (params.budget) throw invalidRequest(`budget ${NOT_YET}`);
+    if (params.resources?.length) throw invalidRequest(`resources ${NOT_YET}`);
+    const initial = params.initial_events ?? [];
+    if (initial.some((e) => e.type === 'user.define_outcome')) throw invalidRequest(`user.define_outcome ${NOT_YET}`);
+    const metadata = validateMetadata(params.metadata ?? {});
+
+    const nowMs = this.clock.now();
+    const now = isoAt(nowMs);
+    const id = newId('sesn');
+    const running = initial.length > 0;
+    const session = {
+      type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
+      environment_id: params.environment_id, resources: [], vault_ids: [], metadata, budget: null,
+      usage: emptyUsage(), outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
+    } as SessionRow['session'];
+    const f = new EventFactory(() => newId('sevt'), now);
+    const events: WireEvent[] = initial.map((e) => ({ id: newId('sevt'), ...e, processed_at: now }));
+    if (running) events.push(f.statusRunning());
+    const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0 };
+    await this.store.sessions.insert(row, events);
+    if (running) this.harness.wake(id);
+    return row;
+  }
+
+  /** Validates and appends client events; returns their echoes. */
+  async send(sessionId: string, events: SendableEvent[]): Promise<WireEvent[]> {
+    await this.get(sessionId);
+    for (const e of events) {
+      if (e.type === 'user.define_outcome' || e.type === 'system.message') throw invalidRequest(`${e.type} ${NOT_YET}`);
+      if (e.type === 'user.tool_result') throw invalidRequest('user.tool_result is accepted only on sessions in self-hosted environments');
+      if (e.type === 'user.tool_confirmation' && e.result === 'allow' && e.deny_message != null) {
+        throw invalidRequest('deny_message is only allowed when result is "deny"');
+      }
+    }
+    const nowMs = this.clock.now();
+    const now = isoAt(nowMs);
+    const result = await this.log.commit(sessionId, (row, readLog) => {
+      if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived`);
+      if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
+      const echoes = validateAgainstLog(events, readLog(), now);
+      return { now, events: echoes, patch: { pendingWake: true } };
+    });
+    if (!result) throw notFound(`session ${sessionId} not found`);
+    if (events.some((e) => e.type === 'user.interrupt')) this.harness.interrupt(sessionId);
+    else this.harness.wake(sessionId);
+    return result.stored.map((s) => s.event);
+  }
+
+  async update(sessionId: string, params: UpdateSessionParams): Promise<SessionRow> {
+    await this.get(sessionId);
+    if (params.vault_ids !== undefined) throw invalidRequest('vault_ids can only be set when a session is created');
+    if (params.budget !== undefined) throw invalidRequest('budget_create_only: a session created without a budget cannot get one');
+    const nowMs = this.clock.now();
+    const now = isoAt(nowMs);
+    const result = await this.log.commit(sessionId, (row) => {
+      if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived and read-only`);
+      const changed: Record<string, unknown> = {};
+      if (params.title !== undefined && params.title !== row.session.title) changed.title = params.title;
+      if (params.metadata) {
+        const next = applyMetadataPatch(row.session.metadata as Record<string, string>, params.metadata, { emptyStringDeletes: false });
+        if (JSON.stringify(next) !== JSON.stringify(row.session.metadata)) changed.metadata = next;
+      }
+      if (params.agent && (params.agent.tools !== undefined || params.agent.mcp_servers !== undefined)) {
+        if (row.session.status !== 'idle') throw conflict(`session ${sessionId} must be idle to change its agent tools`);
+        const agent = row.session.agent as unknown as SessionAgent;
+        const mcp = params.agent.mcp_servers !== undefined ? resolveMcpServers(params.agent.mcp_servers) : agent.mcp_servers;
+        const tools = params.agent.tools !== undefined ? resolveTools(params.agent.tools, mcp) : resolveTools(agent.tools as never, mcp);
+        const next = { ...agent, tools, mcp_servers: mcp };
+        if (JSON.stringify(next) !== JSON.stringify(agent)) changed.agent = next;
+      }
+      if (!Object.keys(changed).length) return { now };
+      const f = new EventFactory(() => newId('sevt'), now);
+      return { now, events: [f.sessionUpdated(changed)], patch: { fields: { ...changed, updated_at: now } } };
+    });
+    return result!.row;
+  }
+
+  async archive(sessionId: string): Promise<SessionRow> {
+    await this.get(sessionId);
+    const nowMs = this.clock.now();
+    const now = isoAt(nowMs);
+    const result = await this.log.commit(sessionId, (row) => {
+      if (row.session.archived_at) return { now };
+      if (row.session.status === 'running' || row.session.status === 'rescheduling') {
+        throw conflict(`session ${sessionId} is ${row.session.status}; interrupt it or wait until it is idle before archiving`);
+      }
+      const f = new EventFactory(() => newId('sevt'), now);
+      const events = row.session.status === 'terminated' ? [] : [f.statusTerminated()];
+      return { now, events, patch: { status: 'terminated' as const, pendingWake: false, fields: { archived_at: now, updated_at: now } } };
+    });
+    return result!.row;
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    const row = await this.get(sessionId);
+    if (row.session.status === 'running' || row.session.status === 'rescheduling') {
+      throw conflict(`session ${sessionId} is ${row.session.status}; interrupt it or wait until it is idle before deleting`);
+    }
+    await this.store.sessions.delete(sessionId);
+    this.bus.publish(sessionId, { kind: 'event', payload: { id: newId('sevt'), type: 'session.deleted', processed_at: isoAt(this.clock.now()) } });
+  }
+}
+
+/**
+ * Checks each sent event against the log (tool-use ids exist, are open, are not answered twice,
+ * confirmations only for `ask` calls) and builds the echoes. Throws a 400 on the first problem.
+ */
+export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], now: string): WireEvent[] {
+  const state = deriveLogState(log);
+  const open = new Map(state.openToolUses.map((u) => [u.id, u]));
+  const answered = new Set<string>();
+  const confirmed = new Set(log.filter((e) => e.event.type === 'user.tool_confirmation').map((e) => String(e.event.tool_use_id)));
+  const echoes: WireEvent[] = [];
+  for (const e of events) {
+    const id = newId('sevt');
+    switch (e.type) {
+      case 'user.message':
+      case 'user.interrupt':
+        echoes.push({ id, ...e, processed_at: null });
+        break;
+      case 'user.custom_tool_result': {
+        const target = e.custom_tool_use_id;
+        const use = open.get(target);
+        const known = log.some((x) => x.event.id === target && x.event.type === 'agent.custom_tool_use');
+        if (!known) throw invalidRequest(`custom_tool_use_id ${target} does not name an agent.custom_tool_use event of this session`);
+        if (!use || answered.has(target)) throw invalidRequest(`custom tool use ${target} already has a result`);
+        answered.add(target);
+        echoes.push({ id, ...e, processed_at: now });
+        break;
+      }
+      case 'user.tool_confirmation': {
+        const target = e.tool_use_id;
+        const use = open.get(target);
+        const known = log.find((x) => x.event.id === target && (x.event.type === 'agent.tool_use' || x.event.type === 'agent.mcp_tool_use'));
+        if (!known) throw invalidRequest(`tool_use_id ${target} does not name a tool use of this session`);
+        if (known.event.evaluated_permission !== 'ask') throw invalidRequest(`tool use ${target} does not await confirmation (evaluated_permission is "${known.event.evaluated_permission}")`);
+        if (!use || use.waitsFor !== 'confirmation' || confirmed.has(target) || answered.has(target)) {
+          throw invalidRequest(`tool use ${target} was already confirmed or answered`);
+        }
+        answered.add(target);
+        echoes.push({ id, ...e, processed_at: now });
+        break;
+      }
+      default:
+        throw invalidRequest(`${e.type} ${NOT_YET}`);
+    }
+  }
+  return echoes;
+}

@@ -1,0 +1,15 @@
+// The event bus port: live fan-out of session events to open streams, after they are durably
+// appended. Also carries the stream-only previews (`event_start` / `event_delta`) which are never persisted.
+import type { Json } from './store.ts';
+
+export interface BusMessage {
+  /** A persisted event (already in the log) or a stream-only preview. */
+  kind: 'event' | 'preview';
+  payload: Json & { type: string };
+}
+
+export interface EventBus {
+  publish(sessionId: string, message: BusMessage): void;
+  /** Returns an unsubscribe function. Listeners are called synchronously in publish order. */
+  subscribe(sessionId: string, listener: (message: BusMessage) => void): () => void;
+}

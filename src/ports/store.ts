@@ -1,0 +1,162 @@
+// The store port: durable state of every resource and the append-only session log.
+// Adapters (SQLite now, PostgreSQL later) implement it; the harness and routes only see this.
+// Objects are stored as their wire JSON (schema-versioned by the migration that created them);
+// columns exist only for what is filtered, ordered or leased on.
+
+import type { SortOrder } from '../protocol/cursor.ts';
+
+export type Json = Record<string, unknown>;
+
+/** One page of a keyset-paginated list. `next` is the sort key to continue after, or null at the end. */
+export interface Page<T> {
+  data: T[];
+  next: number | null;
+}
+
+export interface PageQuery {
+  limit: number;
+  order: SortOrder;
+  /** Continue strictly after this sort key (in `order`). */
+  after?: number;
+}
+
+export interface AgentRow {
+  id: string;
+  /** Latest version's wire object (`archived_at` merged in). */
+  agent: Json;
+  version: number;
+  archivedAt: string | null;
+}
+
+export interface AgentRepo {
+  insert(agent: Json & { id: string; version: number; created_at: string }): Promise<void>;
+  /** Latest version, or the given version; undefined when the agent or version does not exist. */
+  get(id: string, version?: number): Promise<Json | undefined>;
+  /**
+   * Store a new version. Returns false (and stores nothing) when the latest stored version is no
+   * longer `previousVersion` — a concurrent update won the race.
+   */
+  addVersion(agent: Json & { id: string; version: number }, previousVersion: number): Promise<boolean>;
+  archive(id: string, at: string): Promise<void>;
+  list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean }): Promise<Page<Json>>;
+  listVersions(id: string, q: PageQuery): Promise<Page<Json>>;
+}
+
+export interface EnvironmentRepo {
+  /** Throws `UniqueViolation` when the name is taken. */
+  insert(env: Json & { id: string; name: string; created_at: string }): Promise<void>;
+  get(id: string): Promise<Json | undefined>;
+  /** Replaces the stored object; throws `UniqueViolation` on a name clash. */
+  update(env: Json & { id: string; name: string }): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  list(q: PageQuery & { includeArchived: boolean }): Promise<Page<Json>>;
+}
+
+/** Thrown by repos when a unique constraint (e.g. environment name) is violated. */
+export class UniqueViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
+
+/** A session as stored: the wire object plus the bookkeeping the harness needs. */
+export interface SessionRow {
+  session: Json & { id: string; status: SessionStatus };
+  /** Set while the session is running: when the current active period started (ms epoch). */
+  runningSince: number | null;
+  /** Model-request retries spent on the current step (reset on success). */
+  retryCount: number;
+}
+
+export interface SessionListQuery extends PageQuery {
+  agentId?: string;
+  agentVersion?: number;
+  statuses?: SessionStatus[];
+  createdGt?: string;
+  createdGte?: string;
+  createdLt?: string;
+  createdLte?: string;
+  includeArchived: boolean;
+}
+
+/** A persisted session event. `event` is the wire object (id, type, processed_at, ...). */
+export interface StoredEvent {
+  seq: number;
+  event: Json & { id: string; type: string; processed_at: string | null };
+  /** For queued user events: the log position at which they were processed (context order). */
+  processedSeq: number | null;
+}
+
+export interface EventQuery extends PageQuery {
+  types?: string[];
+  createdGt?: string;
+  createdGte?: string;
+  createdLt?: string;
+  createdLte?: string;
+}
+
+/** What one atomic commit writes. */
+export interface CommitPlan {
+  now: string;
+  events?: Array<StoredEvent['event']>;
+  markProcessed?: string[];
+  patch?: SessionPatch;
+}
+
+/** Changes applied to the session row in the same transaction as an append. */
+export interface SessionPatch {
+  /** Ask the sweeper to drive this session even if it is idle (input arrived; cleared when planned). */
+  pendingWake?: boolean;
+  status?: SessionStatus;
+  runningSince?: number | null;
+  retryCount?: number;
+  /** Shallow-merged into the wire object (usage, stats, title, metadata, updated_at, ...). */
+  fields?: Json;
+}
+
+export interface SessionRepo {
+  insert(row: SessionRow, initialEvents: Array<StoredEvent['event']>): Promise<StoredEvent[]>;
+  get(id: string): Promise<SessionRow | undefined>;
+  list(q: SessionListQuery): Promise<Page<{ seq: number; row: SessionRow }>>;
+  /** Deletes the session and its whole log. */
+  delete(id: string): Promise<boolean>;
+
+  /**
+   * Atomically (one transaction): read the session row (and, lazily, its log), let `decide` plan a
+   * change, then append the planned events in order, mark `markProcessed` event ids as processed
+   * (processed_at = `now`, processedSeq = the last log position before this append) and apply the
+   * patch. `decide` may throw to abort with nothing written. Undefined when the session is missing.
+   */
+  commit<P extends CommitPlan>(
+    sessionId: string,
+    decide: (row: SessionRow, log: () => StoredEvent[]) => P,
+  ): Promise<{ stored: StoredEvent[]; row: SessionRow; plan: P } | undefined>;
+
+  events(sessionId: string, q: EventQuery): Promise<Page<StoredEvent>>;
+  /** The whole log in order, for the harness. */
+  log(sessionId: string): Promise<StoredEvent[]>;
+  findEvent(sessionId: string, eventId: string): Promise<StoredEvent | undefined>;
+
+  /** Take or renew the harness lease. True when `owner` now holds it until now + ttlMs. */
+  acquireLease(sessionId: string, owner: string, ttlMs: number, nowMs: number): Promise<boolean>;
+  releaseLease(sessionId: string, owner: string): Promise<void>;
+  /** Sessions that should be driven (running/rescheduling or a pending wake) whose lease is missing or expired. */
+  orphaned(nowMs: number, limit: number): Promise<string[]>;
+}
+
+export interface ApiKeyRepo {
+  count(): Promise<number>;
+  insert(id: string, hash: string, createdAt: string): Promise<void>;
+  existsHash(hash: string): Promise<boolean>;
+}
+
+export interface Store {
+  agents: AgentRepo;
+  environments: EnvironmentRepo;
+  sessions: SessionRepo;
+  apiKeys: ApiKeyRepo;
+  close(): Promise<void>;
+}

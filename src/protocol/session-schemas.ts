@@ -1,0 +1,56 @@
+// Wire schemas for session create/update bodies (API-SPEC §4.4).
+import { z } from 'zod';
+import { metadataPatchSchema, metadataSchema, modelParamSchema, toolParamSchema } from './common-schemas.ts';
+import { userDefineOutcomeSchema, userMessageSchema } from './event-schemas.ts';
+
+const mcpServerSchema = z.object({ type: z.literal('url'), name: z.string().min(1).max(255), url: z.url() });
+const skillSchema = z.object({ type: z.enum(['anthropic', 'custom']), skill_id: z.string().min(1), version: z.string().nullish() });
+
+const agentRefSchema = z.union([
+  z.string().min(1),
+  z.object({ type: z.literal('agent'), id: z.string().min(1), version: z.number().int().min(1).optional() }),
+  z.object({
+    type: z.literal('agent_with_overrides'),
+    id: z.string().min(1),
+    version: z.number().int().min(1).optional(),
+    model: modelParamSchema.optional(),
+    system: z.string().max(100_000).nullish(),
+    tools: z.array(toolParamSchema).max(256).nullish(),
+    mcp_servers: z.array(mcpServerSchema).max(20).nullish(),
+    skills: z.array(skillSchema).nullish(),
+  }),
+], { error: 'agent must be an agent id, {type:"agent", id, version?} or {type:"agent_with_overrides", id, ...}' });
+
+const budgetSchema = z.object({
+  type: z.literal('limit'),
+  max_list_cost: z.object({ amount: z.string().regex(/^\d+$/, 'amount must be a whole number of cents as a string'), currency: z.literal('USD') }),
+});
+
+const resourceSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('file'), file_id: z.string().min(1), mount_path: z.string().nullish() }),
+  z.object({ type: z.literal('github_repository'), url: z.string().min(1), authorization_token: z.string().optional(), checkout: z.unknown().optional(), mount_path: z.string().nullish() }),
+  z.object({ type: z.literal('memory_store'), memory_store_id: z.string().min(1), access: z.enum(['read_write', 'read_only']).nullish(), instructions: z.string().max(4096).nullish() }),
+]);
+
+export const createSessionSchema = z.object({
+  agent: agentRefSchema,
+  environment_id: z.string({ error: 'environment_id is required' }).min(1),
+  title: z.string().max(500).nullish(),
+  metadata: metadataSchema.optional(),
+  vault_ids: z.array(z.string()).max(50).optional(),
+  budget: budgetSchema.optional(),
+  resources: z.array(resourceSchema).max(500).optional(),
+  initial_events: z.array(z.discriminatedUnion('type', [userMessageSchema, userDefineOutcomeSchema], {
+    error: (issue) => (issue.code === 'invalid_union' ? 'initial_events accepts only user.message and user.define_outcome' : undefined),
+  })).max(50).optional(),
+});
+export type CreateSessionParams = z.output<typeof createSessionSchema>;
+
+export const updateSessionSchema = z.object({
+  title: z.string().max(500).nullish(),
+  metadata: metadataPatchSchema.nullish(),
+  agent: z.object({ tools: z.array(toolParamSchema).max(256).optional(), mcp_servers: z.array(mcpServerSchema).max(20).optional() }).optional(),
+  budget: budgetSchema.nullish(),
+  vault_ids: z.array(z.string()).optional(),
+});
+export type UpdateSessionParams = z.output<typeof updateSessionSchema>;

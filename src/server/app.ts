@@ -1,0 +1,92 @@
+// Builds the Fastify app: request ids, auth, JSON parsing, the error envelope, and the route modules.
+// It receives every dependency from the composition root (main.ts) and performs no I/O of its own.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError, type ErrorType } from '../protocol/errors.ts';
+import { newId } from '../protocol/ids.ts';
+import { hashKey, presentedKey } from './auth.ts';
+import type { AppDeps } from './deps.ts';
+import { registerAgentRoutes } from './routes/agents.ts';
+import { registerEnvironmentRoutes } from './routes/environments.ts';
+import { registerSessionRoutes } from './routes/sessions.ts';
+import { registerEventRoutes } from './routes/events.ts';
+
+const TYPE_BY_STATUS: Record<number, ErrorType> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+export interface AppOptions {
+  /** Largest accepted request body, in bytes (session create allows 32 MB). */
+  bodyLimit: number;
+  logger: Logger;
+}
+
+export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimit,
+    genReqId: () => newId('req'),
+    // The SDK appends `?beta=true` in some versions; strip nothing, just tolerate it.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // An empty body on a JSON POST (e.g. archive) is "no body", not malformed JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'invalid_request_error', 'request body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('request-id', req.id);
+    if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    const key = presentedKey(req.headers);
+    if (!key) throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key> or x-api-key');
+    if (!(await deps.store.apiKeys.existsHash(hashKey(key)))) throw new ApiError(401, 'authentication_error', 'invalid API key');
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
+    let apiError: ApiError;
+    if (err instanceof ApiError) {
+      apiError = err;
+    } else {
+      const status = (err as FastifyError).statusCode;
+      if (status && status >= 400 && status < 500) {
+        const mapped = status === 415 ? 400 : status;
+        const message = status === 413 ? `request body exceeds the ${opts.bodyLimit} byte limit` : err.message;
+        apiError = new ApiError(mapped, TYPE_BY_STATUS[mapped] ?? 'invalid_request_error', message);
+      } else {
+        req.log.error({ err }, 'unhandled error');
+        apiError = new ApiError(500, 'api_error', 'internal server error');
+      }
+    }
+    if (apiError.shouldRetry === false) reply.header('x-should-retry', 'false');
+    reply.status(apiError.status).send(apiError.toEnvelope(String(req.id)));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError(404, 'not_found_error', `no route for ${req.method} ${req.url.split('?')[0]}`);
+    reply.status(404).send(e.toEnvelope(String(req.id)));
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  registerAgentRoutes(app, deps);
+  registerEnvironmentRoutes(app, deps);
+  registerSessionRoutes(app, deps);
+  registerEventRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,77 @@
+// Configuration, parsed once at start-up from the environment (the contract in DESIGN.md).
+// Only entry points call `loadConfig(process.env)`; everything else receives the parsed object.
+import { z } from 'zod';
+import { resolve } from 'node:path';
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const schema = z.object({
+  HANGAR_HOST: z.string().default('127.0.0.1'),
+  HANGAR_PORT: int(8700, 0, 65535),
+  HANGAR_DATA_DIR: z.string().default('./.hangar'),
+  HANGAR_DATABASE_URL: z.string().optional(),
+  HANGAR_API_KEY: z.string().min(16, 'HANGAR_API_KEY must be at least 16 characters').optional(),
+  HANGAR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  HANGAR_LEASE_TTL_MS: int(15_000, 500, 600_000),
+  HANGAR_MODEL_MAX_RETRIES: int(5, 0, 50),
+  HANGAR_RETRY_BASE_MS: int(1_000, 1, 600_000),
+  HANGAR_RETRY_MAX_MS: int(60_000, 1, 3_600_000),
+  HANGAR_MAX_OUTPUT_TOKENS: int(8_192, 1, 1_000_000),
+  HANGAR_SSE_PING_MS: int(15_000, 10, 600_000),
+  HANGAR_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+});
+
+export interface HangarConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  apiKey: string | undefined;
+  logLevel: string;
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  leaseTtlMs: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxOutputTokens: number;
+  pingIntervalMs: number;
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined>): HangarConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = schema.safeParse(cleaned);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ConfigError(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
+  }
+  const c = r.data;
+  return {
+    host: c.HANGAR_HOST,
+    port: c.HANGAR_PORT,
+    dataDir: resolve(c.HANGAR_DATA_DIR),
+    databaseUrl: c.HANGAR_DATABASE_URL,
+    apiKey: c.HANGAR_API_KEY,
+    logLevel: c.HANGAR_LOG_LEVEL,
+    anthropicApiKey: c.ANTHROPIC_API_KEY,
+    anthropicBaseUrl: c.ANTHROPIC_BASE_URL,
+    leaseTtlMs: c.HANGAR_LEASE_TTL_MS,
+    maxRetries: c.HANGAR_MODEL_MAX_RETRIES,
+    retryBaseMs: c.HANGAR_RETRY_BASE_MS,
+    retryMaxMs: c.HANGAR_RETRY_MAX_MS,
+    maxOutputTokens: c.HANGAR_MAX_OUTPUT_TOKENS,
+    pingIntervalMs: c.HANGAR_SSE_PING_MS,
+    bodyLimitBytes: c.HANGAR_BODY_LIMIT_BYTES,
+  };
+}

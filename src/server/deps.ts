@@ -1,0 +1,14 @@
+// What the HTTP layer needs, handed over by the composition root.
+import type { Store } from '../ports/store.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { EventBus } from '../ports/event-bus.ts';
+import type { SessionService } from '../harness/session-service.ts';
+
+export interface AppDeps {
+  store: Store;
+  clock: Clock;
+  bus: EventBus;
+  sessions: SessionService;
+  /** Interval between SSE keep-alive `ping` frames. */
+  pingIntervalMs: number;
+}

@@ -1,0 +1,78 @@
+// The composition root: wires the store, bus, model, tools, harness, session service and HTTP app
+// from a parsed config. Used by `main.ts` (the CLI entry point) and by in-process tests.
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { HangarConfig } from './config.ts';
+import { ConfigError } from './config.ts';
+import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
+import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
+import { AnthropicModel } from '../adapters/model-anthropic/anthropic-model.ts';
+import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
+import type { ModelClient } from '../ports/model.ts';
+import type { Store } from '../ports/store.ts';
+import { SessionLog } from '../harness/session-log.ts';
+import { Harness } from '../harness/harness.ts';
+import { SessionService } from '../harness/session-service.ts';
+import { NoSandboxTools, type ToolRunner } from '../harness/tool-runner.ts';
+import { bootstrapApiKey } from './auth.ts';
+import { buildApp } from './app.ts';
+
+export interface Hangar {
+  app: FastifyInstance;
+  store: Store;
+  harness: Harness;
+  logger: Logger;
+  /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
+  generatedApiKey: string | undefined;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface HangarOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  model?: ModelClient;
+  tools?: ToolRunner;
+}
+
+export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
+  if (config.databaseUrl) {
+    throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
+  }
+  const logger = overrides.logger ?? pino({ level: config.logLevel });
+  const clock = overrides.clock ?? systemClock;
+  const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
+  const bus = new MemoryEventBus();
+  const log = new SessionLog(store, bus);
+  const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
+  const tools = overrides.tools ?? new NoSandboxTools();
+  const harness = new Harness(
+    { store, log, model, tools, clock, logger },
+    {
+      owner: `proc_${process.pid}_${randomBytes(4).toString('hex')}`,
+      leaseTtlMs: config.leaseTtlMs,
+      sweepIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
+      maxTokens: config.maxOutputTokens,
+      retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
+    },
+  );
+  const sessions = new SessionService({ store, log, bus, clock, harness });
+  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
+  const app = await buildApp({ store, clock, bus, sessions, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
+
+  return {
+    app, store, harness, logger, generatedApiKey,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      harness.start();
+      return address;
+    },
+    async close() {
+      await harness.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

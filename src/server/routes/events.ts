@@ -1,0 +1,65 @@
+// Session event routes (API-SPEC §4.5, §7): send, list (PageCursor), and the SSE stream.
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../deps.ts';
+import { sendEventsSchema, DELTA_TYPES } from '../../protocol/event-schemas.ts';
+import { invalidRequest } from '../../protocol/errors.ts';
+import type { BusMessage } from '../../ports/event-bus.ts';
+import { pageBody, pageParams, parseWith, queryArray, queryOf, queryOrder, queryTimestamp } from '../http.ts';
+import { openSse } from '../sse.ts';
+
+const DELTA_SET = new Set<string>(DELTA_TYPES);
+
+export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const svc = deps.sessions;
+
+  app.post<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
+    const body = parseWith(sendEventsSchema, req.body);
+    return { data: await svc.send(req.params.id, body.events) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
+    const row = await svc.get(req.params.id);
+    const q = queryOf(req);
+    const order = queryOrder(q, 'asc');
+    const page = await deps.store.sessions.events(row.session.id, {
+      ...pageParams(q, { order, defaultLimit: 1000, maxLimit: 1000 }),
+      types: queryArray(q, 'types'),
+      createdGt: queryTimestamp(q, 'created_at[gt]'),
+      createdGte: queryTimestamp(q, 'created_at[gte]'),
+      createdLt: queryTimestamp(q, 'created_at[lt]'),
+      createdLte: queryTimestamp(q, 'created_at[lte]'),
+    });
+    return pageBody({ data: page.data.map((e) => e.event), next: page.next }, order);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/sessions/:id/events/stream', async (req, reply) => {
+    const deltas = queryArray(queryOf(req), 'event_deltas') ?? [];
+    if (deltas.length > 100) throw invalidRequest('event_deltas: at most 100 values');
+    for (const d of deltas) if (!DELTA_SET.has(d)) throw invalidRequest(`event_deltas: "${d}" is not one of ${DELTA_TYPES.join(', ')}`);
+    const row = await svc.get(req.params.id);
+    const wanted = new Set(deltas);
+    const previewed = new Set<string>();
+
+    reply.hijack();
+    let unsubscribe = () => {};
+    const sse = openSse(reply.raw, { pingIntervalMs: deps.pingIntervalMs, requestId: String(req.id), onClose: () => unsubscribe() });
+    const onMessage = (m: BusMessage) => {
+      const p = m.payload;
+      if (m.kind === 'preview') {
+        if (p.type === 'event_start') {
+          const ev = p.event as { type: string; id: string };
+          if (!wanted.has(ev.type) || previewed.has(ev.id)) return;
+          previewed.add(ev.id);
+        } else if (!previewed.has(String(p.event_id))) {
+          return;
+        }
+        sse.send(p.type, p);
+        return;
+      }
+      previewed.delete(p.id as string);
+      sse.send(p.type, p);
+      if (p.type === 'session.deleted' || p.type === 'session.status_terminated') sse.close();
+    };
+    unsubscribe = deps.bus.subscribe(row.session.id, onMessage);
+  });
+}
