@@ -1,6 +1,6 @@
 // Builds the Fastify app: request ids, auth, JSON parsing, the error envelope, and the route modules.
 // It receives every dependency from the composition root (main.ts) and performs no I/O of its own.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
@@ -32,7 +32,7 @@ export interface AppOptions {
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     genReqId: () => newId('req'),
     // The SDK appends `?beta=true` in some versions; strip nothing, just tolerate it.
