@@ -56,9 +56,10 @@ export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => stri
     const events = [];
     if (s.danglingSpanId) events.push(f.modelRequestEnd(s.danglingSpanId, true, ZERO_MODEL_USAGE));
     for (const use of s.openToolUses) events.push(f.agentToolResult(use.id, INTERRUPTED_TOOL_MESSAGE, true));
-    const running = status !== 'idle';
-    if (running) events.push(f.statusIdle({ type: 'end_turn' }));
-    return { now, events, markProcessed: s.pendingInterruptIds, patch: running ? idlePatch(row, nowMs) : undefined, action: { type: 'continue' } };
+    // Idle with calls awaiting the client counts as work to stop: its last idle still says requires_action.
+    const stopping = status !== 'idle' || s.openToolUses.length > 0;
+    if (stopping) events.push(f.statusIdle({ type: 'end_turn' }));
+    return { now, events, markProcessed: s.pendingInterruptIds, patch: stopping ? idlePatch(row, nowMs) : undefined, action: { type: 'continue' } };
   }
 
   // The process died during a model call: that call failed; the step will be redone.
