@@ -11,7 +11,7 @@ import { SessionLog } from './session-log.ts';
 import { planStep, idlePatch, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
 import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
-import type { ToolRunner } from './tool-runner.ts';
+import type { ToolRunner, ToolSession } from './tool-runner.ts';
 import type { OpenToolUse } from './log-state.ts';
 import { resultTarget } from './log-state.ts';
 
@@ -41,6 +41,10 @@ interface ActiveLoop {
 }
 
 const nextEventId = () => newId('sevt');
+
+export function toolSession(s: Record<string, unknown>): ToolSession {
+  return { id: String(s.id), environment_id: String(s.environment_id), resources: (s.resources as Array<Record<string, unknown>>) ?? [] };
+}
 const INTERRUPT = 'interrupt';
 const SHUTDOWN = 'shutdown';
 
@@ -133,11 +137,24 @@ export class Harness {
         const action = await this.step(sessionId, loop.step.signal);
         if (action.type === 'none' && !loop.poked) break;
       }
+      await this.settle(sessionId);
     } finally {
       clearInterval(renew);
       this.active.delete(sessionId);
       await store.sessions.releaseLease(sessionId, this.opts.owner);
       if (loop.poked && !this.stopped) this.wake(sessionId);
+    }
+  }
+
+  /** After a loop ends with the session idle, let the tool runner hand back outputs. */
+  private async settle(sessionId: string): Promise<void> {
+    if (!this.deps.tools.settle) return;
+    const row = await this.deps.store.sessions.get(sessionId);
+    if (!row || row.session.status !== 'idle') return;
+    try {
+      await this.deps.tools.settle(toolSession(row.session));
+    } catch (err) {
+      this.deps.logger.error({ err, sessionId }, 'capturing session outputs failed');
     }
   }
 
@@ -170,7 +187,7 @@ export class Harness {
     this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
     const attempt = row.retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
-    await this.deps.log.commit(sessionId, (current) => {
+    await this.deps.log.commit(sessionId, (current, readLog) => {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
@@ -183,7 +200,9 @@ export class Harness {
       if (retryStatus === 'exhausted') {
         // Queued input is flushed into the conversation; the next message starts a fresh turn.
         events.push(f.statusIdle({ type: 'retries_exhausted' }));
-        const queued = current.session.status === 'terminated' ? [] : (log.filter((e) => e.event.processed_at === null && e.event.type === 'user.message').map((e) => e.event.id));
+        const queued = readLog()
+          .filter((e) => e.event.processed_at === null && (e.event.type === 'user.message' || e.event.type === 'system.message'))
+          .map((e) => e.event.id);
         return { now: isoAt(nowMs), events, markProcessed: queued, patch: { ...idlePatch(current, nowMs), pendingWake: false } };
       }
       events.push(f.statusTerminated());
@@ -213,7 +232,9 @@ export class Harness {
         content = [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }];
         isError = true;
       } else {
-        const out = await this.deps.tools.run(sessionId, { id: use.id, name: use.name, input: (event.input as Record<string, unknown>) ?? {} }, { signal });
+        const row = await this.deps.store.sessions.get(sessionId);
+        if (!row) return;
+        const out = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input: (event.input as Record<string, unknown>) ?? {} }, { signal });
         if (signal.aborted) return; // the interrupt answers this call
         content = out.content;
         isError = out.isError;

@@ -3,6 +3,7 @@
 // tools that were never offered are denied.
 import type { EventFactory, WireEvent } from '../domain/session-events.ts';
 import type { AgentSnapshot } from './context.ts';
+import { evaluateAuto } from './auto-policy.ts';
 
 type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 
@@ -42,13 +43,12 @@ export function toolUseEvent(
     return { event: f.agentToolUse({ name: call.name, input: call.input, evaluated_permission: 'ask', evaluation: { type: 'always_ask' } }) };
   }
   if (policy.type === 'auto') {
-    // The `auto` rule set arrives with the sandbox toolset; until then it asks, as the spec allows.
-    return {
-      event: f.agentToolUse({
-        name: call.name, input: call.input, evaluated_permission: 'ask',
-        evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } },
-      }),
-    };
+    const decision = evaluateAuto(call.name, call.input);
+    const event = f.agentToolUse({
+      name: call.name, input: call.input, evaluated_permission: decision.type,
+      evaluation: { type: 'auto', evaluated_permission: decision },
+    });
+    return decision.type === 'deny' ? { event, denial: `Permission to use ${call.name} has been denied.` } : { event };
   }
   return { event: f.agentToolUse({ name: call.name, input: call.input, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } }) };
 }

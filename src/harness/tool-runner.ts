@@ -15,10 +15,23 @@ export interface ToolOutcome {
   isError: boolean;
 }
 
+/** What a runner may need to know about the session a call belongs to. */
+export interface ToolSession {
+  id: string;
+  environment_id: string;
+  resources: Array<Record<string, unknown>>;
+}
+
 export interface ToolRunner {
   /** Built-in tool definitions to offer for this agent (only tools that can actually run). */
   catalog(agent: AgentSnapshot): ModelToolDefinition[];
-  run(sessionId: string, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome>;
+  run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome>;
+  /** The session went idle: hand back what it produced (e.g. capture output files). */
+  settle?(session: ToolSession): Promise<void>;
+  /** The session is being deleted: release its sandbox and remove its workspace. */
+  forget?(sessionId: string): Promise<void>;
+  /** Server shutdown: release every sandbox (workspaces stay on disk). */
+  close?(): Promise<void>;
 }
 
 export class NoSandboxTools implements ToolRunner {
@@ -26,7 +39,7 @@ export class NoSandboxTools implements ToolRunner {
     return [];
   }
 
-  async run(_sessionId: string, call: ToolCall): Promise<ToolOutcome> {
+  async run(_session: ToolSession, call: ToolCall): Promise<ToolOutcome> {
     return {
       content: [{ type: 'text', text: `The tool "${call.name}" is not available: this server has no sandbox provider configured.` }],
       isError: true,

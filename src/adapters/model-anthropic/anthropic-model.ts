@@ -30,6 +30,10 @@ export function toAnthropicParams(req: ModelRequest): Record<string, unknown> {
       content: m.content.map(({ cache, ...block }) => cached(block as Block, cache)),
     })),
   };
+  // `high` is the API's default effort and `standard` its default speed: sending only non-defaults
+  // keeps requests valid for models that do not take these parameters.
+  if (req.model.effort && req.model.effort !== 'high') params.output_config = { effort: req.model.effort };
+  if (req.model.speed === 'fast') params.speed = 'fast';
   if (req.system.length) params.system = req.system.map((s) => cached({ type: 'text', text: s.text }, s.cache));
   if (req.tools.length) {
     params.tools = req.tools.map((t) => cached({ name: t.name, description: t.description, input_schema: t.input_schema }, t.cache));
@@ -126,8 +130,11 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = headers?.get('retry-after-ms');
   if (ms && !Number.isNaN(Number(ms))) return Number(ms);
   const s = headers?.get('retry-after');
-  if (s && !Number.isNaN(Number(s))) return Number(s) * 1000;
-  return undefined;
+  if (!s) return undefined;
+  if (!Number.isNaN(Number(s))) return Number(s) * 1000;
+  // RFC 9110 also allows an HTTP date.
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Classifies an SDK failure by status code and error type (never by message text). */

@@ -1,0 +1,579 @@
+// The store port's contract (src/ports/store.ts) as one reusable suite: every adapter's test is a
+// call to `runStoreSuite(name, makeStore)`. `makeStore` must return an empty store (a fresh file,
+// schema or truncated tables); each test closes it afterwards. Tests never depend on raw sort-key
+// values, so an adapter whose keys are not small consecutive integers passes too.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  UniqueViolation,
+  type Json, type Page, type SessionRow, type SessionStatus, type Store, type StoredEvent,
+} from '../../src/ports/store.ts';
+
+const BASE_MS = Date.parse('2026-05-01T00:00:00.000Z');
+const at = (minutes: number) => new Date(BASE_MS + minutes * 60_000).toISOString();
+
+type WireEvent = StoredEvent['event'];
+
+/** Walks a keyset-paginated list to the end; fails on an empty page or a cursor that never ends. */
+async function collect<T>(fetch: (after: number | undefined) => Promise<Page<T>>): Promise<T[][]> {
+  const pages: T[][] = [];
+  let after: number | undefined;
+  for (let i = 0; i < 100; i++) {
+    const page = await fetch(after);
+    pages.push(page.data);
+    if (page.next === null) return pages;
+    expect(page.data.length, 'a page with a next cursor must not be empty').toBeGreaterThan(0);
+    after = page.next;
+  }
+  throw new Error('pagination did not end');
+}
+
+const ids = (items: Array<{ id?: unknown }>) => items.map((x) => x.id);
+
+export function runStoreSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract: ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    /** Fresh ids per test, so ids never collide even in a reused database. */
+    const uid = (prefix: string) => `${prefix}_${name.replace(/\W/g, '')}${Date.now().toString(36)}${(++n).toString(36)}`;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    // ---- agents -------------------------------------------------------------------------------
+
+    const agentObj = (id: string, version: number, created = at(0), extra: Json = {}) => ({
+      type: 'agent', id, version, name: `agent ${id}`, created_at: created, updated_at: created, ...extra,
+    });
+
+    describe('agents', () => {
+      it('inserts and gets the latest version with archived_at null', async () => {
+        const id = uid('agent');
+        await store.agents.insert(agentObj(id, 1));
+        expect(await store.agents.get(id)).toMatchObject({ id, version: 1, name: `agent ${id}`, archived_at: null });
+        expect(await store.agents.get(id, 1)).toMatchObject({ id, version: 1 });
+      });
+
+      it('returns undefined for an unknown agent or version', async () => {
+        const id = uid('agent');
+        expect(await store.agents.get(id)).toBeUndefined();
+        await store.agents.insert(agentObj(id, 1));
+        expect(await store.agents.get(id, 2)).toBeUndefined();
+      });
+
+      it('adds versions: the latest moves, older versions stay readable', async () => {
+        const id = uid('agent');
+        await store.agents.insert(agentObj(id, 1));
+        expect(await store.agents.addVersion(agentObj(id, 2, at(0), { name: 'renamed' }), 1)).toBe(true);
+        expect(await store.agents.get(id)).toMatchObject({ version: 2, name: 'renamed' });
+        expect(await store.agents.get(id, 1)).toMatchObject({ version: 1, name: `agent ${id}` });
+      });
+
+      it('loses an addVersion race: returns false and stores nothing', async () => {
+        const id = uid('agent');
+        await store.agents.insert(agentObj(id, 1));
+        expect(await store.agents.addVersion(agentObj(id, 2, at(0), { name: 'winner' }), 1)).toBe(true);
+        expect(await store.agents.addVersion(agentObj(id, 2, at(0), { name: 'loser' }), 1)).toBe(false);
+        expect(await store.agents.get(id)).toMatchObject({ version: 2, name: 'winner' });
+        expect(await store.agents.get(id, 2)).toMatchObject({ name: 'winner' });
+        const versions = await store.agents.listVersions(id, { limit: 10, order: 'asc' });
+        expect(versions.data.map((v) => v.version)).toEqual([1, 2]);
+      });
+
+      it('returns false from addVersion for an unknown agent', async () => {
+        expect(await store.agents.addVersion(agentObj(uid('agent'), 2), 1)).toBe(false);
+      });
+
+      it('archives: every version reports archived_at, and archiving again keeps the first time', async () => {
+        const id = uid('agent');
+        await store.agents.insert(agentObj(id, 1));
+        await store.agents.addVersion(agentObj(id, 2), 1);
+        await store.agents.archive(id, at(5));
+        expect((await store.agents.get(id))!.archived_at).toBe(at(5));
+        expect((await store.agents.get(id, 1))!.archived_at).toBe(at(5));
+        await store.agents.archive(id, at(9));
+        expect((await store.agents.get(id))!.archived_at).toBe(at(5));
+        const versions = await store.agents.listVersions(id, { limit: 10, order: 'desc' });
+        expect(versions.data.map((v) => [v.version, v.archived_at])).toEqual([[2, at(5)], [1, at(5)]]);
+      });
+
+      it('lists with archived filtering and created_at bounds', async () => {
+        const [a, b, c] = [uid('agent'), uid('agent'), uid('agent')];
+        await store.agents.insert(agentObj(a, 1, at(1)));
+        await store.agents.insert(agentObj(b, 1, at(2)));
+        await store.agents.insert(agentObj(c, 1, at(3)));
+        await store.agents.archive(b, at(4));
+        const q = { limit: 10, order: 'asc' as const };
+        expect(ids((await store.agents.list({ ...q, includeArchived: false })).data)).toEqual([a, c]);
+        expect(ids((await store.agents.list({ ...q, includeArchived: true })).data)).toEqual([a, b, c]);
+        expect(ids((await store.agents.list({ ...q, includeArchived: true, createdGte: at(2) })).data)).toEqual([b, c]);
+        expect(ids((await store.agents.list({ ...q, includeArchived: true, createdLte: at(2) })).data)).toEqual([a, b]);
+        expect(ids((await store.agents.list({ ...q, includeArchived: true, createdGte: at(2), createdLte: at(2) })).data)).toEqual([b]);
+      });
+
+      it('paginates to the end in both orders, with no empty last page', async () => {
+        const all: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          const id = uid('agent');
+          all.push(id);
+          await store.agents.insert(agentObj(id, 1, at(i)));
+        }
+        for (const order of ['asc', 'desc'] as const) {
+          const pages = await collect((after) => store.agents.list({ limit: 2, order, after, includeArchived: true }));
+          expect(pages.map((p) => p.length)).toEqual([2, 2, 2]);
+          expect(pages.flat().map((a) => a.id)).toEqual(order === 'asc' ? all : [...all].reverse());
+        }
+        const uneven = await collect((after) => store.agents.list({ limit: 4, order: 'asc', after, includeArchived: true }));
+        expect(uneven.map((p) => p.length)).toEqual([4, 2]);
+      });
+
+      it('paginates versions in both orders', async () => {
+        const id = uid('agent');
+        await store.agents.insert(agentObj(id, 1));
+        for (let v = 2; v <= 5; v++) expect(await store.agents.addVersion(agentObj(id, v), v - 1)).toBe(true);
+        const asc = await collect((after) => store.agents.listVersions(id, { limit: 2, order: 'asc', after }));
+        expect(asc.flat().map((a) => a.version)).toEqual([1, 2, 3, 4, 5]);
+        const desc = await collect((after) => store.agents.listVersions(id, { limit: 2, order: 'desc', after }));
+        expect(desc.flat().map((a) => a.version)).toEqual([5, 4, 3, 2, 1]);
+      });
+    });
+
+    // ---- environments -------------------------------------------------------------------------
+
+    const envObj = (id: string, name: string, extra: Json = {}) => ({
+      type: 'environment', id, name, created_at: at(0), archived_at: null, ...extra,
+    });
+
+    describe('environments', () => {
+      it('inserts, gets, updates and deletes', async () => {
+        const id = uid('env');
+        const name = uid('name');
+        await store.environments.insert(envObj(id, name, { description: 'd' }));
+        expect(await store.environments.get(id)).toMatchObject({ id, name, description: 'd' });
+        await store.environments.update(envObj(id, `${name}-2`, { description: 'e' }));
+        expect(await store.environments.get(id)).toMatchObject({ name: `${name}-2`, description: 'e' });
+        expect(await store.environments.delete(id)).toBe(true);
+        expect(await store.environments.get(id)).toBeUndefined();
+        expect(await store.environments.delete(id)).toBe(false);
+      });
+
+      it('throws UniqueViolation on a duplicate name at insert and leaves the first in place', async () => {
+        const name = uid('name');
+        const first = uid('env');
+        await store.environments.insert(envObj(first, name));
+        const second = uid('env');
+        await expect(store.environments.insert(envObj(second, name))).rejects.toBeInstanceOf(UniqueViolation);
+        expect(await store.environments.get(second)).toBeUndefined();
+        expect(await store.environments.get(first)).toMatchObject({ name });
+      });
+
+      it('throws UniqueViolation when an update takes a used name, and keeps the old object', async () => {
+        const [a, b] = [uid('env'), uid('env')];
+        const [na, nb] = [uid('name'), uid('name')];
+        await store.environments.insert(envObj(a, na));
+        await store.environments.insert(envObj(b, nb));
+        await expect(store.environments.update(envObj(b, na))).rejects.toBeInstanceOf(UniqueViolation);
+        expect(await store.environments.get(b)).toMatchObject({ name: nb });
+      });
+
+      it('frees a name when its environment is deleted', async () => {
+        const name = uid('name');
+        const a = uid('env');
+        await store.environments.insert(envObj(a, name));
+        await store.environments.delete(a);
+        await expect(store.environments.insert(envObj(uid('env'), name))).resolves.toBeUndefined();
+      });
+
+      it('lists with archived filtering and paginates to the end', async () => {
+        const all: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const id = uid('env');
+          all.push(id);
+          await store.environments.insert(envObj(id, uid('name'), i === 2 ? { archived_at: at(1) } : {}));
+        }
+        const live = await collect((after) => store.environments.list({ limit: 2, order: 'asc', after, includeArchived: false }));
+        expect(live.flat().map((e) => e.id)).toEqual(all.filter((_, i) => i !== 2));
+        const everything = await collect((after) => store.environments.list({ limit: 2, order: 'desc', after, includeArchived: true }));
+        expect(everything.flat().map((e) => e.id)).toEqual([...all].reverse());
+        // Archiving through update is seen by the filter.
+        await store.environments.update(envObj(all[0], uid('name'), { archived_at: at(2) }));
+        const after = await store.environments.list({ limit: 10, order: 'asc', includeArchived: false });
+        expect(ids(after.data)).toEqual([all[1], all[3], all[4]]);
+      });
+    });
+
+    // ---- sessions -----------------------------------------------------------------------------
+
+    function sessionRow(id: string, opts: { status?: SessionStatus; created?: string; agentId?: string; agentVersion?: number } = {}): SessionRow {
+      const status = opts.status ?? 'idle';
+      return {
+        session: {
+          type: 'session', id, status, title: null, created_at: opts.created ?? at(0), updated_at: opts.created ?? at(0), archived_at: null,
+          agent: { id: opts.agentId ?? 'agent_x', version: opts.agentVersion ?? 1 }, metadata: {},
+          usage: { input_tokens: 0, output_tokens: 0, active_seconds: 0 },
+        },
+        runningSince: status === 'running' ? BASE_MS : null,
+        retryCount: 0,
+      };
+    }
+
+    let eventCounter = 0;
+    const ev = (type: string, fields: Json = {}, processed: string | null = at(0)): WireEvent =>
+      ({ id: uid(`sevt${++eventCounter}`), type, ...fields, processed_at: processed });
+    const userMessage = (text: string, processed: string | null = null) =>
+      ev('user.message', { content: [{ type: 'text', text }] }, processed);
+
+    async function newSession(opts: Parameters<typeof sessionRow>[1] = {}, initial: WireEvent[] = []) {
+      const id = uid('sesn');
+      const stored = await store.sessions.insert(sessionRow(id, opts), initial);
+      return { id, stored };
+    }
+
+    const append = (sessionId: string, events: WireEvent[], now = at(1)) =>
+      store.sessions.commit(sessionId, () => ({ now, events }));
+
+    describe('sessions', () => {
+      it('inserts with initial events and gets the row back', async () => {
+        const initial = [userMessage('hi', at(0)), ev('session.status_running')];
+        const { id, stored } = await newSession({ status: 'running' }, initial);
+        expect(stored.map((s) => s.event)).toEqual(initial);
+        expect(stored.every((s) => s.processedSeq === null)).toBe(true);
+        expect(stored[1].seq).toBeGreaterThan(stored[0].seq);
+        const row = await store.sessions.get(id);
+        expect(row).toMatchObject({ runningSince: BASE_MS, retryCount: 0 });
+        expect(row!.session).toMatchObject({ id, status: 'running', title: null, archived_at: null, agent: { id: 'agent_x', version: 1 } });
+        expect((await store.sessions.log(id)).map((s) => s.event)).toEqual(initial);
+      });
+
+      it('returns undefined for an unknown session', async () => {
+        expect(await store.sessions.get(uid('sesn'))).toBeUndefined();
+      });
+
+      it('lists by agent, agent version, statuses and created_at bounds', async () => {
+        const agentA = uid('agent');
+        const s1 = (await newSession({ agentId: agentA, agentVersion: 1, status: 'idle', created: at(1) })).id;
+        const s2 = (await newSession({ agentId: agentA, agentVersion: 2, status: 'running', created: at(2) })).id;
+        const s3 = (await newSession({ agentId: agentA, agentVersion: 2, status: 'terminated', created: at(3) })).id;
+        const s4 = (await newSession({ agentId: uid('agent'), status: 'rescheduling', created: at(4) })).id;
+        const list = async (q: Partial<Parameters<Store['sessions']['list']>[0]>) =>
+          (await store.sessions.list({ limit: 50, order: 'asc', includeArchived: true, ...q })).data.map((x) => x.row.session.id);
+        expect(await list({ agentId: agentA })).toEqual([s1, s2, s3]);
+        expect(await list({ agentId: agentA, agentVersion: 2 })).toEqual([s2, s3]);
+        const mine = [s1, s2, s3, s4];
+        const only = (got: string[]) => got.filter((x) => mine.includes(x));
+        expect(only(await list({ statuses: ['running', 'rescheduling'] }))).toEqual([s2, s4]);
+        expect(only(await list({ statuses: ['terminated'] }))).toEqual([s3]);
+        expect(only(await list({ createdGt: at(1), createdLt: at(4) }))).toEqual([s2, s3]);
+        expect(only(await list({ createdGte: at(2), createdLte: at(4) }))).toEqual([s2, s3, s4]);
+        expect(only(await list({ createdGte: at(4) }))).toEqual([s4]);
+      });
+
+      it('hides archived sessions unless asked', async () => {
+        const agentId = uid('agent');
+        const a = (await newSession({ agentId })).id;
+        const b = (await newSession({ agentId })).id;
+        await store.sessions.commit(a, () => ({ now: at(2), patch: { status: 'terminated' as const, fields: { archived_at: at(2) } } }));
+        const q = { limit: 10, order: 'asc' as const, agentId };
+        expect((await store.sessions.list({ ...q, includeArchived: false })).data.map((x) => x.row.session.id)).toEqual([b]);
+        const all = (await store.sessions.list({ ...q, includeArchived: true })).data;
+        expect(all.map((x) => [x.row.session.id, x.row.session.archived_at])).toEqual([[a, at(2)], [b, null]]);
+      });
+
+      it('paginates both orders to the end, each item carrying its sort key', async () => {
+        const agentId = uid('agent');
+        const all: string[] = [];
+        for (let i = 0; i < 5; i++) all.push((await newSession({ agentId, created: at(i) })).id);
+        for (const order of ['asc', 'desc'] as const) {
+          const pages = await collect((after) => store.sessions.list({ limit: 2, order, after, agentId, includeArchived: false }));
+          expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+          expect(pages.flat().map((x) => x.row.session.id)).toEqual(order === 'asc' ? all : [...all].reverse());
+          const keys = pages.flat().map((x) => x.seq);
+          expect(new Set(keys).size).toBe(5);
+        }
+        // A list can be resumed from any item's sort key.
+        const asc = (await store.sessions.list({ limit: 10, order: 'asc', agentId, includeArchived: false })).data;
+        const rest = await store.sessions.list({ limit: 10, order: 'asc', agentId, includeArchived: false, after: asc[1].seq });
+        expect(rest.data.map((x) => x.row.session.id)).toEqual(all.slice(2));
+        const back = await store.sessions.list({ limit: 10, order: 'desc', agentId, includeArchived: false, after: asc[3].seq });
+        expect(back.data.map((x) => x.row.session.id)).toEqual([all[2], all[1], all[0]]);
+      });
+
+      it('deletes a session and its whole log', async () => {
+        const { id } = await newSession({}, [userMessage('hi', at(0))]);
+        const other = await newSession({}, [userMessage('keep me', at(0))]);
+        const [stored] = await append(id, [ev('agent.message')]).then((r) => r!.stored);
+        expect(await store.sessions.delete(id)).toBe(true);
+        expect(await store.sessions.get(id)).toBeUndefined();
+        expect(await store.sessions.log(id)).toEqual([]);
+        expect(await store.sessions.findEvent(id, stored.event.id)).toBeUndefined();
+        expect((await store.sessions.events(id, { limit: 10, order: 'asc' })).data).toEqual([]);
+        expect(await store.sessions.delete(id)).toBe(false);
+        expect(await store.sessions.log(other.id)).toHaveLength(1);
+      });
+    });
+
+    describe('sessions.commit', () => {
+      it('returns undefined and calls nothing for an unknown session', async () => {
+        let called = false;
+        const result = await store.sessions.commit(uid('sesn'), () => {
+          called = true;
+          return { now: at(1) };
+        });
+        expect(result).toBeUndefined();
+        expect(called).toBe(false);
+      });
+
+      it('appends planned events in order and returns them with increasing log positions', async () => {
+        const { id, stored: initial } = await newSession({}, [userMessage('hi', at(0))]);
+        const events = [ev('session.status_running'), ev('span.model_request_start'), ev('agent.message', { content: [] })];
+        const result = await store.sessions.commit(id, (row, log) => {
+          expect(row.session.id).toBe(id);
+          expect(log().map((e) => e.event.id)).toEqual([initial[0].event.id]);
+          return { now: at(1), events, extra: 'kept' };
+        });
+        expect(result!.stored.map((s) => s.event)).toEqual(events);
+        const seqs = result!.stored.map((s) => s.seq);
+        expect(seqs[0]).toBeGreaterThan(initial[0].seq);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect(result!.plan.extra).toBe('kept');
+        expect((await store.sessions.log(id)).map((e) => e.event.id)).toEqual([initial[0].event.id, ...events.map((e) => e.id)]);
+      });
+
+      it('keeps processed_at as given and null for queued input', async () => {
+        const { id } = await newSession();
+        const queued = userMessage('later');
+        await append(id, [queued, ev('agent.message', {}, at(3))]);
+        const log = await store.sessions.log(id);
+        expect(log.map((e) => e.event.processed_at)).toEqual([null, at(3)]);
+      });
+
+      it('applies the patch: status, runningSince, retryCount and shallow-merged fields', async () => {
+        const { id } = await newSession();
+        const result = await store.sessions.commit(id, () => ({
+          now: at(1),
+          patch: { status: 'running' as const, runningSince: BASE_MS + 1_000, retryCount: 3, fields: { title: 'named', usage: { active_seconds: 9 } } },
+        }));
+        expect(result!.row).toMatchObject({ runningSince: BASE_MS + 1_000, retryCount: 3 });
+        expect(result!.row.session).toMatchObject({ status: 'running', title: 'named', usage: { active_seconds: 9 }, metadata: {} });
+        const row = await store.sessions.get(id);
+        expect(row).toEqual(result!.row);
+        // runningSince may be cleared explicitly; an omitted field keeps its value.
+        await store.sessions.commit(id, () => ({ now: at(2), patch: { status: 'idle' as const, runningSince: null } }));
+        expect(await store.sessions.get(id)).toMatchObject({ runningSince: null, retryCount: 3, session: { status: 'idle', title: 'named' } });
+      });
+
+      it('writes nothing when decide throws, and rethrows its error', async () => {
+        const { id, stored } = await newSession({}, [userMessage('queued')]);
+        const before = await store.sessions.get(id);
+        const boom = new Error('decided against it');
+        await expect(store.sessions.commit(id, (_row, log) => {
+          log();
+          throw boom;
+        })).rejects.toBe(boom);
+        expect(await store.sessions.get(id)).toEqual(before);
+        expect(await store.sessions.log(id)).toEqual(stored);
+      });
+
+      it('rolls back the whole commit when an append fails (duplicate event id)', async () => {
+        const { id } = await newSession({}, [userMessage('queued')]);
+        const existing = (await store.sessions.log(id))[0];
+        const before = await store.sessions.get(id);
+        await expect(store.sessions.commit(id, () => ({
+          now: at(1),
+          markProcessed: [existing.event.id],
+          events: [ev('session.status_running'), { ...ev('agent.message'), id: existing.event.id }],
+          patch: { status: 'running' as const, runningSince: BASE_MS },
+        }))).rejects.toThrow();
+        expect(await store.sessions.get(id)).toEqual(before);
+        expect(await store.sessions.log(id)).toEqual([existing]);
+      });
+
+      it('marks queued events processed at now, recording the last log position before the append', async () => {
+        const { id } = await newSession();
+        const q1 = userMessage('one');
+        const q2 = userMessage('two');
+        const [s1, , s3] = (await append(id, [q1, q2, ev('agent.message')]))!.stored;
+        const result = await store.sessions.commit(id, () => ({ now: at(5), markProcessed: [q1.id, q2.id], events: [ev('session.status_running')] }));
+        const log = await store.sessions.log(id);
+        const byId = new Map(log.map((e) => [e.event.id, e]));
+        for (const q of [q1, q2]) {
+          expect(byId.get(q.id)!.event.processed_at).toBe(at(5));
+          expect(byId.get(q.id)!.processedSeq).toBe(s3.seq);
+        }
+        expect(byId.get(q1.id)!.seq).toBe(s1.seq);
+        expect(result!.stored[0].seq).toBeGreaterThan(s3.seq);
+        expect((await store.sessions.findEvent(id, q2.id))!.processedSeq).toBe(s3.seq);
+      });
+
+      it('does not re-stamp an event that is already processed', async () => {
+        const { id } = await newSession();
+        const q = userMessage('one');
+        await append(id, [q]);
+        await store.sessions.commit(id, () => ({ now: at(2), markProcessed: [q.id] }));
+        const first = await store.sessions.findEvent(id, q.id);
+        await append(id, [ev('agent.message')]);
+        await store.sessions.commit(id, () => ({ now: at(9), markProcessed: [q.id] }));
+        expect(await store.sessions.findEvent(id, q.id)).toEqual(first);
+        expect(first!.event.processed_at).toBe(at(2));
+      });
+
+      it('only marks events of its own session', async () => {
+        const a = await newSession();
+        const b = await newSession();
+        const q = userMessage('b only');
+        await append(b.id, [q]);
+        await store.sessions.commit(a.id, () => ({ now: at(2), markProcessed: [q.id] }));
+        expect((await store.sessions.findEvent(b.id, q.id))!.event.processed_at).toBeNull();
+      });
+
+      it('serializes concurrent commits on one session', async () => {
+        const { id } = await newSession();
+        await Promise.all(Array.from({ length: 10 }, (_, i) => store.sessions.commit(id, (_row, log) => {
+          const count = log().length;
+          return { now: at(1), events: [ev('agent.message', { n: i, seen: count })] };
+        })));
+        const log = await store.sessions.log(id);
+        expect(log).toHaveLength(10);
+        // Each decide saw every event committed before it.
+        expect(log.map((e) => e.event.seen)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      });
+    });
+
+    describe('session events', () => {
+      async function sessionWithLog() {
+        const { id } = await newSession();
+        const events = [
+          userMessage('hi', at(1)), ev('session.status_running'), ev('span.model_request_start'),
+          ev('agent.message', { content: [{ type: 'text', text: 'yo' }] }), ev('span.model_request_end'), ev('session.status_idle'),
+        ];
+        await append(id, events.slice(0, 3), at(1));
+        await append(id, events.slice(3), at(2));
+        return { id, events };
+      }
+
+      it('pages the log in both orders to the end', async () => {
+        const { id, events } = await sessionWithLog();
+        const asc = await collect((after) => store.sessions.events(id, { limit: 4, order: 'asc', after }));
+        expect(asc.map((p) => p.length)).toEqual([4, 2]);
+        expect(asc.flat().map((e) => e.event.id)).toEqual(events.map((e) => e.id));
+        const desc = await collect((after) => store.sessions.events(id, { limit: 3, order: 'desc', after }));
+        expect(desc.map((p) => p.length)).toEqual([3, 3]);
+        expect(desc.flat().map((e) => e.event.id)).toEqual(events.map((e) => e.id).reverse());
+      });
+
+      it('filters by types', async () => {
+        const { id, events } = await sessionWithLog();
+        const page = await store.sessions.events(id, { limit: 10, order: 'asc', types: ['session.status_running', 'session.status_idle'] });
+        expect(page.data.map((e) => e.event.id)).toEqual([events[1].id, events[5].id]);
+        expect(page.next).toBeNull();
+        const spans = await collect((after) => store.sessions.events(id, { limit: 1, order: 'asc', after, types: ['span.model_request_start', 'span.model_request_end'] }));
+        expect(spans.flat().map((e) => e.event.type)).toEqual(['span.model_request_start', 'span.model_request_end']);
+      });
+
+      it('filters by created_at (when the event was appended)', async () => {
+        const { id, events } = await sessionWithLog();
+        const late = await store.sessions.events(id, { limit: 10, order: 'asc', createdGte: at(2) });
+        expect(late.data.map((e) => e.event.id)).toEqual(events.slice(3).map((e) => e.id));
+        const early = await store.sessions.events(id, { limit: 10, order: 'asc', createdLt: at(2) });
+        expect(early.data.map((e) => e.event.id)).toEqual(events.slice(0, 3).map((e) => e.id));
+        expect((await store.sessions.events(id, { limit: 10, order: 'asc', createdGt: at(2) })).data).toEqual([]);
+        expect((await store.sessions.events(id, { limit: 10, order: 'asc', createdLte: at(1) })).data).toHaveLength(3);
+      });
+
+      it('keeps each session\'s log separate', async () => {
+        const a = await sessionWithLog();
+        const b = await sessionWithLog();
+        expect((await store.sessions.log(a.id)).map((e) => e.event.id)).toEqual(a.events.map((e) => e.id));
+        expect(await store.sessions.findEvent(a.id, b.events[0].id)).toBeUndefined();
+      });
+
+      it('finds one event by id with its stored fields', async () => {
+        const { id, events } = await sessionWithLog();
+        const found = await store.sessions.findEvent(id, events[3].id);
+        expect(found!.event).toEqual(events[3]);
+        expect(await store.sessions.findEvent(id, 'sevt_missing')).toBeUndefined();
+      });
+    });
+
+    // ---- leases and the sweeper ---------------------------------------------------------------
+
+    describe('leases', () => {
+      const TTL = 1_000;
+      const T = BASE_MS;
+
+      it('grants a free lease, refuses it to others while live, renews for the owner', async () => {
+        const { id } = await newSession({ status: 'running' });
+        expect(await store.sessions.acquireLease(id, 'a', TTL, T)).toBe(true);
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + 500)).toBe(false);
+        expect(await store.sessions.acquireLease(id, 'a', TTL, T + 800)).toBe(true);
+        // Renewed until T + 1800: still live at T + 1500.
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + 1_500)).toBe(false);
+      });
+
+      it('lets another owner steal an expired lease, after which the old owner is refused', async () => {
+        const { id } = await newSession({ status: 'running' });
+        expect(await store.sessions.acquireLease(id, 'a', TTL, T)).toBe(true);
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + TTL + 1)).toBe(true);
+        expect(await store.sessions.acquireLease(id, 'a', TTL, T + TTL + 2)).toBe(false);
+      });
+
+      it('releases only for the owner', async () => {
+        const { id } = await newSession({ status: 'running' });
+        await store.sessions.acquireLease(id, 'a', TTL, T);
+        await store.sessions.releaseLease(id, 'b');
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + 1)).toBe(false);
+        await store.sessions.releaseLease(id, 'a');
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + 2)).toBe(true);
+      });
+
+      it('refuses a lease on an unknown session', async () => {
+        expect(await store.sessions.acquireLease(uid('sesn'), 'a', TTL, T)).toBe(false);
+      });
+
+      it('orphaned(): running, rescheduling and pending-wake sessions with no live lease', async () => {
+        const running = (await newSession({ status: 'running' })).id;
+        const rescheduling = (await newSession({ status: 'rescheduling' })).id;
+        const expired = (await newSession({ status: 'running' })).id;
+        const leased = (await newSession({ status: 'running' })).id;
+        const idle = (await newSession({ status: 'idle' })).id;
+        const woken = (await newSession({ status: 'idle' })).id;
+        const terminated = (await newSession({ status: 'terminated' })).id;
+        await store.sessions.acquireLease(expired, 'dead', TTL, T - 5_000);
+        await store.sessions.acquireLease(leased, 'alive', TTL, T);
+        await store.sessions.commit(woken, () => ({ now: at(1), patch: { pendingWake: true } }));
+        const mine = new Set([running, rescheduling, expired, leased, idle, woken, terminated]);
+        const found = (await store.sessions.orphaned(T + 10, 1_000)).filter((x) => mine.has(x));
+        expect(new Set(found)).toEqual(new Set([running, rescheduling, expired, woken]));
+      });
+
+      it('orphaned(): a cleared wake and a live lease drop a session; limit caps the answer', async () => {
+        const woken = (await newSession({ status: 'idle' })).id;
+        await store.sessions.commit(woken, () => ({ now: at(1), patch: { pendingWake: true } }));
+        expect(await store.sessions.orphaned(T, 1_000)).toContain(woken);
+        await store.sessions.acquireLease(woken, 'a', TTL, T);
+        expect(await store.sessions.orphaned(T + 10, 1_000)).not.toContain(woken);
+        expect(await store.sessions.orphaned(T + TTL + 10, 1_000)).toContain(woken);
+        await store.sessions.commit(woken, () => ({ now: at(2), patch: { pendingWake: false } }));
+        expect(await store.sessions.orphaned(T + TTL + 10, 1_000)).not.toContain(woken);
+        for (let i = 0; i < 3; i++) await newSession({ status: 'running' });
+        expect(await store.sessions.orphaned(T, 2)).toHaveLength(2);
+      });
+    });
+
+    // ---- api keys -----------------------------------------------------------------------------
+
+    describe('api keys', () => {
+      it('counts, inserts and finds keys by hash', async () => {
+        const before = await store.apiKeys.count();
+        const hash = uid('hash');
+        expect(await store.apiKeys.existsHash(hash)).toBe(false);
+        await store.apiKeys.insert(uid('key'), hash, at(0));
+        expect(await store.apiKeys.existsHash(hash)).toBe(true);
+        expect(await store.apiKeys.count()).toBe(before + 1);
+      });
+    });
+  });
+}
