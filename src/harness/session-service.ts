@@ -168,7 +168,10 @@ export class SessionService {
       }
       if (!Object.keys(changed).length) return { now };
       const f = new EventFactory(() => newId('sevt'), now);
-      return { now, events: [f.sessionUpdated(changed)], patch: { fields: { ...changed, updated_at: now } } };
+      // Per the SDK, `session.updated` omits metadata that was cleared to empty.
+      const announced = { ...changed };
+      if (announced.metadata && Object.keys(announced.metadata as object).length === 0) delete announced.metadata;
+      return { now, events: [f.sessionUpdated(announced)], patch: { fields: { ...changed, updated_at: now } } };
     });
     return result!.row;
   }

@@ -106,6 +106,8 @@ export class AnthropicModel implements ModelClient {
             break;
         }
       }
+      // The SDK ends an aborted stream quietly instead of throwing: an abort is never an answer.
+      if (opts.signal.aborted) throw new Anthropic.APIUserAbortError();
     } catch (err) {
       throw toModelError(err, opts.signal, blocks.filter((b) => b && b.type === 'text' && b.text.length > 0));
     }

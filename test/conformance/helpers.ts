@@ -1,0 +1,219 @@
+// Shared helpers for the session conformance suites: a live Hangar wired to a scripted upstream,
+// a buffering tap over the SDK's event stream, and small assertions used across files.
+import Anthropic, { APIError } from '@anthropic-ai/sdk';
+import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { startFakeUpstream, type FakeUpstream, type RecordedRequest } from '../kit/fake-upstream.ts';
+
+export const MODEL = 'claude-sonnet-4-6';
+export const DEFAULT_WAIT_MS = 10_000;
+
+/** Wire events are asserted field by field; the SDK's union types would only get in the way. */
+export type Ev = Record<string, any> & { type: string };
+export type StreamParams = Anthropic.Beta.Sessions.Events.EventStreamParams;
+
+export interface Rig {
+  h: TestHangar;
+  up: FakeUpstream;
+  client: Anthropic;
+  envId: string;
+  close(): Promise<void>;
+}
+
+/** One fake upstream + one Hangar pointed at it, plus an environment every session can use. */
+export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+  const up = await startFakeUpstream();
+  const h = await startHangar({ upstreamUrl: up.url, env });
+  const environment = await h.client.beta.environments.create({ name: `env-${Math.random().toString(36).slice(2)}` });
+  return {
+    h, up, client: h.client, envId: environment.id,
+    async close() {
+      await h.close();
+      await up.close();
+    },
+  };
+}
+
+export const text = (t: string) => ({ type: 'user.message' as const, content: [{ type: 'text' as const, text: t }] });
+export const interrupt = () => ({ type: 'user.interrupt' as const });
+
+export function customTool(name: string, properties: Record<string, unknown> = { q: { type: 'string' } }) {
+  return { type: 'custom' as const, name, description: `the ${name} tool`, input_schema: { type: 'object' as const, properties } };
+}
+
+export async function newAgent(client: Anthropic, extra: Partial<Anthropic.Beta.Agents.AgentCreateParams> = {}) {
+  return client.beta.agents.create({ name: `agent-${Math.random().toString(36).slice(2)}`, model: MODEL, ...extra });
+}
+
+/** A fresh agent (unless one is given) and a fresh idle session on the rig's environment. */
+export async function newSession(rig: Rig, opts: { agent?: Anthropic.Beta.Sessions.SessionCreateParams['agent']; tools?: any[] } & Partial<Anthropic.Beta.Sessions.SessionCreateParams> = {}) {
+  const { tools, agent, ...rest } = opts;
+  const ref = agent ?? (await newAgent(rig.client, tools ? { tools } : {})).id;
+  return rig.client.beta.sessions.create({ agent: ref, environment_id: rig.envId, ...rest });
+}
+
+/** Awaits a request that must fail and returns the SDK's APIError for inspection. */
+export async function rejection(p: Promise<unknown>): Promise<APIError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof APIError) return e;
+    throw e;
+  }
+  throw new Error('expected the request to fail');
+}
+
+export const isType = (...types: string[]) => (e: Ev) => types.includes(e.type);
+export const isIdle = isType('session.status_idle');
+export const isTerminalStatus = isType('session.status_idle', 'session.status_terminated');
+export const types = (events: Ev[]) => events.map((e) => e.type);
+/** The events that are persisted (stream-only previews and keep-alives removed). */
+export const persisted = (events: Ev[]) => events.filter((e) => e.type !== 'event_start' && e.type !== 'event_delta');
+
+/**
+ * Buffers everything an SDK event stream yields, so a test can wait for successive milestones on
+ * one connection: each `until()` resumes after the event the previous one matched.
+ */
+export class EventTap {
+  readonly events: Ev[] = [];
+  closed = false;
+  error: unknown;
+  private cursor = 0;
+  private readonly stream: Awaited<ReturnType<Anthropic['beta']['sessions']['events']['stream']>>;
+  private listeners = new Set<() => void>();
+  readonly done: Promise<void>;
+
+  private constructor(stream: EventTap['stream']) {
+    this.stream = stream;
+    this.done = this.pump();
+  }
+
+  static async open(client: Anthropic, sessionId: string, params: StreamParams = {}): Promise<EventTap> {
+    return new EventTap(await client.beta.sessions.events.stream(sessionId, params));
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const e of this.stream) {
+        this.events.push(e as unknown as Ev);
+        this.notify();
+      }
+    } catch (err) {
+      if (!(err instanceof Anthropic.APIUserAbortError)) this.error = err;
+    } finally {
+      this.closed = true;
+      this.notify();
+    }
+  }
+
+  private notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /**
+   * Resolves with the events from the current position up to and including the first one matching
+   * `pred`, and moves the position past it. Rejects if the stream ends or `timeoutMs` passes first.
+   */
+  until(pred: (e: Ev) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<Ev[]> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        for (let i = this.cursor; i < this.events.length; i++) {
+          if (pred(this.events[i])) {
+            const slice = this.events.slice(this.cursor, i + 1);
+            this.cursor = i + 1;
+            resolve(slice);
+            return true;
+          }
+        }
+        if (this.closed) {
+          reject(new Error(`stream ended before the awaited event; saw ${JSON.stringify(types(this.events.slice(this.cursor)))}${this.error ? ` (error: ${String(this.error)})` : ''}`));
+          return true;
+        }
+        return false;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`timed out after ${timeoutMs}ms; saw ${JSON.stringify(types(this.events.slice(this.cursor)))}`));
+      }, timeoutMs);
+      const listener = () => {
+        if (check()) {
+          clearTimeout(timer);
+          this.listeners.delete(listener);
+        }
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  /** Resolves once the server has closed the stream. */
+  async ended(timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`stream still open after ${timeoutMs}ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.stream.controller.abort();
+  }
+}
+
+/** Reads a stream until `pred` matches, then closes it; returns everything up to the match. */
+export async function collectUntil(client: Anthropic, sessionId: string, start: () => Promise<unknown>, pred: (e: Ev) => boolean, params: StreamParams = {}, timeoutMs = DEFAULT_WAIT_MS): Promise<Ev[]> {
+  const tap = await EventTap.open(client, sessionId, params);
+  try {
+    await start();
+    return await tap.until(pred, timeoutMs);
+  } finally {
+    tap.close();
+  }
+}
+
+/** Every persisted event of a session, paging with the SDK's auto-pagination. */
+export async function listEvents(client: Anthropic, sessionId: string, params: Anthropic.Beta.Sessions.Events.EventListParams = {}): Promise<Ev[]> {
+  const out: Ev[] = [];
+  for await (const e of client.beta.sessions.events.list(sessionId, params)) out.push(e as unknown as Ev);
+  return out;
+}
+
+/** Polls until `check` passes (no timing is asserted; this only bounds how long a test may wait). */
+export async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = DEFAULT_WAIT_MS, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (check(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs}ms; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function waitForStatus(client: Anthropic, sessionId: string, status: string, timeoutMs = DEFAULT_WAIT_MS) {
+  return eventually(() => client.beta.sessions.retrieve(sessionId), (s) => s.status === status, timeoutMs, `session status ${status}`);
+}
+
+/** A gate for upstream responders: the reply is held until the test opens it. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => {
+    open = r;
+  });
+  return { wait, open };
+}
+
+/** The text blocks of a recorded Messages API request, flattened per message. */
+export function messageTexts(req: RecordedRequest): Array<{ role: string; texts: string[] }> {
+  return (req.body.messages as Array<{ role: string; content: Array<Record<string, any>> | string }>).map((m) => ({
+    role: m.role,
+    texts: typeof m.content === 'string' ? [m.content] : m.content.filter((b) => b.type === 'text').map((b) => String(b.text)),
+  }));
+}
+
+export function toolResults(req: RecordedRequest): Array<Record<string, any>> {
+  return (req.body.messages as Array<{ content: Array<Record<string, any>> | string }>).flatMap((m) =>
+    typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result'));
+}
