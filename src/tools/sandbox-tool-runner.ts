@@ -1,0 +1,183 @@
+// The tool runner backed by sandboxes: offers the enabled sandbox tools, provisions a session's
+// sandbox lazily at its first call, reuses it, replaces it when it dies, releases it after an idle
+// period, captures `/mnt/session/outputs` when the session settles, and removes the workspace when
+// the session is deleted. The live-sandbox map is a resource cache, not session state: after a
+// restart the next call provisions again over the same on-disk workspace.
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Sandbox, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
+import type { Store } from '../ports/store.ts';
+import type { ModelToolDefinition } from '../ports/model.ts';
+import type { ToolCall, ToolRunner, ToolSession } from '../harness/tool-runner.ts';
+import type { AgentSnapshot } from '../harness/context.ts';
+import { builtinPolicy } from '../harness/permissions.ts';
+import { SANDBOX_TOOLS, sandboxToolDefinitions } from './sandbox-tools.ts';
+
+/** The slice of the file service the runner needs. */
+export interface SessionFiles {
+  hostPathOf(fileId: string): string;
+  captureOutputs(sessionId: string, hostOutputsDir: string): Promise<unknown>;
+}
+
+export interface RunnerLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SandboxToolRunnerOptions {
+  provider: SandboxProvider;
+  store: Store;
+  files: SessionFiles;
+  dataDir: string;
+  logger: RunnerLogger;
+  limits: SandboxLimits;
+  /** Release a session's sandbox processes after this long without a call (workspace stays). */
+  idleReleaseMs: number;
+}
+
+interface Live {
+  sandbox: Promise<Sandbox>;
+  lastUsed: number;
+  /** Calls in flight; an entry is never released for idleness while busy. */
+  busy: number;
+}
+
+function failure(text: string): ToolOutcome {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+export class SandboxToolRunner implements ToolRunner {
+  private readonly o: SandboxToolRunnerOptions;
+  private readonly live = new Map<string, Live>();
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(opts: SandboxToolRunnerOptions) {
+    this.o = opts;
+    this.reaper = setInterval(() => void this.releaseIdle(), Math.max(1000, Math.min(60_000, opts.idleReleaseMs)));
+    this.reaper.unref();
+  }
+
+  catalog(agent: AgentSnapshot): ModelToolDefinition[] {
+    return sandboxToolDefinitions([...SANDBOX_TOOLS.keys()].filter((name) => builtinPolicy(agent, name) !== undefined));
+  }
+
+  async run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome> {
+    if (!SANDBOX_TOOLS.has(call.name)) return failure(`The tool "${call.name}" is not available on this server.`);
+    const reason = this.o.provider.unavailableReason();
+    if (reason) return failure(`The sandbox is unavailable, so ${call.name} cannot run: ${reason}`);
+    let sandbox: Sandbox;
+    try {
+      sandbox = await this.sandboxFor(session, opts.signal);
+    } catch (err) {
+      this.o.logger.error({ err, sessionId: session.id }, 'sandbox provisioning failed');
+      return failure(`The sandbox could not be started: ${(err as Error).message}`);
+    }
+    const entry = this.live.get(session.id);
+    if (entry) entry.busy++;
+    try {
+      return await sandbox.execute(call.name, call.input, opts.signal);
+    } catch (err) {
+      // The sandbox itself broke: a tool error now, a fresh sandbox at the next call.
+      this.o.logger.warn({ err, sessionId: session.id, tool: call.name }, 'sandbox failed; it will be replaced');
+      await this.drop(session.id);
+      return failure(`The sandbox failed while running ${call.name} (${(err as Error).message}); a fresh sandbox will be provisioned for the next call. Files in /workspace are kept.`);
+    } finally {
+      if (entry) {
+        entry.busy--;
+        entry.lastUsed = Date.now();
+      }
+    }
+  }
+
+  async settle(session: ToolSession): Promise<void> {
+    const outputs = this.dirs(session.id).outputs;
+    if (!(await exists(outputs))) return; // never provisioned: nothing to capture
+    await this.o.files.captureOutputs(session.id, outputs);
+  }
+
+  async forget(sessionId: string): Promise<void> {
+    await this.drop(sessionId);
+    await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reaper);
+    await Promise.allSettled([...this.live.keys()].map((id) => this.drop(id)));
+  }
+
+  /** Whether a sandbox process is currently held for the session (for tests and metrics). */
+  holds(sessionId: string): boolean {
+    return this.live.has(sessionId);
+  }
+
+  private dirs(sessionId: string) {
+    const root = join(this.o.dataDir, 'sandboxes', sessionId);
+    return { root, workspace: join(root, 'workspace'), outputs: join(root, 'outputs') };
+  }
+
+  private async sandboxFor(session: ToolSession, signal: AbortSignal): Promise<Sandbox> {
+    const current = this.live.get(session.id);
+    if (current) {
+      const sandbox = await current.sandbox.catch(() => undefined);
+      if (sandbox?.alive) return sandbox;
+      this.live.delete(session.id);
+      await sandbox?.release().catch(() => {});
+    }
+    const sandbox = this.provision(session, signal);
+    this.live.set(session.id, { sandbox, lastUsed: Date.now(), busy: 0 });
+    try {
+      return await sandbox;
+    } catch (err) {
+      this.live.delete(session.id);
+      throw err;
+    }
+  }
+
+  private async provision(session: ToolSession, signal: AbortSignal): Promise<Sandbox> {
+    const dirs = this.dirs(session.id);
+    await mkdir(dirs.workspace, { recursive: true });
+    await mkdir(dirs.outputs, { recursive: true });
+    const spec: SandboxSpec = {
+      sessionId: session.id,
+      workspaceDir: dirs.workspace,
+      outputsDir: dirs.outputs,
+      mounts: session.resources
+        .filter((r) => r.type === 'file')
+        .map((r) => ({ hostPath: this.o.files.hostPathOf(String(r.file_id)), sandboxPath: String(r.mount_path) })),
+      network: await this.network(session.environment_id),
+      limits: this.o.limits,
+    };
+    return this.o.provider.provision(spec, signal);
+  }
+
+  /** Environment networking → sandbox egress. Sandboxes never get a network interface of their own. */
+  private async network(environmentId: string): Promise<SandboxNetwork> {
+    const env = await this.o.store.environments.get(environmentId);
+    const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[] } } | undefined)?.networking;
+    if (!networking) return { type: 'none' };
+    if (networking.type === 'limited') return { type: 'proxy', allowedHosts: networking.allowed_hosts ?? [] };
+    return { type: 'proxy', allowedHosts: null };
+  }
+
+  private async drop(sessionId: string): Promise<void> {
+    const entry = this.live.get(sessionId);
+    if (!entry) return;
+    this.live.delete(sessionId);
+    const sandbox = await entry.sandbox.catch(() => undefined);
+    await sandbox?.release().catch((err) => this.o.logger.warn({ err, sessionId }, 'sandbox release failed'));
+  }
+
+  private async releaseIdle(): Promise<void> {
+    const cutoff = Date.now() - this.o.idleReleaseMs;
+    for (const [id, entry] of this.live) if (entry.busy === 0 && entry.lastUsed < cutoff) await this.drop(id);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
