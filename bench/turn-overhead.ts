@@ -1,0 +1,65 @@
+// Platform overhead per turn: sequential turns on one session with an open stream, timing
+// POST user.message → agent.message on the stream, minus the model call's own time.
+import { performance } from 'node:perf_hooks';
+import type { BenchRig } from './lib.ts';
+import { EventTap, ms, sessionFactory, summarize, userMessage } from './lib.ts';
+
+export interface TurnOverheadOptions {
+  turns: number;
+  warmup: number;
+}
+
+export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions): Promise<void> {
+  const { client, model } = rig;
+  const newSession = await sessionFactory(client);
+
+  // Warm-up on its own session (JIT, prepared statements, keep-alive sockets) so the measured
+  // session starts empty, like a real one.
+  const warm = await newSession();
+  const warmTap = await EventTap.open(client, warm);
+  for (let i = 0; i < opts.warmup; i++) {
+    const idle = warmTap.next('session.status_idle');
+    await client.beta.sessions.events.send(warm, userMessage(`warm-up ${i}`));
+    await idle;
+  }
+  warmTap.close();
+
+  const sessionId = await newSession();
+  const tap = await EventTap.open(client, sessionId);
+  const total: number[] = [];
+  const upstream: number[] = [];
+  const overhead: number[] = [];
+  try {
+    for (let i = 0; i < opts.turns; i++) {
+      const message = tap.next('agent.message');
+      const idle = tap.next('session.status_idle');
+      const callsBefore = model.calls.length;
+      const t0 = performance.now();
+      await client.beta.sessions.events.send(sessionId, userMessage(`turn ${i}`));
+      const t1 = await message;
+      // The call's duration is recorded before its answer is committed, so it is in by now.
+      const calls = model.calls.slice(callsBefore);
+      if (calls.length !== 1) throw new Error(`turn ${i}: expected one model call, saw ${calls.length}`);
+      total.push(t1 - t0);
+      upstream.push(calls[0]);
+      overhead.push(t1 - t0 - calls[0]);
+      await idle; // the next turn starts from idle, as a client waiting for the answer would
+    }
+  } finally {
+    tap.close();
+  }
+
+  const o = summarize(overhead);
+  const t = summarize(total);
+  const u = summarize(upstream);
+  const tenth = Math.max(1, Math.floor(opts.turns / 10));
+  const early = summarize(overhead.slice(0, tenth));
+  const late = summarize(overhead.slice(-tenth));
+  const verdict = o.p50 <= 5 && o.p99 <= 25 ? 'meets' : 'misses';
+  console.log(
+    `turn overhead (POST user.message → first agent.message on stream, minus upstream time): p50 ${ms(o.p50)}, p99 ${ms(o.p99)} (n=${o.n}) — ${verdict} target p50 ≤ 5 ms, p99 ≤ 25 ms`,
+  );
+  console.log(`  whole turn (POST → agent.message): p50 ${ms(t.p50)}, p99 ${ms(t.p99)}, max ${ms(t.max)}`);
+  console.log(`  model call as Hangar sees it (SDK → local instant upstream → parsed answer): p50 ${ms(u.p50)}, p99 ${ms(u.p99)}`);
+  console.log(`  overhead by session length: first ${tenth} turns p50 ${ms(early.p50)}, last ${tenth} turns p50 ${ms(late.p50)}`);
+}
