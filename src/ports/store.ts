@@ -153,10 +153,58 @@ export interface ApiKeyRepo {
   existsHash(hash: string): Promise<boolean>;
 }
 
+/** A stored file: its wire metadata plus what is filtered on or needed to dedupe. */
+export interface FileRow {
+  /** The wire object (`type: 'file'`, id, filename, mime_type, size_bytes, created_at, ...). */
+  file: Json & { id: string; created_at: string };
+  /** Session id for files an agent wrote to its outputs directory, else null. */
+  scopeId: string | null;
+  /** RFC 3339 instant after which the file is gone; null = never. */
+  expiresAt: string | null;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+}
+
+export interface FileListQuery extends PageQuery {
+  scopeId?: string;
+  /** Only these ids (the caller bounds the count); unknown ids are simply absent. */
+  ids?: string[];
+  /** When set, files whose `expiresAt` is at or before this instant are left out. */
+  liveAt?: string;
+}
+
+/** What a session-outputs capture last saw at one relative path (for idempotent re-capture). */
+export interface OutputCapture {
+  sessionId: string;
+  /** Path relative to the outputs directory, `/`-separated. */
+  path: string;
+  sizeBytes: number;
+  mtimeMs: number;
+  sha256: string;
+  /** The file created from this content (it may have been deleted since). */
+  fileId: string;
+}
+
+export interface FileRepo {
+  /** Inserts the file and, in the same transaction, records (upserts) `capture` when given. */
+  insert(row: FileRow, capture?: OutputCapture): Promise<void>;
+  get(id: string): Promise<FileRow | undefined>;
+  /** Keyset-paginated in insertion order (`order` desc = newest first). */
+  list(q: FileListQuery): Promise<Page<FileRow>>;
+  delete(id: string): Promise<boolean>;
+  /** Ids of files expired at `now` (oldest expiry first), for lazy cleanup. */
+  expired(now: string, limit: number): Promise<string[]>;
+  capture(sessionId: string, path: string): Promise<OutputCapture | undefined>;
+  /** Upserts by (sessionId, path). */
+  putCapture(capture: OutputCapture): Promise<void>;
+  deleteCaptures(sessionId: string): Promise<void>;
+}
+
 export interface Store {
   agents: AgentRepo;
   environments: EnvironmentRepo;
   sessions: SessionRepo;
   apiKeys: ApiKeyRepo;
+  files: FileRepo;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // Builds the Fastify app: request ids, auth, JSON parsing, the error envelope, and the route modules.
 // It receives every dependency from the composition root (main.ts) and performs no I/O of its own.
+import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
@@ -10,6 +11,8 @@ import { registerAgentRoutes } from './routes/agents.ts';
 import { registerEnvironmentRoutes } from './routes/environments.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerEventRoutes } from './routes/events.ts';
+import { registerFileRoutes } from './routes/files.ts';
+import { registerSessionResourceRoutes } from './routes/session-resources.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -83,10 +86,15 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     reply.status(404).send(e.toEnvelope(String(req.id)));
   });
 
+  // Multipart bodies are streamed part by part; per-route limits (upload size) are set where parsed.
+  await app.register(multipart);
+
   app.get('/health', async () => ({ status: 'ok' }));
   registerAgentRoutes(app, deps);
   registerEnvironmentRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerFileRoutes(app, deps);
+  registerSessionResourceRoutes(app, deps);
   return app;
 }

@@ -3,12 +3,14 @@ import type { Store } from '../ports/store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { SessionService } from '../harness/session-service.ts';
+import type { FileService } from '../harness/file-service.ts';
 
 export interface AppDeps {
   store: Store;
   clock: Clock;
   bus: EventBus;
   sessions: SessionService;
+  files: FileService;
   /** Interval between SSE keep-alive `ping` frames. */
   pingIntervalMs: number;
 }

@@ -9,12 +9,14 @@ import { ConfigError } from './config.ts';
 import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { AnthropicModel } from '../adapters/model-anthropic/anthropic-model.ts';
+import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
 import type { Store } from '../ports/store.ts';
 import { SessionLog } from '../harness/session-log.ts';
 import { Harness } from '../harness/harness.ts';
 import { SessionService } from '../harness/session-service.ts';
+import { FileService, type FileServiceOptions } from '../harness/file-service.ts';
 import { NoSandboxTools, type ToolRunner } from '../harness/tool-runner.ts';
 import { bootstrapApiKey } from './auth.ts';
 import { buildApp } from './app.ts';
@@ -23,6 +25,7 @@ export interface Hangar {
   app: FastifyInstance;
   store: Store;
   harness: Harness;
+  files: FileService;
   logger: Logger;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
   generatedApiKey: string | undefined;
@@ -35,6 +38,8 @@ export interface HangarOverrides {
   clock?: Clock;
   model?: ModelClient;
   tools?: ToolRunner;
+  /** File size limits (defaults: 500 MB uploads and captured outputs). */
+  files?: FileServiceOptions;
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
@@ -59,11 +64,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
   );
   const sessions = new SessionService({ store, log, bus, clock, harness });
+  const files = new FileService({ store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock }, overrides.files);
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
-  const app = await buildApp({ store, clock, bus, sessions, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
 
   return {
-    app, store, harness, logger, generatedApiKey,
+    app, store, harness, files, logger, generatedApiKey,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();

@@ -577,3 +577,91 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store> | St
     });
   });
 }
+
+/**
+ * The files part of the store port (`store.files`): file rows and the output-capture ledger.
+ * Kept as its own entry point so adapters opt in with one more line beside `runStoreSuite`.
+ */
+export function runFileRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (files): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const uid = (prefix: string) => `${prefix}_${name.replace(/\W/g, '')}${Date.now().toString(36)}${(++n).toString(36)}`;
+    const fileRow = (id: string, opts: { scopeId?: string | null; expiresAt?: string | null } = {}) => ({
+      file: { type: 'file', id, filename: `${id}.txt`, size_bytes: 1, created_at: at(0) },
+      scopeId: opts.scopeId ?? null,
+      expiresAt: opts.expiresAt ?? null,
+      sha256: `sha-${id}`,
+    });
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('inserts, gets and deletes a file row', async () => {
+      const id = uid('file');
+      expect(await store.files.get(id)).toBeUndefined();
+      await store.files.insert(fileRow(id, { scopeId: 'sesn_a', expiresAt: at(60) }));
+      expect(await store.files.get(id)).toEqual(fileRow(id, { scopeId: 'sesn_a', expiresAt: at(60) }));
+      expect(await store.files.delete(id)).toBe(true);
+      expect(await store.files.delete(id)).toBe(false);
+      expect(await store.files.get(id)).toBeUndefined();
+    });
+
+    it('lists newest first in pages, filtered by scope, ids and liveness', async () => {
+      const scope = uid('sesn');
+      const a = uid('file');
+      const b = uid('file');
+      const c = uid('file');
+      await store.files.insert(fileRow(a, { scopeId: scope }));
+      await store.files.insert(fileRow(b, { scopeId: scope, expiresAt: at(10) }));
+      await store.files.insert(fileRow(c, { scopeId: scope }));
+      const pages = await collect((after) => store.files.list({ order: 'desc', limit: 2, after, scopeId: scope }));
+      expect(pages.flat().map((r) => r.file.id)).toEqual([c, b, a]);
+      expect(pages[0]).toHaveLength(2);
+      const live = await store.files.list({ order: 'desc', limit: 10, scopeId: scope, liveAt: at(10) });
+      expect(live.data.map((r) => r.file.id)).toEqual([c, a]);
+      const picked = await store.files.list({ order: 'desc', limit: 10, ids: [a, c, uid('file')] });
+      expect(picked.data.map((r) => r.file.id)).toEqual([c, a]);
+      expect((await store.files.list({ order: 'desc', limit: 10, ids: [] })).data).toEqual([]);
+      expect((await store.files.list({ order: 'desc', limit: 10, scopeId: uid('sesn') })).data).toEqual([]);
+    });
+
+    it('finds expired files, oldest expiry first', async () => {
+      const soon = uid('file');
+      const sooner = uid('file');
+      const never = uid('file');
+      await store.files.insert(fileRow(soon, { expiresAt: at(20) }));
+      await store.files.insert(fileRow(sooner, { expiresAt: at(10) }));
+      await store.files.insert(fileRow(never));
+      const expired = await store.files.expired(at(20), 100);
+      expect(expired.filter((id) => [soon, sooner, never].includes(id))).toEqual([sooner, soon]);
+      expect(await store.files.expired(at(15), 100)).not.toContain(soon);
+    });
+
+    it('records output captures with the file in one step and upserts them by path', async () => {
+      const session = uid('sesn');
+      const id = uid('file');
+      const capture = { sessionId: session, path: 'out/a.txt', sizeBytes: 5, mtimeMs: 1714.5, sha256: 'h1', fileId: id };
+      expect(await store.files.capture(session, 'out/a.txt')).toBeUndefined();
+      await store.files.insert(fileRow(id, { scopeId: session }), capture);
+      expect(await store.files.capture(session, 'out/a.txt')).toEqual(capture);
+      await store.files.putCapture({ ...capture, sizeBytes: 6, mtimeMs: 2000, sha256: 'h2' });
+      expect(await store.files.capture(session, 'out/a.txt')).toEqual({ ...capture, sizeBytes: 6, mtimeMs: 2000, sha256: 'h2' });
+      await store.files.deleteCaptures(session);
+      expect(await store.files.capture(session, 'out/a.txt')).toBeUndefined();
+      expect(await store.files.get(id)).toBeDefined();
+    });
+
+    it('writes nothing when the file insert fails (duplicate id)', async () => {
+      const session = uid('sesn');
+      const id = uid('file');
+      await store.files.insert(fileRow(id));
+      await expect(store.files.insert(fileRow(id), { sessionId: session, path: 'x', sizeBytes: 1, mtimeMs: 1, sha256: 'h', fileId: id })).rejects.toThrow();
+      expect(await store.files.capture(session, 'x')).toBeUndefined();
+    });
+  });
+}

@@ -24,4 +24,17 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX events_by_session ON events (session_id, seq);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE files (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, scope_id TEXT, expires_at TEXT,
+        sha256 TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX files_by_scope ON files (scope_id, seq);
+      CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE output_captures (
+        session_id TEXT NOT NULL, path TEXT NOT NULL, size_bytes INTEGER NOT NULL, mtime_ms INTEGER NOT NULL,
+        sha256 TEXT NOT NULL, file_id TEXT NOT NULL, PRIMARY KEY (session_id, path));
+    `,
+  },
 ];

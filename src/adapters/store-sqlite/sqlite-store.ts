@@ -8,7 +8,7 @@ import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
-  type Store, type StoredEvent,
+  type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
 } from '../../ports/store.ts';
 
 type Row = Record<string, unknown>;
@@ -18,6 +18,7 @@ export class SqliteStore implements Store {
   readonly environments: EnvironmentRepo;
   readonly sessions: SessionRepo;
   readonly apiKeys: ApiKeyRepo;
+  readonly files: FileRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -30,6 +31,7 @@ export class SqliteStore implements Store {
     this.environments = new SqliteEnvironmentRepo(this);
     this.sessions = new SqliteSessionRepo(this);
     this.apiKeys = new SqliteApiKeyRepo(this);
+    this.files = new SqliteFileRepo(this);
   }
 
   /** Cached prepared statement. */
@@ -375,5 +377,78 @@ class SqliteSessionRepo implements SessionRepo {
     return this.s.all(
       `SELECT id FROM sessions WHERE (status IN ('running', 'rescheduling') OR pending_wake = 1)
        AND (lease_owner IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT ?`, nowMs, limit).map((r) => String(r.id));
+  }
+}
+
+class SqliteFileRepo implements FileRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+
+  private toRow(r: Row): FileRow {
+    return {
+      file: JSON.parse(String(r.data)),
+      scopeId: (r.scope_id as string | null) ?? null,
+      expiresAt: (r.expires_at as string | null) ?? null,
+      sha256: String(r.sha256),
+    };
+  }
+
+  private upsertCapture(c: OutputCapture): void {
+    this.s.run(
+      `INSERT INTO output_captures (session_id, path, size_bytes, mtime_ms, sha256, file_id) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id, path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms,
+       sha256 = excluded.sha256, file_id = excluded.file_id`,
+      c.sessionId, c.path, c.sizeBytes, c.mtimeMs, c.sha256, c.fileId);
+  }
+
+  async insert(row: FileRow, capture?: OutputCapture) {
+    this.s.tx(() => {
+      this.s.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
+        row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
+      if (capture) this.upsertCapture(capture);
+    });
+  }
+
+  async get(id: string) {
+    const r = this.s.get('SELECT * FROM files WHERE id = ?', id);
+    return r ? this.toRow(r) : undefined;
+  }
+
+  async list(q: FileListQuery) {
+    const k = keyset(q);
+    let where = 'WHERE 1=1';
+    const params: Array<string | number> = [];
+    if (q.scopeId !== undefined) { where += ' AND scope_id = ?'; params.push(q.scopeId); }
+    if (q.ids) { where += ` AND id IN (${q.ids.map(() => '?').join(',') || 'NULL'})`; params.push(...q.ids); }
+    if (q.liveAt !== undefined) { where += ' AND (expires_at IS NULL OR expires_at > ?)'; params.push(q.liveAt); }
+    const rows = this.s.all(`SELECT * FROM files ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => this.toRow(r));
+  }
+
+  async delete(id: string) {
+    return this.s.run('DELETE FROM files WHERE id = ?', id) > 0;
+  }
+
+  async expired(now: string, limit: number) {
+    return this.s.all('SELECT id FROM files WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?', now, limit)
+      .map((r) => String(r.id));
+  }
+
+  async capture(sessionId: string, path: string) {
+    const r = this.s.get('SELECT * FROM output_captures WHERE session_id = ? AND path = ?', sessionId, path);
+    if (!r) return undefined;
+    return {
+      sessionId, path, sizeBytes: Number(r.size_bytes), mtimeMs: Number(r.mtime_ms), sha256: String(r.sha256), fileId: String(r.file_id),
+    };
+  }
+
+  async putCapture(capture: OutputCapture) {
+    this.upsertCapture(capture);
+  }
+
+  async deleteCaptures(sessionId: string) {
+    this.s.run('DELETE FROM output_captures WHERE session_id = ?', sessionId);
   }
 }

@@ -1,0 +1,378 @@
+// File use-cases: uploads, lookups with lazy expiry, deletes, session file resources, sandbox
+// mounts, and capturing a session's outputs directory as session-scoped files.
+// Bytes go through the blob port, metadata through the store port; a row is written only after
+// its blob is complete and deleted before its blob, so a crash never leaves a row without bytes.
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { hasPrefix, newId } from '../protocol/ids.ts';
+import { invalidRequest, notFound, tooLarge } from '../protocol/errors.ts';
+import {
+  assertMountPathFree, cleanFilename, defaultMountPath, mimeTypeFor, mountPathsOf, validateMountPath,
+  type FileObject, type FileResource, type SessionResourceParam,
+} from '../domain/files.ts';
+import { BlobTooLarge, type BlobStore } from '../ports/blob-store.ts';
+import type { OutputCapture, Page, Store } from '../ports/store.ts';
+import type { SandboxMount } from '../ports/sandbox.ts';
+import { isoAt, type Clock } from '../ports/clock.ts';
+
+const MB = 1024 * 1024;
+
+export interface FileServiceOptions {
+  /** Largest accepted upload in bytes (default 500 MB); larger ones get 413. */
+  maxUploadBytes?: number;
+  /** Largest output file captured from a session (default: `maxUploadBytes`); larger ones are skipped. */
+  maxOutputBytes?: number;
+  /** Most regular files one capture looks at (default 1000); the rest are skipped. */
+  maxOutputFiles?: number;
+  /** Deepest directory level a capture descends into (default 32). */
+  maxOutputDepth?: number;
+}
+
+/** Bytes of an upload already on disk under `id`, not yet visible until `finishUpload`. */
+export interface StagedUpload {
+  readonly id: string;
+  readonly filename: string;
+  readonly mimeType: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+interface OutputEntry {
+  rel: string;
+  abs: string;
+  stat: Stats;
+}
+
+export class FileService {
+  readonly maxUploadBytes: number;
+  private readonly maxOutputBytes: number;
+  private readonly maxOutputFiles: number;
+  private readonly maxOutputDepth: number;
+  private readonly store: Store;
+  private readonly blobs: BlobStore;
+  private readonly clock: Clock;
+  /** Serializes captures per session within this process (the harness lease covers other processes). */
+  private readonly capturing = new Map<string, Promise<unknown>>();
+
+  constructor(deps: { store: Store; blobs: BlobStore; clock: Clock }, opts: FileServiceOptions = {}) {
+    this.store = deps.store;
+    this.blobs = deps.blobs;
+    this.clock = deps.clock;
+    this.maxUploadBytes = opts.maxUploadBytes ?? 500 * MB;
+    this.maxOutputBytes = opts.maxOutputBytes ?? this.maxUploadBytes;
+    this.maxOutputFiles = opts.maxOutputFiles ?? 1000;
+    this.maxOutputDepth = opts.maxOutputDepth ?? 32;
+  }
+
+  private now(): string {
+    return isoAt(this.clock.now());
+  }
+
+  // ---- uploads ----------------------------------------------------------------------------------
+
+  /**
+   * Streams an upload's bytes to storage under a fresh file id. 413 past `maxUploadBytes` (or when
+   * `truncated()` reports the transport cut the part at the limit); 400 on a bad filename. Follow
+   * with `finishUpload` or `abandonUpload`.
+   */
+  async stageUpload(
+    content: AsyncIterable<Uint8Array>,
+    meta: { filename?: string; mimeType?: string; truncated?: () => boolean },
+  ): Promise<StagedUpload> {
+    const filename = cleanFilename(meta.filename);
+    const id = newId('file');
+    const limitError = () => tooLarge(`file exceeds the ${this.maxUploadBytes} byte upload limit`);
+    let written: { sizeBytes: number; sha256: string };
+    try {
+      written = await this.blobs.write(id, content, { maxBytes: this.maxUploadBytes });
+    } catch (err) {
+      if (err instanceof BlobTooLarge) throw limitError();
+      throw err;
+    }
+    if (meta.truncated?.()) {
+      await this.blobs.delete(id);
+      throw limitError();
+    }
+    return { id, filename, mimeType: mimeTypeFor(filename, meta.mimeType), ...written };
+  }
+
+  /** Makes a staged upload a listed file (`expiresInSeconds` already validated by the caller). */
+  async finishUpload(staged: StagedUpload, opts: { expiresInSeconds?: number } = {}): Promise<FileObject> {
+    const nowMs = this.clock.now();
+    const expiresAt = opts.expiresInSeconds === undefined ? null : isoAt(nowMs + opts.expiresInSeconds * 1000);
+    const file: FileObject = {
+      type: 'file', id: staged.id, filename: staged.filename, mime_type: staged.mimeType, size_bytes: staged.sizeBytes,
+      created_at: isoAt(nowMs), downloadable: true, expires_at: expiresAt, scope: null,
+    };
+    try {
+      await this.store.files.insert({ file: { ...file }, scopeId: null, expiresAt, sha256: staged.sha256 });
+    } catch (err) {
+      await this.blobs.delete(staged.id);
+      throw err;
+    }
+    return file;
+  }
+
+  async abandonUpload(staged: StagedUpload): Promise<void> {
+    await this.blobs.delete(staged.id);
+  }
+
+  /** Stage + finish in one call, for callers that know every field up front. */
+  async upload(
+    content: AsyncIterable<Uint8Array>,
+    meta: { filename?: string; mimeType?: string; expiresInSeconds?: number },
+  ): Promise<FileObject> {
+    return this.finishUpload(await this.stageUpload(content, meta), meta);
+  }
+
+  // ---- reads and deletes ------------------------------------------------------------------------
+
+  /**
+   * The file's metadata. 404 `not_found_error` for unknown or wrong-prefix ids; an expired file is
+   * deleted on the spot and reported as 404 `file_expired` (the SDK's `FileExpiredError`).
+   */
+  async get(id: string): Promise<FileObject> {
+    const row = hasPrefix(id, 'file') ? await this.store.files.get(id) : undefined;
+    if (!row) throw notFound(`file ${id} not found`);
+    if (row.expiresAt !== null && row.expiresAt <= this.now()) {
+      await this.remove(id);
+      throw notFound(`file ${id} has expired`, 'file_expired');
+    }
+    return row.file as unknown as FileObject;
+  }
+
+  /** Metadata plus a stream of the bytes (404 as `get`). */
+  async open(id: string): Promise<{ file: FileObject; content: AsyncIterable<Uint8Array> }> {
+    const file = await this.get(id);
+    const content = await this.blobs.open(id);
+    if (!content) throw notFound(`file ${id} has no stored content`);
+    return { file, content };
+  }
+
+  /**
+   * Newest first. With `ids`, exactly those (that exist and are live) in one page, ignoring
+   * `limit`/`after`; `scopeId` keeps only files captured from that session's outputs.
+   */
+  async list(q: { limit: number; after?: number; ids?: string[]; scopeId?: string }): Promise<Page<FileObject>> {
+    await this.purgeExpired();
+    const liveAt = this.now();
+    const page = q.ids
+      ? await this.store.files.list({ order: 'desc', limit: Math.max(1, q.ids.length), ids: q.ids.filter((i) => hasPrefix(i, 'file')), scopeId: q.scopeId, liveAt })
+      : await this.store.files.list({ order: 'desc', limit: q.limit, after: q.after, scopeId: q.scopeId, liveAt });
+    return { data: page.data.map((r) => r.file as unknown as FileObject), next: q.ids ? null : page.next };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.get(id);
+    await this.remove(id);
+  }
+
+  /** Deletes up to `limit` expired files; returns how many. Called lazily by `list`. */
+  async purgeExpired(limit = 100): Promise<number> {
+    const ids = await this.store.files.expired(this.now(), limit);
+    for (const id of ids) await this.remove(id);
+    return ids.length;
+  }
+
+  /** Deletes every file captured from the session's outputs, and its capture ledger. Returns the count. */
+  async deleteSessionFiles(sessionId: string): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const page = await this.store.files.list({ order: 'asc', limit: 100, scopeId: sessionId });
+      if (!page.data.length) break;
+      for (const r of page.data) await this.remove(r.file.id);
+      count += page.data.length;
+    }
+    await this.store.files.deleteCaptures(sessionId);
+    return count;
+  }
+
+  private async remove(id: string): Promise<void> {
+    await this.store.files.delete(id);
+    await this.blobs.delete(id);
+  }
+
+  // ---- session resources and sandbox mounts -----------------------------------------------------
+
+  /**
+   * Turns session-create / resources-add params into `file` resource objects. 400 for
+   * `github_repository` / `memory_store` (not supported yet) and for bad or clashing mount paths
+   * (checked against each other and `existing`, the session's current resources); 404 for an
+   * unknown or expired file. `mount_path` defaults to `/mnt/session/uploads/<file_id>`.
+   */
+  async resolveSessionResources(
+    params: readonly SessionResourceParam[],
+    existing: readonly unknown[] = [],
+  ): Promise<FileResource[]> {
+    const now = this.now();
+    const taken = mountPathsOf(existing);
+    const out: FileResource[] = [];
+    for (const p of params) {
+      if (p.type !== 'file') throw invalidRequest(`${p.type} session resources are not supported by this server yet`);
+      const file = await this.get(p.file_id);
+      const mountPath = p.mount_path == null ? defaultMountPath(file.id) : validateMountPath(p.mount_path);
+      assertMountPathFree(mountPath, taken);
+      taken.push(mountPath);
+      out.push({ id: newId('sesrsc'), type: 'file', file_id: file.id, mount_path: mountPath, created_at: now, updated_at: now });
+    }
+    return out;
+  }
+
+  /** On-disk path of a file's bytes, to bind read-only into a sandbox. Does not check existence. */
+  hostPathOf(fileId: string): string {
+    return this.blobs.pathOf(fileId);
+  }
+
+  /** Read-only mounts for a session's `file` resources; files deleted or expired since are skipped. */
+  async sandboxMounts(resources: readonly unknown[]): Promise<SandboxMount[]> {
+    const now = this.now();
+    const mounts: SandboxMount[] = [];
+    for (const r of resources as Array<Partial<FileResource>>) {
+      if (r.type !== 'file' || !r.file_id || !r.mount_path) continue;
+      const row = await this.store.files.get(r.file_id);
+      if (!row || (row.expiresAt !== null && row.expiresAt <= now)) continue;
+      mounts.push({ hostPath: this.blobs.pathOf(r.file_id), sandboxPath: r.mount_path });
+    }
+    return mounts;
+  }
+
+  // ---- session outputs --------------------------------------------------------------------------
+
+  /**
+   * Captures every regular file under `hostOutputsDir` (recursively; symlinks and special files
+   * ignored; files over `maxOutputBytes` or beyond `maxOutputFiles` skipped) as a file scoped to
+   * the session, `filename` = its `/`-separated path relative to the directory. Idempotent: a
+   * file whose size and mtime (or, failing that, content hash) match the last capture of the same
+   * path is not captured again; changed content becomes a new file (new id), older versions stay.
+   * Returns only the files created by this call. A missing directory captures nothing.
+   */
+  async captureOutputs(sessionId: string, hostOutputsDir: string, opts: { signal?: AbortSignal } = {}): Promise<FileObject[]> {
+    const previous = this.capturing.get(sessionId) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.captureNow(sessionId, hostOutputsDir, opts.signal));
+    this.capturing.set(sessionId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.capturing.get(sessionId) === run) this.capturing.delete(sessionId);
+    }
+  }
+
+  private async captureNow(sessionId: string, dir: string, signal: AbortSignal | undefined): Promise<FileObject[]> {
+    let root: string;
+    try {
+      root = await realpath(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const entries = await this.walk(root, signal);
+    const created: FileObject[] = [];
+    for (const e of entries) {
+      signal?.throwIfAborted();
+      if (e.stat.size > this.maxOutputBytes) continue;
+      const prev = await this.store.files.capture(sessionId, e.rel);
+      if (prev && prev.sizeBytes === e.stat.size && prev.mtimeMs === e.stat.mtimeMs) continue;
+      const file = await this.captureOne(sessionId, root, e, prev, signal);
+      if (file) created.push(file);
+    }
+    return created;
+  }
+
+  /** Lists regular files under `root`, sorted by relative path, never following symlinks. */
+  private async walk(root: string, signal: AbortSignal | undefined): Promise<OutputEntry[]> {
+    const out: OutputEntry[] = [];
+    const visit = async (abs: string, rel: string, depth: number): Promise<void> => {
+      if (depth > this.maxOutputDepth) return;
+      let names: string[];
+      try {
+        names = (await readdir(abs)).sort();
+      } catch {
+        return; // removed or unreadable meanwhile: not an output
+      }
+      for (const name of names) {
+        if (out.length >= this.maxOutputFiles) return;
+        signal?.throwIfAborted();
+        const childAbs = join(abs, name);
+        const childRel = rel ? `${rel}/${name}` : name;
+        let stat: Stats;
+        try {
+          stat = await lstat(childAbs);
+        } catch {
+          continue;
+        }
+        if (stat.isDirectory()) await visit(childAbs, childRel, depth + 1);
+        else if (stat.isFile()) out.push({ rel: childRel, abs: childAbs, stat });
+      }
+    };
+    await visit(root, '', 0);
+    return out;
+  }
+
+  /**
+   * Copies one output into a new blob. The sandbox may still be writing or may swap paths for
+   * symlinks, so the opened descriptor must be the very file the walk saw (same device and inode,
+   * O_NOFOLLOW, and on Linux really inside `root`) and unchanged across the copy; otherwise it is
+   * skipped until the next capture.
+   */
+  private async captureOne(
+    sessionId: string, root: string, e: OutputEntry, prev: OutputCapture | undefined, signal: AbortSignal | undefined,
+  ): Promise<FileObject | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    const id = newId('file');
+    let written: { sizeBytes: number; sha256: string };
+    let before: Stats;
+    try {
+      before = await fh.stat();
+      if (!before.isFile() || before.dev !== e.stat.dev || before.ino !== e.stat.ino) return undefined;
+      if (!(await this.fdInside(fh.fd, root))) return undefined;
+      try {
+        written = await this.blobs.write(id, fh.createReadStream({ autoClose: false }), { maxBytes: this.maxOutputBytes, signal });
+      } catch (err) {
+        if (err instanceof BlobTooLarge) return undefined;
+        throw err;
+      }
+      const after = await fh.stat();
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || written.sizeBytes !== before.size) {
+        await this.blobs.delete(id);
+        return undefined;
+      }
+    } finally {
+      await fh.close();
+    }
+    const capture = { sessionId, path: e.rel, sizeBytes: before.size, mtimeMs: before.mtimeMs, sha256: written.sha256 };
+    if (prev && prev.sha256 === written.sha256) {
+      // Touched but identical: remember the new size/mtime so the next capture skips it unhashed.
+      await this.blobs.delete(id);
+      await this.store.files.putCapture({ ...capture, fileId: prev.fileId });
+      return undefined;
+    }
+    const file: FileObject = {
+      type: 'file', id, filename: e.rel, mime_type: mimeTypeFor(e.rel), size_bytes: written.sizeBytes,
+      created_at: this.now(), downloadable: true, expires_at: null, scope: { type: 'session', id: sessionId },
+    };
+    try {
+      await this.store.files.insert({ file: { ...file }, scopeId: sessionId, expiresAt: null, sha256: written.sha256 }, { ...capture, fileId: id });
+    } catch (err) {
+      await this.blobs.delete(id);
+      throw err;
+    }
+    return file;
+  }
+
+  /** Where /proc exposes it, checks that an open descriptor resolves inside `root`. */
+  private async fdInside(fd: number, root: string): Promise<boolean> {
+    let target: string;
+    try {
+      target = await readlink(`/proc/self/fd/${fd}`);
+    } catch {
+      return true; // no /proc: the dev/inode check against the walk stands alone
+    }
+    return target.startsWith(root.endsWith(sep) ? root : root + sep);
+  }
+}

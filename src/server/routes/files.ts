@@ -1,0 +1,86 @@
+// HTTP routes of the files API (§4.9): multipart upload, list (PageCursor, `ids[]`, `scope_id`),
+// metadata, binary download and delete.
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import type { AppDeps } from '../deps.ts';
+import { ApiError, invalidRequest, tooLarge } from '../../protocol/errors.ts';
+import { contentDisposition, parseExpiresIn } from '../../domain/files.ts';
+import type { StagedUpload } from '../../harness/file-service.ts';
+import { pageBody, pageParams, queryArray, queryOf, queryString } from '../http.ts';
+
+type IdParams = { Params: { id: string } };
+
+const MAX_IDS = 100;
+
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // discard: an unusable part must still be read so the rest of the request can be parsed
+  }
+}
+
+export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const files = deps.files;
+
+  // Parts are read in order and the SDK sends `file` before `expires_in_seconds`, so the bytes are
+  // staged first and only become a listed file once every field has been read and validated.
+  app.post('/v1/files', async (req) => {
+    if (!req.isMultipart()) throw invalidRequest('POST /v1/files expects multipart/form-data with a "file" part');
+    let staged: StagedUpload | undefined;
+    let problem: ApiError | undefined;
+    let expiresInSeconds: number | undefined;
+    try {
+      const parts: AsyncIterable<Multipart> = req.parts({ limits: { fileSize: files.maxUploadBytes, fields: 16, fieldSize: 4096 } });
+      for await (const part of parts) {
+        if (part.type === 'file') {
+          if (problem || staged || part.fieldname !== 'file') {
+            problem ??= invalidRequest(staged ? 'send exactly one "file" part' : `unexpected file part "${part.fieldname}"; send the content as "file"`);
+            await drain(part.file);
+            continue;
+          }
+          const stream = part.file;
+          staged = await files.stageUpload(stream, { filename: part.filename, mimeType: part.mimetype, truncated: () => stream.truncated });
+        } else if (part.fieldname === 'expires_in_seconds') {
+          try {
+            expiresInSeconds = parseExpiresIn(String(part.value));
+          } catch (err) {
+            problem ??= err as ApiError;
+          }
+        }
+      }
+      if (problem) throw problem;
+      if (!staged) throw invalidRequest('file: a "file" part is required');
+      return await files.finishUpload(staged, { expiresInSeconds });
+    } catch (err) {
+      if (staged) await files.abandonUpload(staged);
+      if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(`file exceeds the ${files.maxUploadBytes} byte upload limit`);
+      throw err;
+    }
+  });
+
+  app.get('/v1/files', async (req) => {
+    const q = queryOf(req);
+    const ids = queryArray(q, 'ids');
+    if (ids && ids.length > MAX_IDS) throw invalidRequest(`ids: at most ${MAX_IDS} ids per request`);
+    const page = pageParams(q, { order: 'desc', defaultLimit: 20, maxLimit: 1000 });
+    const result = await files.list({ limit: page.limit, after: page.after, ids, scopeId: queryString(q, 'scope_id') });
+    return pageBody(result, page.order);
+  });
+
+  app.get<IdParams>('/v1/files/:id', async (req) => files.get(req.params.id));
+
+  app.get<IdParams>('/v1/files/:id/content', async (req, reply) => {
+    const { file, content } = await files.open(req.params.id);
+    if (!file.downloadable) throw invalidRequest(`file ${file.id} is not downloadable`, 'file_not_downloadable');
+    reply
+      .header('content-type', file.mime_type)
+      .header('content-length', String(file.size_bytes))
+      .header('content-disposition', contentDisposition(file.filename));
+    return reply.send(content instanceof Readable ? content : Readable.from(content));
+  });
+
+  app.delete<IdParams>('/v1/files/:id', async (req) => {
+    await files.delete(req.params.id);
+    return { id: req.params.id, type: 'file_deleted' };
+  });
+}
