@@ -24,6 +24,9 @@ export interface HarnessControl {
   interrupt(sessionId: string): void;
 }
 
+/** Resolves `resources` of a session create into stored resource objects (validating files). */
+export type ResolveResources = (params: NonNullable<CreateSessionParams["resources"]>) => Promise<object[]>;
+
 const NOT_YET = 'is not supported by this server yet';
 
 export function emptyUsage() {
@@ -53,7 +56,20 @@ export class SessionService {
   private readonly clock: Clock;
   private readonly harness: HarnessControl;
 
-  constructor(deps: { store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl }) {
+  private readonly resolveResources: ResolveResources;
+  private readonly onDeleted: (sessionId: string) => Promise<void>;
+
+  constructor(deps: {
+    store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
+    resolveResources?: ResolveResources;
+    /** Cleanup after a session is deleted (its sandbox, workspace and produced files). */
+    onDeleted?: (sessionId: string) => Promise<void>;
+  }) {
+    this.resolveResources = deps.resolveResources ?? (async (r) => {
+      if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
+      return [];
+    });
+    this.onDeleted = deps.onDeleted ?? (async () => {});
     this.store = deps.store;
     this.log = deps.log;
     this.bus = deps.bus;
@@ -97,10 +113,10 @@ export class SessionService {
     assertNotArchived(env as { id: string; archived_at?: unknown });
     if (params.vault_ids?.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
     if (params.budget) throw invalidRequest(`budget ${NOT_YET}`);
-    if (params.resources?.length) throw invalidRequest(`resources ${NOT_YET}`);
     const initial = params.initial_events ?? [];
     if (initial.some((e) => e.type === 'user.define_outcome')) throw invalidRequest(`user.define_outcome ${NOT_YET}`);
     const metadata = validateMetadata(params.metadata ?? {});
+    const resources = await this.resolveResources(params.resources ?? []);
 
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
@@ -108,7 +124,7 @@ export class SessionService {
     const running = initial.length > 0;
     const session = {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
-      environment_id: params.environment_id, resources: [], vault_ids: [], metadata, budget: null,
+      environment_id: params.environment_id, resources, vault_ids: [], metadata, budget: null,
       usage: emptyUsage(), outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
@@ -198,6 +214,7 @@ export class SessionService {
       throw conflict(`session ${sessionId} is ${row.session.status}; interrupt it or wait until it is idle before deleting`);
     }
     await this.store.sessions.delete(sessionId);
+    await this.onDeleted(sessionId);
     this.bus.publish(sessionId, { kind: 'event', payload: { id: newId('sevt'), type: 'session.deleted', processed_at: isoAt(this.clock.now()) } });
   }
 }

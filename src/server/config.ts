@@ -22,6 +22,12 @@ const schema = z.object({
   HANGAR_MAX_OUTPUT_TOKENS: int(8_192, 1, 1_000_000),
   HANGAR_SSE_PING_MS: int(15_000, 10, 600_000),
   HANGAR_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  HANGAR_SANDBOX: z.enum(['bwrap', 'unsafe-local'], { error: 'HANGAR_SANDBOX must be "bwrap" or "unsafe-local"' }).default('bwrap'),
+  HANGAR_SANDBOX_MEMORY_MB: int(2048, 16, 1024 * 1024),
+  HANGAR_SANDBOX_PIDS: int(512, 8, 1_000_000),
+  HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
+  HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
+  HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
 });
 
 export interface HangarConfig {
@@ -40,6 +46,11 @@ export interface HangarConfig {
   maxOutputTokens: number;
   pingIntervalMs: number;
   bodyLimitBytes: number;
+  /** `unsafe-local` runs tools on the host with no isolation; it must be chosen explicitly. */
+  sandbox: 'bwrap' | 'unsafe-local';
+  sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
+  sandboxIdleReleaseMs: number;
+  fileMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +84,9 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     maxOutputTokens: c.HANGAR_MAX_OUTPUT_TOKENS,
     pingIntervalMs: c.HANGAR_SSE_PING_MS,
     bodyLimitBytes: c.HANGAR_BODY_LIMIT_BYTES,
+    sandbox: c.HANGAR_SANDBOX,
+    sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
+    sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
+    fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
   };
 }

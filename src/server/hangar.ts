@@ -17,7 +17,12 @@ import { SessionLog } from '../harness/session-log.ts';
 import { Harness } from '../harness/harness.ts';
 import { SessionService } from '../harness/session-service.ts';
 import { FileService, type FileServiceOptions } from '../harness/file-service.ts';
-import { NoSandboxTools, type ToolRunner } from '../harness/tool-runner.ts';
+import type { ToolRunner } from '../harness/tool-runner.ts';
+import type { SandboxProvider } from '../ports/sandbox.ts';
+import { SandboxToolRunner } from '../tools/sandbox-tool-runner.ts';
+import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
+import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
+import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { bootstrapApiKey } from './auth.ts';
 import { buildApp } from './app.ts';
 
@@ -38,6 +43,7 @@ export interface HangarOverrides {
   clock?: Clock;
   model?: ModelClient;
   tools?: ToolRunner;
+  sandboxProvider?: SandboxProvider;
   /** File size limits (defaults: 500 MB uploads and captured outputs). */
   files?: FileServiceOptions;
 }
@@ -52,7 +58,16 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus);
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
-  const tools = overrides.tools ?? new NoSandboxTools();
+  const files = new FileService(
+    { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
+    overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
+  );
+  const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
+  const unavailable = provider.unavailableReason();
+  if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
+  const tools = overrides.tools ?? new SandboxToolRunner({
+    provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
+  });
   const harness = new Harness(
     { store, log, model, tools, clock, logger },
     {
@@ -63,8 +78,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
-  const sessions = new SessionService({ store, log, bus, clock, harness });
-  const files = new FileService({ store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock }, overrides.files);
+  const sessions = new SessionService({
+    store, log, bus, clock, harness,
+    resolveResources: (params) => files.resolveSessionResources(params),
+    onDeleted: async (id) => {
+      await tools.forget?.(id);
+      await files.deleteSessionFiles(id);
+    },
+  });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
   const app = await buildApp({ store, clock, bus, sessions, files, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
 
@@ -77,8 +98,20 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
     async close() {
       await harness.stop();
+      await tools.close?.();
       await app.close();
       await store.close();
     },
   };
+}
+
+/** The configured sandbox provider: bubblewrap (isolated), or the explicitly named unsafe mode. */
+function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxProvider {
+  if (config.sandbox === 'unsafe-local') return new UnsafeLocalSandboxProvider({ logger });
+  return new BwrapSandboxProvider({
+    stateDir: join(config.dataDir, 'sandbox-state'),
+    startEgressProxy: createEgressProxyStarter({ log: (entry) => logger.info(entry, 'sandbox egress') }),
+    limits: config.sandboxLimits,
+    logger,
+  });
 }

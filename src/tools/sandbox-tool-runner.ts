@@ -5,7 +5,7 @@
 // restart the next call provisions again over the same on-disk workspace.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Sandbox, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
+import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
 import type { ModelToolDefinition } from '../ports/model.ts';
 import type { ToolCall, ToolRunner, ToolSession } from '../harness/tool-runner.ts';
@@ -15,7 +15,8 @@ import { SANDBOX_TOOLS, sandboxToolDefinitions } from './sandbox-tools.ts';
 
 /** The slice of the file service the runner needs. */
 export interface SessionFiles {
-  hostPathOf(fileId: string): string;
+  /** Read-only mounts for the session's `file` resources (deleted or expired files are skipped). */
+  sandboxMounts(resources: readonly unknown[]): Promise<SandboxMount[]>;
   captureOutputs(sessionId: string, hostOutputsDir: string): Promise<unknown>;
 }
 
@@ -141,9 +142,7 @@ export class SandboxToolRunner implements ToolRunner {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
       outputsDir: dirs.outputs,
-      mounts: session.resources
-        .filter((r) => r.type === 'file')
-        .map((r) => ({ hostPath: this.o.files.hostPathOf(String(r.file_id)), sandboxPath: String(r.mount_path) })),
+      mounts: await this.o.files.sandboxMounts(session.resources),
       network: await this.network(session.environment_id),
       limits: this.o.limits,
     };

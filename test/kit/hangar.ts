@@ -1,6 +1,6 @@
 // Test kit: starts a real Hangar server in-process on a random loopback port with its own data dir,
 // and hands back an official SDK client pointed at it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +30,8 @@ export interface StartOptions {
 export async function startHangar(opts: StartOptions = {}): Promise<TestHangar> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
+  // The unprivileged sandbox user must be able to traverse to the workspaces (mkdtemp makes 0700).
+  if (ownDir) chmodSync(dataDir, 0o755);
   const apiKey = `sk-test-${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
     HANGAR_HOST: '127.0.0.1',

@@ -1,0 +1,136 @@
+// Builds bubblewrap's argv for one confined process. Pure (no I/O), so every security-relevant
+// flag is unit-tested: the mandatory isolation flags, the read-only system view, the workspace as
+// the only writable tree, and the network mode.
+import { posix } from 'node:path';
+import type { SandboxMount } from '../../ports/sandbox.ts';
+import { OUTPUTS_DIR, WORKSPACE } from '../../tools/runtime.ts';
+
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+/** Where the egress proxy's unix socket appears inside a networked sandbox. */
+export const EGRESS_SOCKET = '/run/hangar-egress.sock';
+/** The loopback port the in-sandbox forwarder listens on; HTTP(S)_PROXY points at it. */
+export const PROXY_PORT = 3128;
+export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** Flags every bwrap invocation carries, in this order, whatever the spec says. */
+export const MANDATORY_FLAGS: readonly string[] = [
+  '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID),
+  '--cap-drop', 'ALL',
+  '--unshare-all',
+  '--die-with-parent',
+  '--new-session',
+  '--clearenv',
+];
+
+/** A top-level system path: a directory bound read-only, or a merged-/usr symlink recreated. */
+export type SystemEntry = { kind: 'dir'; path: string } | { kind: 'symlink'; path: string; target: string };
+
+export interface FileBind {
+  hostPath: string;
+  sandboxPath: string;
+}
+
+export type BwrapNetwork = { type: 'none' } | { type: 'proxy'; socketPath: string };
+
+export interface BwrapArgsInput {
+  /** /usr and the merged-/usr links (/bin, /lib, /lib64, /sbin) as they exist on the host. */
+  system: SystemEntry[];
+  /** The only /etc entries the sandbox sees (allowlisted host files and generated passwd/group/hosts). */
+  etc: FileBind[];
+  workspaceDir: string;
+  outputsDir: string;
+  mounts: SandboxMount[];
+  network: BwrapNetwork;
+  /** Working directory inside the sandbox (default /workspace). */
+  cwd?: string;
+  /** Descriptor bwrap writes its JSON status to (child started, exit code). */
+  statusFd?: number;
+}
+
+/** The environment inside: nothing from the host, plus the proxy variables when networked. */
+export function sandboxEnv(network: BwrapNetwork): Array<[string, string]> {
+  const env: Array<[string, string]> = [
+    ['PATH', SANDBOX_PATH],
+    ['HOME', WORKSPACE],
+    ['LANG', 'C.UTF-8'],
+    ['TERM', 'dumb'],
+    ['USER', 'agent'],
+    // A top-level `bash -c` whose stdin is a socket (ours are) would source ~/.bashrc, here a file
+    // the agent controls in /workspace; SHLVL=1 makes every bash a nested one that does not.
+    ['SHLVL', '1'],
+  ];
+  if (network.type === 'proxy') {
+    const url = `http://127.0.0.1:${PROXY_PORT}`;
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) env.push([name, url]);
+    env.push(['NO_PROXY', ''], ['no_proxy', '']);
+  }
+  return env;
+}
+
+/** Rejects sandbox paths that are relative, contain `..`, or would shadow the sandbox's own skeleton. */
+export function checkSandboxPath(path: string): void {
+  if (!path.startsWith('/') || posix.normalize(path) !== path || path.split('/').includes('..')) {
+    throw new Error(`invalid sandbox path ${JSON.stringify(path)}: must be absolute and normalized`);
+  }
+  const reserved = ['/', '/proc', '/dev', '/usr', '/etc', '/tmp', '/run', WORKSPACE, OUTPUTS_DIR, EGRESS_SOCKET];
+  if (reserved.includes(path.replace(/\/+$/, '') || '/')) throw new Error(`sandbox path ${path} is reserved`);
+}
+
+export function buildBwrapArgs(input: BwrapArgsInput): string[] {
+  const args: string[] = [...MANDATORY_FLAGS];
+  // No nested user namespaces: they are the usual door to kernel bugs, and nothing needs them.
+  args.push('--disable-userns');
+  for (const [name, value] of sandboxEnv(input.network)) args.push('--setenv', name, value);
+  args.push('--hostname', 'sandbox');
+
+  for (const entry of input.system) {
+    if (entry.kind === 'dir') args.push('--ro-bind', entry.path, entry.path);
+    else args.push('--symlink', entry.target, entry.path);
+  }
+  for (const file of input.etc) {
+    checkEtcPath(file.sandboxPath);
+    args.push('--ro-bind', file.hostPath, file.sandboxPath);
+  }
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+
+  args.push('--bind', input.workspaceDir, WORKSPACE);
+  args.push('--bind', input.outputsDir, OUTPUTS_DIR);
+  for (const mount of input.mounts) {
+    checkSandboxPath(mount.sandboxPath);
+    args.push('--ro-bind', mount.hostPath, mount.sandboxPath);
+  }
+  if (input.network.type === 'proxy') args.push('--bind', input.network.socketPath, EGRESS_SOCKET);
+
+  // The skeleton root bwrap builds is a tmpfs the sandbox user owns; freeze it so the binds above
+  // (workspace, outputs, /tmp) stay the only writable trees.
+  args.push('--remount-ro', '/');
+  const cwd = input.cwd ?? WORKSPACE;
+  if (!cwd.startsWith('/')) throw new Error(`working directory must be absolute: ${cwd}`);
+  args.push('--chdir', cwd);
+  if (input.statusFd !== undefined) args.push('--json-status-fd', String(input.statusFd));
+  return args;
+}
+
+function checkEtcPath(path: string): void {
+  if (!path.startsWith('/etc/') || posix.normalize(path) !== path) throw new Error(`invalid /etc bind ${path}`);
+  if (/^\/etc\/(g?shadow|sudoers|ssh)(\b|-|\/|$)/.test(path)) throw new Error(`refusing to expose ${path} in a sandbox`);
+}
+
+/**
+ * The command bwrap runs. Networked sandboxes first start the loopback forwarder to the egress
+ * socket and wait until it listens, so the first request through HTTP_PROXY cannot race it.
+ */
+export function sandboxCommand(argv: string[], network: BwrapNetwork): string[] {
+  if (argv.length === 0) throw new Error('empty argv');
+  if (network.type === 'none') return argv;
+  const port = PROXY_PORT.toString(16).toUpperCase().padStart(4, '0');
+  const script = [
+    `socat TCP-LISTEN:${PROXY_PORT},fork,reuseaddr,bind=127.0.0.1 UNIX-CONNECT:${EGRESS_SOCKET} </dev/null >/dev/null 2>&1 &`,
+    `i=0; while ! grep -q ' 0100007F:${port} 00000000:0000 0A ' /proc/net/tcp; do`,
+    `  i=$((i+1)); if [ $i -gt 500 ]; then echo 'hangar: the egress forwarder did not start' >&2; break; fi; sleep 0.01;`,
+    'done',
+    'exec "$@"',
+  ].join('\n');
+  return ['/bin/sh', '-c', script, 'hangar-init', ...argv];
+}
