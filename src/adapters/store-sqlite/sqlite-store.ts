@@ -227,8 +227,18 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
   }
 }
 
+/** How many sessions' parsed logs stay cached (least recently used are evicted). */
+const LOG_CACHE_SESSIONS = 256;
+
 class SqliteSessionRepo implements SessionRepo {
   private readonly s: SqliteStore;
+  /**
+   * Parsed logs of recently active sessions, updated in step with every write this repo makes, so
+   * the harness does not re-read and re-parse a whole log at every step. One server process owns an
+   * SQLite file; a cached log is still checked against the table's row count and last seq.
+   */
+  private readonly logs = new Map<string, StoredEvent[]>();
+
   constructor(s: SqliteStore) {
     this.s = s;
   }
@@ -296,6 +306,7 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   async delete(id: string) {
+    this.logs.delete(id);
     return this.s.tx(() => {
       this.s.run('DELETE FROM events WHERE session_id = ?', id);
       return this.s.run('DELETE FROM sessions WHERE id = ?', id) > 0;
@@ -303,17 +314,18 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
-    return this.s.tx(() => {
+    let processedTop = 0;
+    const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
       let row = this.toRow(current);
       let cachedLog: StoredEvent[] | undefined;
       const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
       if (plan.markProcessed?.length) {
-        const top = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+        processedTop = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
         for (const id of plan.markProcessed) {
           this.s.run('UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ? AND processed_at IS NULL',
-            plan.now, top, sessionId, id);
+            plan.now, processedTop, sessionId, id);
         }
       }
       const stored = plan.events?.length ? this.appendAll(sessionId, plan.events, plan.now) : [];
@@ -333,10 +345,43 @@ class SqliteSessionRepo implements SessionRepo {
       }
       return { stored, row, plan };
     });
+    // The cache follows only committed writes (a throwing `decide` rolled everything back).
+    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored);
+    return result;
   }
 
+  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[]): void {
+    const cached = this.logs.get(sessionId);
+    if (!cached) return;
+    if (plan.markProcessed?.length) {
+      const ids = new Set(plan.markProcessed);
+      for (let i = 0; i < cached.length; i++) {
+        const e = cached[i];
+        if (ids.has(e.event.id) && e.event.processed_at === null) {
+          cached[i] = { ...e, event: { ...e.event, processed_at: plan.now }, processedSeq: processedTop };
+        }
+      }
+    }
+    for (const e of stored) cached.push({ ...e, event: { ...e.event } });
+  }
+
+  /** The session's log, from the cache when it is current; callers get their own array. */
   private readLog(sessionId: string): StoredEvent[] {
-    return this.s.all('SELECT * FROM events WHERE session_id = ? ORDER BY seq', sessionId).map((r) => this.toEvent(r));
+    const cached = this.logs.get(sessionId);
+    if (cached) {
+      const head = this.s.get('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
+      const last = cached[cached.length - 1];
+      if (Number(head.n) === cached.length && Number(head.m) === (last?.seq ?? 0)) {
+        this.logs.delete(sessionId);
+        this.logs.set(sessionId, cached); // most recently used
+        return cached.slice();
+      }
+    }
+    const fresh = this.s.all('SELECT * FROM events WHERE session_id = ? ORDER BY seq', sessionId).map((r) => this.toEvent(r));
+    this.logs.delete(sessionId);
+    this.logs.set(sessionId, fresh);
+    if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
+    return fresh.slice();
   }
 
   async events(sessionId: string, q: EventQuery) {
