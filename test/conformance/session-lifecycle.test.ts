@@ -193,7 +193,7 @@ describe('create and retrieve', () => {
     const cases: Anthropic.Beta.Sessions.SessionCreateParams[] = [
       { ...base, vault_ids: ['vlt_abc'] },
       { ...base, budget: { type: 'limit', max_list_cost: { amount: '2500', currency: 'USD' } } },
-      { ...base, resources: [{ type: 'file', file_id: 'file_abc' }] },
+      { ...base, resources: [{ type: 'github_repository', url: 'https://github.com/a/b' }] },
       { ...base, initial_events: [{ type: 'user.define_outcome', description: 'done', rubric: { type: 'text', content: 'it is done' } }] },
       { ...base, initial_events: [{ type: 'system.message', content: [{ type: 'text', text: 'hi' }] }] as never },
       { ...base, initial_events: [text('fine'), { type: 'user.message', content: [] }] },
@@ -204,6 +204,13 @@ describe('create and retrieve', () => {
       expect(e).toBeInstanceOf(Anthropic.BadRequestError);
       expect(e.type).toBe('invalid_request_error');
     }
+    expect(await listIds({ agent_id: agent.id, include_archived: true })).toEqual([]);
+  });
+
+  it('rejects a file resource naming an unknown file with 404 and creates nothing', async () => {
+    const agent = await newAgent(client);
+    const e = await rejection(client.beta.sessions.create({ agent: agent.id, environment_id: rig.envId, resources: [{ type: 'file', file_id: 'file_abc' }] }));
+    expect(e).toBeInstanceOf(Anthropic.NotFoundError);
     expect(await listIds({ agent_id: agent.id, include_archived: true })).toEqual([]);
   });
 });
