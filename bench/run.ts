@@ -1,11 +1,12 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, concurrent, heap).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, concurrent, heap, sandbox).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
 import { benchTurnOverhead } from './turn-overhead.ts';
 import { benchConcurrentSessions } from './concurrent-sessions.ts';
 import { benchIdleSessionHeap } from './idle-session-heap.ts';
+import { benchSandboxTools } from './sandbox-tools.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -21,11 +22,18 @@ const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
 };
+// Benchmarks that wire their own server (here: a timed tool runner around real bubblewrap sandboxes).
+const STANDALONE: Record<string, () => Promise<void>> = {
+  sandbox: () => benchSandboxTools({
+    firstCalls: 30, warmupSessions: 3, warmCalls: 200, warmupCalls: 20, concurrent: 50, rawShell: 200, rawExec: 30, turnTimeoutMs: 60_000,
+  }),
+};
+const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
-  if (!(name in BENCHES)) {
-    console.error(`unknown benchmark "${name}"; choose from ${Object.keys(BENCHES).join(', ')}`);
+  if (!ALL.includes(name)) {
+    console.error(`unknown benchmark "${name}"; choose from ${ALL.join(', ')}`);
     process.exit(2);
   }
 }
@@ -39,4 +47,8 @@ for (const [name, bench] of Object.entries(BENCHES)) {
   } finally {
     await rig.close();
   }
+}
+for (const [name, bench] of Object.entries(STANDALONE)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  await bench();
 }

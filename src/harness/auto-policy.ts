@@ -11,14 +11,17 @@ const DENY: AutoDecision = { type: 'deny', reason_code: 'high_risk' };
 
 const WRITABLE_ROOTS = ['/workspace', '/mnt/session/outputs'];
 
-/** Commands that only read state or work inside the current tree, with no network access. */
+/**
+ * Commands that only read state or work inside the current tree, and cannot start other programs
+ * or reach the network. Interpreters, build tools and command runners (`env`, `xargs`, `awk`,
+ * `sed`, `python`, `node`, `make` …) can do anything, so they ask.
+ */
 const SAFE_COMMANDS = new Set([
   'ls', 'cat', 'head', 'tail', 'wc', 'echo', 'printf', 'pwd', 'cd', 'true', 'false', 'test', '[',
   'grep', 'rg', 'egrep', 'fgrep', 'sort', 'uniq', 'cut', 'tr', 'diff', 'cmp', 'stat', 'file', 'du', 'df',
-  'date', 'whoami', 'id', 'uname', 'env', 'printenv', 'which', 'type', 'basename', 'dirname', 'realpath',
-  'tree', 'less', 'more', 'md5sum', 'sha256sum', 'sha1sum', 'jq', 'sed', 'awk', 'mkdir', 'touch', 'cp', 'mv',
-  'python3', 'python', 'node', 'tsc', 'make', 'go', 'cargo', 'rustc', 'gcc', 'g++', 'cc', 'javac', 'java',
-  'pytest', 'export', 'seq', 'sleep', 'tee', 'xargs', 'find',
+  'date', 'whoami', 'id', 'uname', 'printenv', 'which', 'type', 'basename', 'dirname', 'realpath',
+  'tree', 'md5sum', 'sha256sum', 'sha1sum', 'jq', 'mkdir', 'touch', 'cp', 'mv',
+  'tsc', 'rustc', 'gcc', 'g++', 'cc', 'javac', 'export', 'seq', 'sleep', 'tee', 'find',
 ]);
 
 /** Read-only git subcommands; anything else (push, fetch, reset --hard, clean …) asks. */
@@ -59,6 +62,14 @@ function simpleCommands(command: string): string[][] {
     .filter((words) => words.length > 0);
 }
 
+const ROOT_TARGETS = new Set(['/', '/*', '/.', '~', '~/', '~/*', '$HOME', '$HOME/', '${HOME}', '/..']);
+
+/** `rm` with a recursive flag in any spelling (-r, -R, -fr, --recursive) aimed at / or home. */
+function isRecursiveRemovalOfRoot(args: string[]): boolean {
+  const recursive = args.some((a) => a === '--recursive' || /^-[a-zA-Z]*[rR]/.test(a));
+  return recursive && args.some((a) => ROOT_TARGETS.has(a.replace(/^['"]|['"]$/g, '')));
+}
+
 export function evaluateBash(command: unknown): AutoDecision {
   if (typeof command !== 'string' || !command.trim()) return ASK;
   if (HIGH_RISK.some((re) => re.test(command))) return DENY;
@@ -73,11 +84,8 @@ export function evaluateBash(command: unknown): AutoDecision {
       if (!SAFE_GIT.has(words[i + 1] ?? '')) return ASK;
       continue;
     }
-    if (cmd === 'find' && words.some((w) => w === '-delete' || w === '-exec' || w === '-execdir')) return ASK;
-    if (cmd === 'sed' && words.some((w) => /^-[a-zA-Z]*i/.test(w))) {
-      // in-place edits are fine inside the workspace, ask otherwise
-      if (words.slice(i + 1).some((w) => w.startsWith('/') && !insideWritable(w))) return ASK;
-    }
+    if (cmd === 'rm' && isRecursiveRemovalOfRoot(words.slice(i + 1))) return DENY;
+    if (cmd === 'find' && words.some((w) => ['-delete', '-exec', '-execdir', '-ok', '-okdir', '-fprint', '-fprintf', '-fls'].includes(w))) return ASK;
     if (!SAFE_COMMANDS.has(cmd)) return ASK;
     if (['cp', 'mv', 'mkdir', 'touch', 'tee'].includes(cmd) && words.slice(i + 1).some((w) => w.startsWith('/') && !insideWritable(w))) return ASK;
   }

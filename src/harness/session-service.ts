@@ -58,18 +58,22 @@ export class SessionService {
 
   private readonly resolveResources: ResolveResources;
   private readonly onDeleted: (sessionId: string) => Promise<void>;
+  private readonly onArchived: (sessionId: string) => Promise<void>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
     resolveResources?: ResolveResources;
     /** Cleanup after a session is deleted (its sandbox, workspace and produced files). */
     onDeleted?: (sessionId: string) => Promise<void>;
+    /** Cleanup after a session is archived (it will never run a tool again). */
+    onArchived?: (sessionId: string) => Promise<void>;
   }) {
     this.resolveResources = deps.resolveResources ?? (async (r) => {
       if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
       return [];
     });
     this.onDeleted = deps.onDeleted ?? (async () => {});
+    this.onArchived = deps.onArchived ?? (async () => {});
     this.store = deps.store;
     this.log = deps.log;
     this.bus = deps.bus;
@@ -205,6 +209,7 @@ export class SessionService {
       const events = row.session.status === 'terminated' ? [] : [f.statusTerminated()];
       return { now, events, patch: { status: 'terminated' as const, pendingWake: false, fields: { archived_at: now, updated_at: now } } };
     });
+    await this.onArchived(sessionId);
     return result!.row;
   }
 

@@ -28,6 +28,8 @@ export interface ToolRunner {
   run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome>;
   /** The session went idle: hand back what it produced (e.g. capture output files). */
   settle?(session: ToolSession): Promise<void>;
+  /** The session can run no more tools (archived): release its sandbox, keep its workspace. */
+  release?(sessionId: string): Promise<void>;
   /** The session is being deleted: release its sandbox and remove its workspace. */
   forget?(sessionId: string): Promise<void>;
   /** Server shutdown: release every sandbox (workspaces stay on disk). */

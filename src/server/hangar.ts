@@ -81,6 +81,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const sessions = new SessionService({
     store, log, bus, clock, harness,
     resolveResources: (params) => files.resolveSessionResources(params),
+    onArchived: async (id) => {
+      await tools.release?.(id);
+    },
     onDeleted: async (id) => {
       await tools.forget?.(id);
       await files.deleteSessionFiles(id);

@@ -38,6 +38,8 @@ export interface SandboxToolRunnerOptions {
 
 interface Live {
   sandbox: Promise<Sandbox>;
+  /** The mounts it was provisioned with: a change of session resources re-provisions it. */
+  mountsKey: string;
   lastUsed: number;
   /** Calls in flight; an entry is never released for idleness while busy. */
   busy: number;
@@ -96,6 +98,10 @@ export class SandboxToolRunner implements ToolRunner {
     await this.o.files.captureOutputs(session.id, outputs);
   }
 
+  async release(sessionId: string): Promise<void> {
+    await this.drop(sessionId);
+  }
+
   async forget(sessionId: string): Promise<void> {
     await this.drop(sessionId);
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
@@ -117,15 +123,17 @@ export class SandboxToolRunner implements ToolRunner {
   }
 
   private async sandboxFor(session: ToolSession, signal: AbortSignal): Promise<Sandbox> {
+    const mounts = await this.o.files.sandboxMounts(session.resources);
+    const mountsKey = JSON.stringify(mounts);
     const current = this.live.get(session.id);
     if (current) {
       const sandbox = await current.sandbox.catch(() => undefined);
-      if (sandbox?.alive) return sandbox;
+      if (sandbox?.alive && current.mountsKey === mountsKey) return sandbox;
       this.live.delete(session.id);
       await sandbox?.release().catch(() => {});
     }
-    const sandbox = this.provision(session, signal);
-    this.live.set(session.id, { sandbox, lastUsed: Date.now(), busy: 0 });
+    const sandbox = this.provision(session, mounts, signal);
+    this.live.set(session.id, { sandbox, mountsKey, lastUsed: Date.now(), busy: 0 });
     try {
       return await sandbox;
     } catch (err) {
@@ -134,7 +142,7 @@ export class SandboxToolRunner implements ToolRunner {
     }
   }
 
-  private async provision(session: ToolSession, signal: AbortSignal): Promise<Sandbox> {
+  private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
     await mkdir(dirs.workspace, { recursive: true });
     await mkdir(dirs.outputs, { recursive: true });
@@ -142,7 +150,7 @@ export class SandboxToolRunner implements ToolRunner {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
       outputsDir: dirs.outputs,
-      mounts: await this.o.files.sandboxMounts(session.resources),
+      mounts,
       network: await this.network(session.environment_id),
       limits: this.o.limits,
     };
@@ -154,7 +162,10 @@ export class SandboxToolRunner implements ToolRunner {
     const env = await this.o.store.environments.get(environmentId);
     const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[] } } | undefined)?.networking;
     if (!networking) return { type: 'none' };
-    if (networking.type === 'limited') return { type: 'proxy', allowedHosts: networking.allowed_hosts ?? [] };
+    if (networking.type === 'limited') {
+      const hosts = networking.allowed_hosts ?? [];
+      return hosts.length ? { type: 'proxy', allowedHosts: hosts } : { type: 'none' };
+    }
     return { type: 'proxy', allowedHosts: null };
   }
 

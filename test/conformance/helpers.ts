@@ -1,8 +1,10 @@
 // Shared helpers for the session conformance suites: a live Hangar wired to a scripted upstream,
 // a buffering tap over the SDK's event stream, and small assertions used across files.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
-import { startFakeUpstream, type FakeUpstream, type RecordedRequest } from '../kit/fake-upstream.ts';
+import { startFakeUpstream, type FakeBlock, type FakeReply, type FakeUpstream, type RecordedRequest } from '../kit/fake-upstream.ts';
 
 export const MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WAIT_MS = 10_000;
@@ -216,4 +218,102 @@ export function messageTexts(req: RecordedRequest): Array<{ role: string; texts:
 export function toolResults(req: RecordedRequest): Array<Record<string, any>> {
   return (req.body.messages as Array<{ content: Array<Record<string, any>> | string }>).flatMap((m) =>
     typeof m.content === 'string' ? [] : m.content.filter((b) => b.type === 'tool_result'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-in toolset ("hands") helpers: scripted tool calls, tool-result text, the on-disk sandbox
+// directory of a session and the host's process table.
+
+export const TOOLSET_TYPE = 'agent_toolset_20260401' as const;
+/** The sandbox tools an `agent_toolset_20260401` offers today (web_fetch/web_search are not served yet). */
+export const SANDBOX_TOOL_NAMES = ['bash', 'read', 'write', 'edit', 'glob', 'grep'] as const;
+/** Waits for turns that run real sandboxed commands (provisioning included). */
+export const TOOL_WAIT_MS = 20_000;
+
+export type ToolsetConfig = {
+  type: typeof TOOLSET_TYPE;
+  default_config?: { enabled?: boolean; permission_policy?: { type: 'always_allow' | 'always_ask' | 'auto' } };
+  configs?: Array<{ name: string; enabled?: boolean; permission_policy?: { type: 'always_allow' | 'always_ask' | 'auto' } }>;
+};
+export const toolset = (extra: Omit<ToolsetConfig, 'type'> = {}): ToolsetConfig => ({ type: TOOLSET_TYPE, ...extra });
+
+export const toolUse = (name: string, input: Record<string, unknown>): FakeBlock => ({ type: 'tool_use', name, input });
+export const say = (t: string): FakeReply => ({ content: [{ type: 'text', text: t }] });
+
+/** Sends events through the SDK and returns their echoes. */
+export async function sendEvents(client: Anthropic, sessionId: string, ...events: Anthropic.Beta.Sessions.Events.EventSendParams['events']): Promise<Ev[]> {
+  const r = await client.beta.sessions.events.send(sessionId, { events });
+  return (r.data ?? []) as Ev[];
+}
+
+/** The text of a tool result (event or Messages API block), text blocks joined by newlines. */
+export function resultText(e: Record<string, any>): string {
+  const c = e.content;
+  if (typeof c === 'string') return c;
+  if (!Array.isArray(c)) return '';
+  return c.filter((b: any) => b?.type === 'text').map((b: any) => String(b.text)).join('\n');
+}
+
+/** Where Hangar keeps a session's sandbox on disk. */
+export const sandboxDir = (rig: Rig, sessionId: string) => join(rig.h.dataDir, 'sandboxes', sessionId);
+
+/** Command lines of host processes whose command line contains `needle` (this process excluded). */
+export function hostProcesses(needle: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (cmd.includes(needle)) out.push(`${pid}: ${cmd}`);
+  }
+  return out;
+}
+
+export interface ToolTurn {
+  /** Every event of the turn, from the user.message echo through the final idle. */
+  turn: Ev[];
+  uses: Ev[];
+  /** The agent.tool_result events, in order. */
+  results: Ev[];
+  /** The agent.tool_result answering each use, in the order of `uses` (undefined if none). */
+  resultFor(use: Ev): Ev | undefined;
+  /** Upstream requests made during this turn. */
+  requests: RecordedRequest[];
+}
+
+/**
+ * Runs one user turn in which the model makes the given rounds of tool calls (one model response
+ * per round) and then answers `final`. The turn must end with an `end_turn` idle.
+ */
+export async function toolTurn(rig: Rig, sessionId: string, rounds: FakeBlock[][], opts: { prompt?: string; final?: string; timeoutMs?: number } = {}): Promise<ToolTurn> {
+  rig.up.script(...rounds.map((blocks) => ({ content: blocks })), say(opts.final ?? 'Done.'));
+  const before = rig.up.requests.length;
+  const tap = await EventTap.open(rig.client, sessionId);
+  let turn: Ev[];
+  try {
+    await sendEvents(rig.client, sessionId, text(opts.prompt ?? 'go'));
+    turn = await tap.until(isIdle, opts.timeoutMs ?? TOOL_WAIT_MS);
+  } finally {
+    tap.close();
+  }
+  const uses = turn.filter(isType('agent.tool_use'));
+  const results = turn.filter(isType('agent.tool_result'));
+  return {
+    turn, uses, results,
+    resultFor: (use) => results.find((r) => r.tool_use_id === use.id),
+    requests: rig.up.requests.slice(before),
+  };
+}
+
+/** One tool call in its own turn; returns the tool_use and its result. */
+export async function callTool(rig: Rig, sessionId: string, name: string, input: Record<string, unknown>, timeoutMs = TOOL_WAIT_MS): Promise<{ use: Ev; result: Ev; text: string; turn: ToolTurn }> {
+  const t = await toolTurn(rig, sessionId, [[toolUse(name, input)]], { timeoutMs });
+  if (t.uses.length !== 1) throw new Error(`expected one agent.tool_use, saw ${JSON.stringify(types(t.turn))}`);
+  const result = t.resultFor(t.uses[0]);
+  if (!result) throw new Error(`no agent.tool_result for the ${name} call; saw ${JSON.stringify(types(t.turn))}`);
+  return { use: t.uses[0], result, text: resultText(result), turn: t };
 }

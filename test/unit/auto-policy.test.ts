@@ -18,19 +18,20 @@ describe('auto policy', () => {
   });
 
   it('allows read-only and build-local shell commands', () => {
-    for (const c of ['ls -la', 'cat a.txt | grep foo | wc -l', 'git status && git diff', 'python3 test.py', 'mkdir -p out && cp a out/', 'X=1 node build.js']) {
+    for (const c of ['ls -la', 'cat a.txt | grep foo | wc -l', 'git status && git diff', 'gcc -o a a.c', 'mkdir -p out && cp a out/', 'X=1 tsc -p .']) {
       expect(evaluateBash(c), c).toEqual({ type: 'allow' });
     }
   });
 
   it('asks for network, privilege, substitutions and unknown commands', () => {
-    for (const c of ['curl https://example.com', 'git push origin main', 'sudo ls', 'echo $(whoami)', 'npm install left-pad', 'find . -delete', 'cp a /etc/b', 'sleep 100 &', 'wget x']) {
+    for (const c of ['curl https://example.com', 'git push origin main', 'sudo ls', 'echo $(whoami)', 'npm install left-pad', 'find . -delete', 'cp a /etc/b', 'sleep 100 &', 'wget x',
+      'env curl https://example.com', 'echo https://example.com | xargs curl', "awk 'BEGIN{system(\"curl x\")}'", 'python3 fetch.py', "sed -n '1e curl x' f", 'make']) {
       expect(evaluateBash(c), c).toEqual({ type: 'ask', reason_code: 'indeterminate' });
     }
   });
 
   it('denies recognizably destructive commands', () => {
-    for (const c of ['rm -rf /', 'rm -rf ~', 'mkfs.ext4 /dev/sda1', 'dd if=/dev/zero of=/dev/sda', ':(){ :|:& };:', 'shutdown -h now']) {
+    for (const c of ['rm -rf /', 'rm -rf ~', 'rm -r -f /', 'rm --recursive --force /', 'rm -fr /*', 'mkfs.ext4 /dev/sda1', 'dd if=/dev/zero of=/dev/sda', ':(){ :|:& };:', 'shutdown -h now']) {
       expect(evaluateBash(c), c).toEqual({ type: 'deny', reason_code: 'high_risk' });
     }
   });

@@ -62,6 +62,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
   private unavailable: { reason: string | undefined } | undefined;
   private host: SandboxHost | undefined;
   private cgroupMode: CgroupMode | undefined;
+  private socatMissing: boolean | undefined;
 
   constructor(opts: BwrapSandboxProviderOptions) {
     this.opts = opts;
@@ -127,10 +128,11 @@ export class BwrapSandboxProvider implements SandboxProvider {
       cleanups.push(() => runtime.close());
       signal.throwIfAborted();
 
-      // Fail now, with bubblewrap's own message, rather than at the first tool call.
-      const smoke = await runtime.exec(['true'], { timeoutMs: 15_000, maxOutputBytes: 4096, signal });
+      // Start the persistent shell now: it proves the sandbox works (failing here, with bubblewrap's
+      // own message, rather than at the first tool call) and most first calls are bash anyway.
+      const smoke = await runtime.shell('true', { timeoutMs: 15_000, maxOutputBytes: 4096, signal });
       if (smoke.exitCode !== 0) {
-        throw new Error(`the sandbox does not start: ${smoke.stderr.toString('utf8').trim() || `status ${smoke.exitCode}`}`);
+        throw new Error(`the sandbox does not start: ${smoke.output.trim() || `status ${smoke.exitCode}`}`);
       }
       let released: Promise<void> | undefined;
       return {
@@ -204,8 +206,9 @@ export class BwrapSandboxProvider implements SandboxProvider {
   private async startProxy(spec: SandboxSpec): Promise<EgressProxyHandle> {
     if (spec.network.type !== 'proxy') throw new Error('unreachable');
     if (!this.opts.startEgressProxy) throw new Error('this server has no egress proxy configured, so sandboxes with network access cannot start');
-    const socat = spawnSync('socat', ['-V'], { encoding: 'utf8', timeout: 10_000 });
-    if (socat.error) throw new Error('socat is not installed (needed for sandbox network access); install it with: apt-get install socat');
+    // Checked once per process: a synchronous spawn on every provision would stall every session.
+    this.socatMissing ??= spawnSync('socat', ['-V'], { encoding: 'utf8', timeout: 10_000 }).error !== undefined;
+    if (this.socatMissing) throw new Error('socat is not installed (needed for sandbox network access); install it with: apt-get install socat');
     let dir = join(this.opts.stateDir, spec.sessionId);
     if (join(dir, 'egress.sock').length > MAX_SOCKET_PATH) {
       dir = join(tmpdir(), `hangar-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);

@@ -11,6 +11,11 @@ const DELTA_SET = new Set<string>(DELTA_TYPES);
 
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   const svc = deps.sessions;
+  // Open streams end when the server closes, instead of holding its shutdown open.
+  const open = new Set<{ close(): void }>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.close();
+  });
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
     const body = parseWith(sendEventsSchema, req.body);
@@ -42,7 +47,15 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
 
     reply.hijack();
     let unsubscribe = () => {};
-    const sse = openSse(reply.raw, { pingIntervalMs: deps.pingIntervalMs, requestId: String(req.id), onClose: () => unsubscribe() });
+    const sse = openSse(reply.raw, {
+      pingIntervalMs: deps.pingIntervalMs,
+      requestId: String(req.id),
+      onClose: () => {
+        unsubscribe();
+        open.delete(sse);
+      },
+    });
+    open.add(sse);
     const onMessage = (m: BusMessage) => {
       const p = m.payload;
       if (m.kind === 'preview') {
