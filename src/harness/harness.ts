@@ -13,7 +13,8 @@ import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model
 import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
 import type { ToolRunner, ToolSession } from './tool-runner.ts';
 import type { OpenToolUse } from './log-state.ts';
-import { resultTarget } from './log-state.ts';
+import { resultTarget, type LogStateOptions } from './log-state.ts';
+import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 
 export interface HarnessOptions {
   /** Identifies this process as a lease owner. */
@@ -52,6 +53,8 @@ export class Harness {
   private readonly deps: HarnessDeps;
   private readonly opts: HarnessOptions;
   private readonly active = new Map<string, ActiveLoop>();
+  /** Environment type never changes, so whether a session's sandbox is remote is cached. */
+  private readonly remote = new Map<string, boolean>();
   private readonly running = new Set<Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -159,8 +162,22 @@ export class Harness {
   }
 
   /** Plans and performs one step. Returns the action taken. */
+  /** In self-hosted environments sandbox tools run on the user's worker, not here. */
+  private async planOptions(sessionId: string): Promise<LogStateOptions> {
+    let remote = this.remote.get(sessionId);
+    if (remote === undefined) {
+      const row = await this.deps.store.sessions.get(sessionId);
+      const env = row ? await this.deps.store.environments.get(String(row.session.environment_id)) : undefined;
+      remote = (env?.config as { type?: string } | undefined)?.type === 'self_hosted';
+      if (this.remote.size > 10_000) this.remote.clear();
+      this.remote.set(sessionId, remote);
+    }
+    return remote ? { remoteTools: SANDBOX_TOOL_NAMES } : {};
+  }
+
   private async step(sessionId: string, signal: AbortSignal): Promise<StepAction> {
-    const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now()));
+    const opts = await this.planOptions(sessionId);
+    const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
     if (action.type === 'model') await this.modelStep(sessionId, signal);

@@ -65,7 +65,17 @@ export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
   return items.sort((a, b) => a.pos - b.pos || a.e.seq - b.e.seq).map((i) => i.e);
 }
 
-export function deriveLogState(log: StoredEvent[]): LogState {
+export interface LogStateOptions {
+  /**
+   * Built-in tools that run outside this server (a self-hosted environment's worker): once
+   * allowed, such a call waits for the worker's `user.tool_result` instead of being run here.
+   */
+  remoteTools?: ReadonlySet<string>;
+}
+
+export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): LogState {
+  const remote = opts.remoteTools;
+  const afterAllow = (name: string): OpenToolUse['waitsFor'] => (remote?.has(name) ? 'client' : 'server');
   const open = new Map<string, OpenToolUse>();
   const state: LogState = {
     queuedInputIds: [], pendingInterruptIds: [], danglingSpanId: null, openToolUses: [],
@@ -97,15 +107,22 @@ export function deriveLogState(log: StoredEvent[]): LogState {
         const use = open.get(e.tool_use_id as string);
         // A deny is answered by the harness with an error result; allow makes the call runnable.
         if (use && use.waitsFor === 'confirmation') {
-          use.waitsFor = 'server';
-          if (e.result === 'deny') use.denied = { message: (e.deny_message as string | null | undefined) ?? null };
+          if (e.result === 'deny') {
+            use.waitsFor = 'server'; // the harness answers a denial itself, wherever the tool runs
+            use.denied = { message: (e.deny_message as string | null | undefined) ?? null };
+          } else {
+            use.waitsFor = use.type === 'agent.tool_use' ? afterAllow(use.name) : 'server';
+          }
         }
         state.inputSinceIdle = true;
         break;
       }
       default:
         if (TOOL_USE_TYPES.has(e.type)) {
-          const waitsFor = e.type === 'agent.custom_tool_use' ? 'client' : e.evaluated_permission === 'ask' ? 'confirmation' : 'server';
+          const waitsFor: OpenToolUse['waitsFor'] = e.type === 'agent.custom_tool_use' ? 'client'
+            : e.evaluated_permission === 'ask' ? 'confirmation'
+            : e.type === 'agent.tool_use' && e.evaluated_permission === 'allow' ? afterAllow(String(e.name))
+            : 'server';
           open.set(e.id, { id: e.id, type: e.type, name: String(e.name), waitsFor });
         } else {
           const target = resultTarget(e);

@@ -3,7 +3,7 @@
 // what the harness must do next. The harness commits the plan atomically, then performs the action.
 import type { CommitPlan, SessionPatch, SessionRow, StoredEvent } from '../ports/store.ts';
 import { EventFactory, ZERO_MODEL_USAGE } from '../domain/session-events.ts';
-import { deriveLogState, type OpenToolUse } from './log-state.ts';
+import { deriveLogState, type LogStateOptions, type OpenToolUse } from './log-state.ts';
 import { isoAt } from '../ports/clock.ts';
 
 export type StepAction =
@@ -41,10 +41,10 @@ function sameIds(a: string[], b: string[] | null): boolean {
   return a.every((x) => set.has(x));
 }
 
-export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number): StepPlan {
+export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number, opts: LogStateOptions = {}): StepPlan {
   const now = isoAt(nowMs);
   const f = new EventFactory(nextId, now);
-  const s = deriveLogState(log);
+  const s = deriveLogState(log, opts);
   const status = row.session.status;
   const done = (plan: Omit<StepPlan, 'now' | 'action'> = {}): StepPlan =>
     ({ now, ...plan, action: { type: 'none' }, patch: { ...plan.patch, pendingWake: false } });

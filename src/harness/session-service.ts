@@ -15,7 +15,8 @@ import { EventFactory, type WireEvent } from '../domain/session-events.ts';
 import type { SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
-import { deriveLogState } from './log-state.ts';
+import { deriveLogState, type LogStateOptions } from './log-state.ts';
+import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import type { SessionLog } from './session-log.ts';
 
 /** The part of the harness the service drives. */
@@ -59,6 +60,7 @@ export class SessionService {
   private readonly resolveResources: ResolveResources;
   private readonly onDeleted: (sessionId: string) => Promise<void>;
   private readonly onArchived: (sessionId: string) => Promise<void>;
+  private readonly onInput: (session: { id: string; environment_id: string }) => Promise<void>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -67,7 +69,10 @@ export class SessionService {
     onDeleted?: (sessionId: string) => Promise<void>;
     /** Cleanup after a session is archived (it will never run a tool again). */
     onArchived?: (sessionId: string) => Promise<void>;
+    /** Input arrived for a session (e.g. to queue work for a self-hosted environment's worker). */
+    onInput?: (session: { id: string; environment_id: string }) => Promise<void>;
   }) {
+    this.onInput = deps.onInput ?? (async () => {});
     this.resolveResources = deps.resolveResources ?? (async (r) => {
       if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
       return [];
@@ -115,6 +120,10 @@ export class SessionService {
     const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
     if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
     assertNotArchived(env as { id: string; archived_at?: unknown });
+    const selfHosted = (env.config as { type?: string } | undefined)?.type === 'self_hosted';
+    if (selfHosted && params.resources?.length) {
+      throw invalidRequest('resources: sessions in self-hosted environments accept only memory_store resources');
+    }
     if (params.vault_ids?.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
     if (params.budget) throw invalidRequest(`budget ${NOT_YET}`);
     const initial = params.initial_events ?? [];
@@ -136,16 +145,21 @@ export class SessionService {
     if (running) events.push(f.statusRunning());
     const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0 };
     await this.store.sessions.insert(row, events);
-    if (running) this.harness.wake(id);
+    if (running) {
+      this.harness.wake(id);
+      await this.onInput({ id, environment_id: params.environment_id });
+    }
     return row;
   }
 
   /** Validates and appends client events; returns their echoes. */
   async send(sessionId: string, events: SendableEvent[]): Promise<WireEvent[]> {
-    await this.get(sessionId);
+    const current = await this.get(sessionId);
+    const env = await this.store.environments.get(String(current.session.environment_id));
+    const selfHosted = (env?.config as { type?: string } | undefined)?.type === 'self_hosted';
     for (const e of events) {
       if (e.type === 'user.define_outcome' || e.type === 'system.message') throw invalidRequest(`${e.type} ${NOT_YET}`);
-      if (e.type === 'user.tool_result') throw invalidRequest('user.tool_result is accepted only on sessions in self-hosted environments');
+      if (e.type === 'user.tool_result' && !selfHosted) throw invalidRequest('user.tool_result is accepted only on sessions in self-hosted environments');
       if (e.type === 'user.tool_confirmation' && e.result === 'allow' && e.deny_message != null) {
         throw invalidRequest('deny_message is only allowed when result is "deny"');
       }
@@ -155,12 +169,13 @@ export class SessionService {
     const result = await this.log.commit(sessionId, (row, readLog) => {
       if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived`);
       if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
-      const echoes = validateAgainstLog(events, readLog(), now);
+      const echoes = validateAgainstLog(events, readLog(), now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {});
       return { now, events: echoes, patch: { pendingWake: true } };
     });
     if (!result) throw notFound(`session ${sessionId} not found`);
     if (events.some((e) => e.type === 'user.interrupt')) this.harness.interrupt(sessionId);
     else this.harness.wake(sessionId);
+    await this.onInput({ id: sessionId, environment_id: String(current.session.environment_id) });
     return result.stored.map((s) => s.event);
   }
 
@@ -228,8 +243,8 @@ export class SessionService {
  * Checks each sent event against the log (tool-use ids exist, are open, are not answered twice,
  * confirmations only for `ask` calls) and builds the echoes. Throws a 400 on the first problem.
  */
-export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], now: string): WireEvent[] {
-  const state = deriveLogState(log);
+export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], now: string, opts: LogStateOptions = {}): WireEvent[] {
+  const state = deriveLogState(log, opts);
   const open = new Map(state.openToolUses.map((u) => [u.id, u]));
   const answered = new Set<string>();
   const confirmed = new Set(log.filter((e) => e.event.type === 'user.tool_confirmation').map((e) => String(e.event.tool_use_id)));
@@ -260,6 +275,18 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
         if (!use || use.waitsFor !== 'confirmation' || confirmed.has(target) || answered.has(target)) {
           throw invalidRequest(`tool use ${target} was already confirmed or answered`);
         }
+        answered.add(target);
+        echoes.push({ id, ...e, processed_at: now });
+        break;
+      }
+      case 'user.tool_result': {
+        // Only a worker answers sandbox calls, and only in self-hosted sessions (checked by the caller).
+        const target = e.tool_use_id;
+        const known = log.some((x) => x.event.id === target && x.event.type === 'agent.tool_use');
+        if (!known) throw invalidRequest(`tool_use_id ${target} does not name an agent.tool_use event of this session`);
+        const use = open.get(target);
+        if (!use || answered.has(target)) throw invalidRequest(`tool use ${target} already has a result`);
+        if (use.waitsFor !== 'client') throw invalidRequest(`tool use ${target} is not waiting for a worker result (it awaits ${use.waitsFor === 'confirmation' ? 'a user.tool_confirmation' : 'the server'})`);
         answered.add(target);
         echoes.push({ id, ...e, processed_at: now });
         break;
