@@ -54,6 +54,18 @@ export class EventFactory {
   modelRequestEnd(startId: string, isError: boolean, usage: ModelUsageWire) {
     return this.make('span.model_request_end', { model_request_start_id: startId, is_error: isError, model_usage: usage });
   }
+  sessionUsage(usage: Json, budget: Json | null) { return this.make('session.usage', budget ? { usage, budget } : { usage }); }
+  outcomeEvaluationStart(outcomeId: string, iteration: number) {
+    return this.make('span.outcome_evaluation_start', { outcome_id: outcomeId, iteration });
+  }
+  outcomeEvaluationOngoing(outcomeId: string, iteration: number) {
+    return this.make('span.outcome_evaluation_ongoing', { outcome_id: outcomeId, iteration });
+  }
+  outcomeEvaluationEnd(startId: string, outcomeId: string, iteration: number, result: string, explanation: string, usage: ModelUsageWire) {
+    return this.make('span.outcome_evaluation_end', {
+      outcome_evaluation_start_id: startId, outcome_id: outcomeId, iteration, result, explanation, usage,
+    });
+  }
   agentMessage(text: string, id?: string) { return this.make('agent.message', { content: [{ type: 'text', text }] }, id); }
   agentThinking(id?: string) { return this.make('agent.thinking', {}, id); }
   agentToolUse(fields: Json) { return this.make('agent.tool_use', fields); }

@@ -56,6 +56,19 @@ export function buildMessages(log: StoredEvent[]): ModelMessage[] {
       case 'system.message':
         push('user', userBlocks(e.content).map((b) => (b.type === 'text' ? { ...b, text: `<system>${b.text}</system>` } : b)));
         break;
+      case 'user.define_outcome': {
+        const rubric = e.rubric as { type: string; content?: string; file_id?: string };
+        const rubricText = rubric.type === 'text' ? `Rubric:\n${rubric.content}` : `The rubric is in file ${rubric.file_id}; the grader applies it.`;
+        push('user', [{ type: 'text', text: `<outcome id="${e.outcome_id}">\nWork until this outcome is achieved: ${e.description}\n${rubricText}\nAn independent grader will review your work against it.\n</outcome>` }]);
+        break;
+      }
+      case 'span.outcome_evaluation_end': {
+        const text = e.result === 'needs_revision'
+          ? `An independent grader reviewed your work against the outcome and found that it needs revision:\n${e.explanation}\nRevise your work to address this.`
+          : `The grader's latest review:\n${e.explanation}\nThe maximum number of revisions has been reached. Wrap up now: summarize what was done and what remains.`;
+        push('user', [{ type: 'text', text: `<outcome_evaluation iteration="${e.iteration}">\n${text}\n</outcome_evaluation>` }]);
+        break;
+      }
       case 'agent.message':
         push('assistant', (e.content as Array<{ type: string; text?: string }>).filter((b) => b.type === 'text' && b.text).map((b) => ({ type: 'text' as const, text: String(b.text) })));
         break;

@@ -8,15 +8,21 @@ import type { Store } from '../ports/store.ts';
 import type { ModelClient } from '../ports/model.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { SessionLog } from './session-log.ts';
-import { planStep, idlePatch, type StepAction } from './planner.ts';
+import { planStep, idlePatch, withoutReservation, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
 import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
 import type { ToolRunner, ToolSession } from './tool-runner.ts';
+import type { PriceTable } from '../domain/pricing.ts';
+import type { ModelError } from '../ports/model.ts';
+import { runEvaluation, type GraderDeps } from './grader.ts';
 import type { OpenToolUse } from './log-state.ts';
 import { resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 
 export interface HarnessOptions {
+  /** Model for outcome grading; undefined = the agent's model. */
+  graderModel?: string;
+  ongoingIntervalMs?: number;
   /** Identifies this process as a lease owner. */
   owner: string;
   leaseTtlMs: number;
@@ -26,6 +32,9 @@ export interface HarnessOptions {
 }
 
 export interface HarnessDeps {
+  prices: PriceTable;
+  readRubricFile(fileId: string): Promise<string>;
+  producedFiles(sessionId: string): Promise<string[]>;
   store: Store;
   log: SessionLog;
   model: ModelClient;
@@ -181,12 +190,28 @@ export class Harness {
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
     if (action.type === 'model') await this.modelStep(sessionId, signal);
+    else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal);
     else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal);
     return action;
   }
 
   private modelDeps(): ModelStepDeps {
-    return { log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock, maxTokens: this.opts.maxTokens };
+    return { log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock, maxTokens: this.opts.maxTokens, prices: this.deps.prices };
+  }
+
+  private graderDeps(): GraderDeps {
+    return {
+      ...this.modelDeps(), graderModel: this.opts.graderModel, readRubricFile: this.deps.readRubricFile,
+      producedFiles: this.deps.producedFiles, ongoingIntervalMs: this.opts.ongoingIntervalMs ?? 10_000,
+    };
+  }
+
+  private async evaluateStep(sessionId: string, action: { outcomeId: string; iteration: number; startId: string | null }, signal: AbortSignal): Promise<void> {
+    const row = await this.deps.store.sessions.get(sessionId);
+    if (!row) return;
+    const log = await this.deps.store.sessions.log(sessionId);
+    const outcome = await runEvaluation(this.graderDeps(), sessionId, row, log, action, signal);
+    if (outcome.type === 'failed' && outcome.error.kind !== 'aborted') await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal);
   }
 
   private async modelStep(sessionId: string, signal: AbortSignal): Promise<void> {
@@ -201,18 +226,29 @@ export class Harness {
       if (signal.reason !== SHUTDOWN) await recordInterruptedCall(this.modelDeps(), sessionId, startId, error.partial);
       return;
     }
+    await this.recordFailure(sessionId, row.retryCount, error, startId, signal);
+  }
+
+  /**
+   * A failed model request (agent or grader): retry with backoff while the policy allows
+   * (`session.error{retrying}` + rescheduling), else end the turn (`exhausted`) or the session
+   * (`terminal`). `spanStartId` is the agent request's span to close, if any.
+   */
+  private async recordFailure(sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal): Promise<void> {
     this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
-    const attempt = row.retryCount + 1;
+    const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
     await this.deps.log.commit(sessionId, (current, readLog) => {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
       const retryStatus = retrying ? 'retrying' : error.retryable ? 'exhausted' : 'terminal';
-      const events = [f.modelRequestEnd(startId, true, zero), f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } })];
+      const events = spanStartId ? [f.modelRequestEnd(spanStartId, true, zero)] : [];
+      events.push(f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } }));
+      const released = spanStartId ? { _reserved: withoutReservation(current.session, spanStartId) } : {};
       if (retrying) {
         events.push(f.statusRescheduled());
-        return { now: isoAt(nowMs), events, patch: { status: 'rescheduling' as const, retryCount: attempt } };
+        return { now: isoAt(nowMs), events, patch: { status: 'rescheduling' as const, retryCount: attempt, fields: released } };
       }
       if (retryStatus === 'exhausted') {
         // Queued input is flushed into the conversation; the next message starts a fresh turn.
@@ -220,11 +256,12 @@ export class Harness {
         const queued = readLog()
           .filter((e) => e.event.processed_at === null && (e.event.type === 'user.message' || e.event.type === 'system.message'))
           .map((e) => e.event.id);
-        return { now: isoAt(nowMs), events, markProcessed: queued, patch: { ...idlePatch(current, nowMs), pendingWake: false } };
+        const idle = idlePatch(current, nowMs);
+        return { now: isoAt(nowMs), events, markProcessed: queued, patch: { ...idle, pendingWake: false, fields: { ...idle.fields, ...released } } };
       }
       events.push(f.statusTerminated());
       const patch = idlePatch(current, nowMs);
-      return { now: isoAt(nowMs), events, patch: { ...patch, status: 'terminated' as const, pendingWake: false } };
+      return { now: isoAt(nowMs), events, patch: { ...patch, status: 'terminated' as const, pendingWake: false, fields: { ...patch.fields, ...released } } };
     });
     if (retrying) {
       await sleep(backoffMs(this.opts.retry, attempt, error), signal);

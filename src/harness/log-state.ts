@@ -1,6 +1,7 @@
 // Reads a session log into the facts the planner decides on: what input is queued, which tool
 // calls are still open, whether the conversation waits on the model. Pure; the log is the only input.
 import type { StoredEvent } from '../ports/store.ts';
+import { OUTCOME_FEEDBACK, activeOutcome, type OutcomeState } from '../domain/outcomes.ts';
 
 export interface OpenToolUse {
   id: string;
@@ -25,6 +26,12 @@ export interface LogState {
   inputSinceIdle: boolean;
   /** The last conversational item is user-side: the model owes an answer. */
   contextEndsWithUser: boolean;
+  /** `stop_reason.type` of the last `session.status_idle`, or null. */
+  lastIdleReason: string | null;
+  /** The outcome in play, if any. */
+  outcome: OutcomeState | undefined;
+  /** The agent finished a working turn on the active outcome that has not been graded yet. */
+  evaluationDue: boolean;
 }
 
 const TOOL_USE_TYPES = new Set(['agent.tool_use', 'agent.custom_tool_use', 'agent.mcp_tool_use']);
@@ -35,6 +42,10 @@ const RESULT_ID_FIELD: Record<string, string> = {
   'agent.mcp_tool_result': 'mcp_tool_use_id',
 };
 const USER_INPUT_TYPES = new Set(['user.message', 'system.message']);
+/** Items that join the conversation as user turns without being queued input. */
+function isUserSideItem(e: StoredEvent['event']): boolean {
+  return e.type === 'user.define_outcome' || (e.type === 'span.outcome_evaluation_end' && OUTCOME_FEEDBACK.has(String(e.result)));
+}
 const ASSISTANT_TYPES = new Set(['agent.message', ...TOOL_USE_TYPES]);
 
 /** The id of the tool use an event answers, if it is a tool result. */
@@ -58,7 +69,7 @@ export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
     if (USER_INPUT_TYPES.has(t)) {
       if (e.event.processed_at === null) continue;
       items.push({ pos: e.processedSeq !== null && e.processedSeq > e.seq ? e.processedSeq + 0.5 : e.seq, e });
-    } else if (ASSISTANT_TYPES.has(t) || RESULT_ID_FIELD[t]) {
+    } else if (ASSISTANT_TYPES.has(t) || RESULT_ID_FIELD[t] || isUserSideItem(e.event)) {
       items.push({ pos: e.seq, e });
     }
   }
@@ -80,6 +91,7 @@ export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): 
   const state: LogState = {
     queuedInputIds: [], pendingInterruptIds: [], danglingSpanId: null, openToolUses: [],
     lastIdleSeq: 0, lastIdleEventIds: null, inputSinceIdle: false, contextEndsWithUser: false,
+    lastIdleReason: null, outcome: undefined, evaluationDue: false,
   };
   for (const { seq, event: e } of log) {
     switch (e.type) {
@@ -101,8 +113,12 @@ export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): 
         state.inputSinceIdle = false;
         const stop = e.stop_reason as { type: string; event_ids?: string[] };
         state.lastIdleEventIds = stop.type === 'requires_action' ? [...(stop.event_ids ?? [])] : null;
+        state.lastIdleReason = stop.type;
         break;
       }
+      case 'user.define_outcome':
+        state.inputSinceIdle = true;
+        break;
       case 'user.tool_confirmation': {
         const use = open.get(e.tool_use_id as string);
         // A deny is answered by the harness with an error result; allow makes the call runnable.
@@ -137,5 +153,9 @@ export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): 
   const convo = conversationOrder(log);
   const last = convo[convo.length - 1];
   state.contextEndsWithUser = last !== undefined && !ASSISTANT_TYPES.has(last.event.type);
+  state.outcome = activeOutcome(log);
+  const o = state.outcome;
+  state.evaluationDue = o !== undefined && o.danglingStartId === null && last !== undefined &&
+    ASSISTANT_TYPES.has(last.event.type) && last.seq > o.definedSeq;
   return state;
 }

@@ -6,7 +6,9 @@ import { ModelError, type ModelClient, type ModelOutputBlock, type ModelResponse
 import type { SessionRow, StoredEvent } from '../ports/store.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { buildModelRequest, type AgentSnapshot } from './context.ts';
-import { idlePatch } from './planner.ts';
+import { idlePatch, withoutReservation } from './planner.ts';
+import type { PriceTable } from '../domain/pricing.ts';
+import { listCost } from '../domain/budget.ts';
 import { toolUseEvent } from './permissions.ts';
 import type { SessionLog } from './session-log.ts';
 import type { ToolRunner } from './tool-runner.ts';
@@ -17,6 +19,36 @@ export interface ModelStepDeps {
   tools: ToolRunner;
   clock: Clock;
   maxTokens: number;
+  prices: PriceTable;
+}
+
+/** A rough token count of a request (≈4 characters per token), for worst-case budget reservations. */
+export function estimatePromptTokens(request: unknown): number {
+  return Math.ceil(JSON.stringify(request).length / 4);
+}
+
+/** Usage and cost after one model call: returns the session fields to patch. */
+export function accountCall(deps: ModelStepDeps, session: Record<string, unknown>, model: string, u: ModelResponse['usage'], reservationId: string) {
+  const usage = addUsage(session.usage as Record<string, unknown>, u);
+  const cost = deps.prices.costMicros(model, {
+    input_tokens: u.input_tokens, output_tokens: u.output_tokens, cache_read_input_tokens: u.cache_read_input_tokens,
+    cache_creation_5m: u.cache_creation_5m, cache_creation_1h: u.cache_creation_1h,
+  });
+  const fields: Record<string, unknown> = { _reserved: withoutReservation(session, reservationId) };
+  if (cost !== undefined) {
+    const total = Number(session._cost_micros ?? 0) + cost;
+    fields._cost_micros = total;
+    usage.list_cost = listCost(total);
+  }
+  fields.usage = usage;
+  return fields;
+}
+
+/** Session fields reserving a request's worst-case cost while it is in flight. */
+export function reserveCall(deps: ModelStepDeps, session: Record<string, unknown>, model: string, request: unknown, reservationId: string) {
+  const worst = deps.prices.worstCaseMicros(model, estimatePromptTokens(request), deps.maxTokens);
+  if (worst === undefined || !session.budget) return {};
+  return { _reserved: { ...((session._reserved as Record<string, number> | undefined) ?? {}), [reservationId]: worst } };
 }
 
 export type ModelStepOutcome =
@@ -91,9 +123,11 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
   const request = buildModelRequest(agent, log, { maxTokens: deps.maxTokens, builtinTools: () => catalog });
   const offered = new Set(request.tools.map((t) => t.name));
 
-  const started = await deps.log.commit(sessionId, () => {
+  const started = await deps.log.commit(sessionId, (current) => {
     const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
-    return { now: isoAt(deps.clock.now()), events: [f.modelRequestStart()] };
+    const start = f.modelRequestStart();
+    const reserve = reserveCall(deps, current.session, request.model.id, request, start.id);
+    return { now: isoAt(deps.clock.now()), events: [start], patch: Object.keys(reserve).length ? { fields: reserve } : undefined };
   });
   if (!started) return { type: 'ok' };
   const startId = started.stored[0].event.id;
@@ -117,24 +151,24 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
       cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens,
     }));
     events.push(...denials);
-    const usage = addUsage(current.session.usage as Record<string, unknown>, u);
+    const accounted = accountCall(deps, current.session, request.model.id, u, startId);
     if (response.stopReason === 'refusal') {
       const details = { type: 'refusal', category: response.stopDetails?.category ?? null, explanation: response.stopDetails?.explanation ?? null };
       events.push(f.statusIdle({ type: 'refusal' }, details));
-      const patch = idlePatch({ ...current, session: { ...current.session, usage } }, nowMs);
-      return { now: isoAt(nowMs), events, patch: { ...patch, pendingWake: false } };
+      const patch = idlePatch({ ...current, session: { ...current.session, ...accounted } }, nowMs);
+      return { now: isoAt(nowMs), events, patch: { ...patch, pendingWake: false, fields: { ...accounted, ...patch.fields } } };
     }
-    return { now: isoAt(nowMs), events, patch: { retryCount: 0, fields: { usage, updated_at: isoAt(nowMs) } } };
+    return { now: isoAt(nowMs), events, patch: { retryCount: 0, fields: { ...accounted, updated_at: isoAt(nowMs) } } };
   });
   return { type: 'ok' };
 }
 
 /** Persists what an interrupted call had already said, and closes its span as failed. */
 export async function recordInterruptedCall(deps: ModelStepDeps, sessionId: string, startId: string, partial: ModelOutputBlock[]): Promise<void> {
-  await deps.log.commit(sessionId, () => {
+  await deps.log.commit(sessionId, (current) => {
     const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
     const events: WireEvent[] = partial.filter((b) => b.type === 'text' && b.text).map((b) => f.agentMessage((b as { text: string }).text));
     events.push(f.modelRequestEnd(startId, true, { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 }));
-    return { now: isoAt(deps.clock.now()), events };
+    return { now: isoAt(deps.clock.now()), events, patch: { fields: { _reserved: withoutReservation(current.session, startId) } } };
   });
 }

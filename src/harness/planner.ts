@@ -5,18 +5,30 @@ import type { CommitPlan, SessionPatch, SessionRow, StoredEvent } from '../ports
 import { EventFactory, ZERO_MODEL_USAGE } from '../domain/session-events.ts';
 import { deriveLogState, type LogStateOptions, type OpenToolUse } from './log-state.ts';
 import { isoAt } from '../ports/clock.ts';
+import { budgetBlocks, type BudgetFields } from '../domain/budget.ts';
+import { outcomeEvaluations } from '../domain/outcomes.ts';
 
 export type StepAction =
   | { type: 'none' }
   | { type: 'continue' }
   | { type: 'model' }
-  | { type: 'tools'; uses: OpenToolUse[] };
+  | { type: 'tools'; uses: OpenToolUse[] }
+  /** Grade the active outcome; `startId` is an evaluation span already opened (resumed after a crash). */
+  | { type: 'evaluate'; outcomeId: string; iteration: number; startId: string | null };
 
 export interface StepPlan extends CommitPlan {
   action: StepAction;
 }
 
 export const INTERRUPTED_TOOL_MESSAGE = 'Tool execution was interrupted by the user.';
+export const INTERRUPTED_OUTCOME_MESSAGE = 'The outcome was interrupted by the user.';
+
+/** Drops a model request's budget reservation (its span ended). */
+export function withoutReservation(session: Record<string, unknown>, startId: string): Record<string, number> {
+  const reserved = { ...((session._reserved as Record<string, number> | undefined) ?? {}) };
+  delete reserved[startId];
+  return reserved;
+}
 
 /** Patch moving a session to idle: closes the active period into `usage.active_seconds`. */
 export function idlePatch(row: SessionRow, nowMs: number): SessionPatch {
@@ -42,6 +54,22 @@ function sameIds(a: string[], b: string[] | null): boolean {
 }
 
 export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number, opts: LogStateOptions = {}): StepPlan {
+  const plan = planCore(row, log, nextId, nowMs, opts);
+  return withOutcomeFields(plan, row, log);
+}
+
+/** Keeps `session.outcome_evaluations` in step with the log, in the same commit. */
+function withOutcomeFields(plan: StepPlan, row: SessionRow, log: StoredEvent[]): StepPlan {
+  if (!log.some((e) => e.event.type === 'user.define_outcome')) return plan;
+  const top = log.length ? log[log.length - 1].seq : 0;
+  const after = [...log, ...(plan.events ?? []).map((event, i) => ({ seq: top + 1 + i, event, processedSeq: null }))];
+  const status = plan.patch?.status ?? row.session.status;
+  const evaluations = outcomeEvaluations(after, status === 'running' || status === 'rescheduling');
+  if (JSON.stringify(evaluations) === JSON.stringify(row.session.outcome_evaluations)) return plan;
+  return { ...plan, patch: { ...plan.patch, fields: { ...plan.patch?.fields, outcome_evaluations: evaluations } } };
+}
+
+function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number, opts: LogStateOptions): StepPlan {
   const now = isoAt(nowMs);
   const f = new EventFactory(nextId, now);
   const s = deriveLogState(log, opts);
@@ -56,6 +84,10 @@ export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => stri
     const events = [];
     if (s.danglingSpanId) events.push(f.modelRequestEnd(s.danglingSpanId, true, ZERO_MODEL_USAGE));
     for (const use of s.openToolUses) events.push(f.agentToolResult(use.id, INTERRUPTED_TOOL_MESSAGE, true));
+    if (s.outcome) {
+      const o = s.outcome;
+      events.push(f.outcomeEvaluationEnd(o.danglingStartId ?? '', o.outcomeId, o.iteration, 'interrupted', INTERRUPTED_OUTCOME_MESSAGE, ZERO_MODEL_USAGE));
+    }
     // Idle with calls awaiting the client counts as work to stop: its last idle still says requires_action.
     const stopping = status !== 'idle' || s.openToolUses.length > 0;
     if (stopping) events.push(f.statusIdle({ type: 'end_turn' }));
@@ -64,7 +96,11 @@ export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => stri
 
   // The process died during a model call: that call failed; the step will be redone.
   if (s.danglingSpanId) {
-    return { now, events: [f.modelRequestEnd(s.danglingSpanId, true, ZERO_MODEL_USAGE)], action: { type: 'continue' } };
+    return {
+      now, events: [f.modelRequestEnd(s.danglingSpanId, true, ZERO_MODEL_USAGE)],
+      patch: { fields: { _reserved: withoutReservation(row.session, s.danglingSpanId) } },
+      action: { type: 'continue' },
+    };
   }
 
   // Died during a retry backoff: the retry begins now.
@@ -87,7 +123,13 @@ export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => stri
     if (!runnable.length) return done();
   }
 
+  const budget = row.session as unknown as BudgetFields;
   if (status === 'idle') {
+    // A budget pause holds until an update raises (or removes) the budget; settle events don't end it.
+    if (s.lastIdleReason === 'budget_reached') {
+      if (budgetBlocks(budget)) return done();
+      return { now, events: [f.statusRunning()], markProcessed: s.queuedInputIds, patch: runningPatch(row, nowMs), action: { type: 'continue' } };
+    }
     if (s.queuedInputIds.length || s.inputSinceIdle) {
       return { now, events: [f.statusRunning()], markProcessed: s.queuedInputIds, patch: runningPatch(row, nowMs), action: { type: 'continue' } };
     }
@@ -96,6 +138,19 @@ export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => stri
 
   // Running with nothing open: queued messages join the conversation at this boundary.
   if (s.queuedInputIds.length) return { now, markProcessed: s.queuedInputIds, action: { type: 'continue' } };
+
+  // The budget gate runs before every model request (agent or grader); the crossing request finished.
+  const needsModel = s.contextEndsWithUser || s.outcome?.danglingStartId || s.evaluationDue;
+  const usageEvent = () => f.sessionUsage(row.session.usage as Record<string, unknown>, (budget.budget as Record<string, unknown> | null | undefined) ?? null);
+  if (needsModel && budgetBlocks(budget)) {
+    return done({ events: [usageEvent(), f.statusIdle({ type: 'budget_reached' })], patch: idlePatch(row, nowMs) });
+  }
   if (s.contextEndsWithUser) return { now, action: { type: 'model' } };
-  return done({ events: [f.statusIdle({ type: 'end_turn' })], patch: idlePatch(row, nowMs) });
+  if (s.outcome && (s.outcome.danglingStartId || s.evaluationDue)) {
+    const o = s.outcome;
+    return { now, action: { type: 'evaluate', outcomeId: o.outcomeId, iteration: o.iteration, startId: o.danglingStartId } };
+  }
+  // Budgeted sessions report their usage at the end of every turn.
+  const events = budget.budget ? [usageEvent(), f.statusIdle({ type: 'end_turn' })] : [f.statusIdle({ type: 'end_turn' })];
+  return done({ events, patch: idlePatch(row, nowMs) });
 }

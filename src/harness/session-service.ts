@@ -17,6 +17,9 @@ import type { EventBus } from '../ports/event-bus.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { deriveLogState, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
+import { PriceTable, centsToMicros } from '../domain/pricing.ts';
+import { budgetBlocks, listCost, spentMicros, type BudgetFields } from '../domain/budget.ts';
+import { activeOutcome } from '../domain/outcomes.ts';
 import type { SessionLog } from './session-log.ts';
 
 /** The part of the harness the service drives. */
@@ -40,7 +43,7 @@ export function emptyUsage() {
 
 /** The session as clients see it: live `stats` computed from the row. */
 export function presentSession(row: SessionRow, nowMs: number): Record<string, unknown> {
-  const s = row.session;
+  const s = Object.fromEntries(Object.entries(row.session).filter(([k]) => !k.startsWith('_'))) as SessionRow['session'];
   const usage = { ...(s.usage as Record<string, unknown>) };
   let active = Number(usage.active_seconds ?? 0);
   if (row.runningSince !== null) active += (nowMs - row.runningSince) / 1000;
@@ -48,6 +51,23 @@ export function presentSession(row: SessionRow, nowMs: number): Record<string, u
   usage.active_seconds = active;
   const duration = Math.max(0, Math.round((nowMs - Date.parse(String(s.created_at)))) / 1000);
   return { ...s, usage, stats: { active_seconds: active, duration_seconds: duration } };
+}
+
+/** Events accepted during a budget pause: they settle pending work without starting more. */
+const SETTLE_EVENTS = new Set(['user.tool_confirmation', 'user.tool_result', 'user.custom_tool_result', 'user.interrupt']);
+
+type DefineOutcome = Extract<SendableEvent, { type: 'user.define_outcome' }>;
+
+/** The echo of `user.define_outcome`: processed on receipt, with the server's `outcome_id`. */
+export function defineOutcomeEcho(e: DefineOutcome, now: string): WireEvent {
+  return {
+    id: newId('sevt'), type: e.type, description: e.description, rubric: e.rubric,
+    max_iterations: e.max_iterations ?? 3, outcome_id: newId('outc'), processed_at: now,
+  };
+}
+
+function pendingEvaluation(e: WireEvent): Record<string, unknown> {
+  return { type: 'outcome_evaluation', outcome_id: e.outcome_id, description: e.description, iteration: 0, result: 'pending', explanation: null, completed_at: null };
 }
 
 export class SessionService {
@@ -61,6 +81,8 @@ export class SessionService {
   private readonly onDeleted: (sessionId: string) => Promise<void>;
   private readonly onArchived: (sessionId: string) => Promise<void>;
   private readonly onInput: (session: { id: string; environment_id: string }) => Promise<void>;
+  private readonly prices: PriceTable;
+  private readonly fileExists: (fileId: string) => Promise<boolean>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -71,7 +93,13 @@ export class SessionService {
     onArchived?: (sessionId: string) => Promise<void>;
     /** Input arrived for a session (e.g. to queue work for a self-hosted environment's worker). */
     onInput?: (session: { id: string; environment_id: string }) => Promise<void>;
+    /** List prices, to refuse budgets on models without a price. */
+    prices?: PriceTable;
+    /** Whether a file exists (rubric files of outcomes). */
+    fileExists?: (fileId: string) => Promise<boolean>;
   }) {
+    this.prices = deps.prices ?? new PriceTable();
+    this.fileExists = deps.fileExists ?? (async () => false);
     this.onInput = deps.onInput ?? (async () => {});
     this.resolveResources = deps.resolveResources ?? (async (r) => {
       if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
@@ -90,6 +118,12 @@ export class SessionService {
     const row = hasPrefix(id, 'sesn') ? await this.store.sessions.get(id) : undefined;
     if (!row) throw notFound(`session ${id} not found`);
     return row;
+  }
+
+  private async checkRubric(rubric: DefineOutcome['rubric']): Promise<void> {
+    if (rubric.type === 'file' && !(hasPrefix(rubric.file_id, 'file') && (await this.fileExists(rubric.file_id)))) {
+      throw invalidRequest(`rubric.file_id: file ${rubric.file_id} not found`);
+    }
   }
 
   present(row: SessionRow): Record<string, unknown> {
@@ -125,9 +159,13 @@ export class SessionService {
       throw invalidRequest('resources: sessions in self-hosted environments accept only memory_store resources');
     }
     if (params.vault_ids?.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
-    if (params.budget) throw invalidRequest(`budget ${NOT_YET}`);
+    if (params.budget && !this.prices.priceOf(agent.model.id)) {
+      throw invalidRequest(`model_not_budgetable: model ${agent.model.id} has no list price, so a budget cannot be enforced (add one to HANGAR_PRICING)`);
+    }
     const initial = params.initial_events ?? [];
-    if (initial.some((e) => e.type === 'user.define_outcome')) throw invalidRequest(`user.define_outcome ${NOT_YET}`);
+    const outcomes = initial.filter((e) => e.type === 'user.define_outcome');
+    if (outcomes.length > 1) throw invalidRequest('initial_events: at most one user.define_outcome');
+    for (const o of outcomes) await this.checkRubric(o.rubric);
     const metadata = validateMetadata(params.metadata ?? {});
     const resources = await this.resolveResources(params.resources ?? []);
 
@@ -137,11 +175,12 @@ export class SessionService {
     const running = initial.length > 0;
     const session = {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
-      environment_id: params.environment_id, resources, vault_ids: [], metadata, budget: null,
-      usage: emptyUsage(), outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
+      environment_id: params.environment_id, resources, vault_ids: [], metadata, budget: params.budget ?? null,
+      usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
-    const events: WireEvent[] = initial.map((e) => ({ id: newId('sevt'), ...e, processed_at: now }));
+    const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));
+    session.outcome_evaluations = events.filter((e) => e.type === 'user.define_outcome').map((e) => pendingEvaluation(e));
     if (running) events.push(f.statusRunning());
     const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0 };
     await this.store.sessions.insert(row, events);
@@ -157,8 +196,10 @@ export class SessionService {
     const current = await this.get(sessionId);
     const env = await this.store.environments.get(String(current.session.environment_id));
     const selfHosted = (env?.config as { type?: string } | undefined)?.type === 'self_hosted';
+    if (events.filter((e) => e.type === 'user.define_outcome').length > 1) throw invalidRequest('only one user.define_outcome can be active at a time');
     for (const e of events) {
-      if (e.type === 'user.define_outcome' || e.type === 'system.message') throw invalidRequest(`${e.type} ${NOT_YET}`);
+      if (e.type === 'system.message') throw invalidRequest(`${e.type} ${NOT_YET}`);
+      if (e.type === 'user.define_outcome') await this.checkRubric(e.rubric);
       if (e.type === 'user.tool_result' && !selfHosted) throw invalidRequest('user.tool_result is accepted only on sessions in self-hosted environments');
       if (e.type === 'user.tool_confirmation' && e.result === 'allow' && e.deny_message != null) {
         throw invalidRequest('deny_message is only allowed when result is "deny"');
@@ -166,23 +207,39 @@ export class SessionService {
     }
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
+    let ignored: WireEvent[] = [];
     const result = await this.log.commit(sessionId, (row, readLog) => {
       if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived`);
       if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
-      const echoes = validateAgainstLog(events, readLog(), now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {});
-      return { now, events: echoes, patch: { pendingWake: true } };
+      const log = readLog();
+      const state = deriveLogState(log);
+      const paused = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached' && budgetBlocks(row.session as unknown as BudgetFields);
+      if (paused) {
+        const unsettling = events.find((e) => !SETTLE_EVENTS.has(e.type));
+        if (unsettling) throw invalidRequest(`${unsettling.type} is not accepted while the session is paused by its budget; raise the budget (POST /v1/sessions/${sessionId}) or settle pending tool calls`);
+      }
+      // An interrupt during a budget pause has nothing to stop and is not persisted.
+      const persisted = paused ? events.filter((e) => e.type !== 'user.interrupt') : events;
+      if (persisted.some((e) => e.type === 'user.define_outcome') && activeOutcome(log)) {
+        throw invalidRequest('another outcome is still active; wait for its evaluation to finish or interrupt it');
+      }
+      const echoes = validateAgainstLog(persisted, log, now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {});
+      const defined = echoes.filter((e) => e.type === 'user.define_outcome').map((e) => pendingEvaluation(e));
+      const fields = defined.length ? { outcome_evaluations: [...((row.session.outcome_evaluations as unknown[]) ?? []), ...defined] } : undefined;
+      ignored = paused ? events.filter((e) => e.type === 'user.interrupt').map((e) => ({ id: newId('sevt'), ...e, processed_at: null })) : [];
+      return { now, events: echoes, patch: { pendingWake: true, fields } };
     });
     if (!result) throw notFound(`session ${sessionId} not found`);
-    if (events.some((e) => e.type === 'user.interrupt')) this.harness.interrupt(sessionId);
+    if (result.stored.some((e) => e.event.type === 'user.interrupt')) this.harness.interrupt(sessionId);
     else this.harness.wake(sessionId);
     await this.onInput({ id: sessionId, environment_id: String(current.session.environment_id) });
-    return result.stored.map((s) => s.event);
+    return [...result.stored.map((s) => s.event), ...ignored];
   }
 
   async update(sessionId: string, params: UpdateSessionParams): Promise<SessionRow> {
     await this.get(sessionId);
     if (params.vault_ids !== undefined) throw invalidRequest('vault_ids can only be set when a session is created');
-    if (params.budget !== undefined) throw invalidRequest('budget_create_only: a session created without a budget cannot get one');
+
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
     const result = await this.log.commit(sessionId, (row) => {
@@ -201,13 +258,28 @@ export class SessionService {
         const next = { ...agent, tools, mcp_servers: mcp };
         if (JSON.stringify(next) !== JSON.stringify(agent)) changed.agent = next;
       }
+      if (params.budget !== undefined) {
+        const current = row.session as unknown as BudgetFields;
+        if (params.budget === null) {
+          if (current.budget) changed.budget = null;
+        } else if (!current.budget) {
+          throw invalidRequest('budget_create_only: a session created without a budget (or whose budget was removed) cannot get one');
+        } else if (JSON.stringify(params.budget) !== JSON.stringify(current.budget)) {
+          if (centsToMicros(params.budget.max_list_cost.amount) <= spentMicros(current)) {
+            throw invalidRequest(`budget_not_raised: the new budget must exceed the list cost already consumed (${listCost(spentMicros(current))!.amount} cents)`);
+          }
+          changed.budget = params.budget;
+        }
+      }
       if (!Object.keys(changed).length) return { now };
       const f = new EventFactory(() => newId('sevt'), now);
       // Per the SDK, `session.updated` omits metadata that was cleared to empty.
       const announced = { ...changed };
       if (announced.metadata && Object.keys(announced.metadata as object).length === 0) delete announced.metadata;
-      return { now, events: [f.sessionUpdated(announced)], patch: { fields: { ...changed, updated_at: now } } };
+      // A budget change may end a budget pause: let the harness look again.
+      return { now, events: [f.sessionUpdated(announced)], patch: { fields: { ...changed, updated_at: now }, pendingWake: 'budget' in changed ? true : undefined } };
     });
+    if (params.budget !== undefined) this.harness.wake(sessionId);
     return result!.row;
   }
 
@@ -279,6 +351,9 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
         echoes.push({ id, ...e, processed_at: now });
         break;
       }
+      case 'user.define_outcome':
+        echoes.push(defineOutcomeEcho(e, now));
+        break;
       case 'user.tool_result': {
         // Only a worker answers sandbox calls, and only in self-hosted sessions (checked by the caller).
         const target = e.tool_use_id;

@@ -28,6 +28,8 @@ export interface ModelRequest {
   tools: ModelToolDefinition[];
   messages: ModelMessage[];
   maxTokens: number;
+  /** Force a call of this tool (the outcome grader's structured verdict). */
+  toolChoice?: { type: 'tool'; name: string };
 }
 
 /** A block of the model's answer. */

@@ -2,6 +2,16 @@
 // Only entry points call `loadConfig(process.env)`; everything else receives the parsed object.
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { parsePriceOverrides, type ModelPrice } from '../domain/pricing.ts';
+
+function parsePricing(json: string | undefined): Record<string, ModelPrice> {
+  if (!json) return {};
+  try {
+    return parsePriceOverrides(json);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: HANGAR_PRICING: ${(err as Error).message}`);
+  }
+}
 
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -28,6 +38,10 @@ const schema = z.object({
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+  HANGAR_MASTER_KEY: z.string().optional(),
+  HANGAR_PRICING: z.string().optional(),
+  HANGAR_GRADER_MODEL: z.string().min(1).optional(),
+  HANGAR_OUTCOME_ONGOING_MS: int(10_000, 10, 600_000),
 });
 
 export interface HangarConfig {
@@ -51,6 +65,10 @@ export interface HangarConfig {
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
   fileMaxBytes: number;
+  /** Price overrides/additions (model id → USD per million tokens); validated at start. */
+  priceOverrides: Record<string, ModelPrice>;
+  graderModel: string | undefined;
+  outcomeOngoingMs: number;
 }
 
 export class ConfigError extends Error {
@@ -88,5 +106,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    priceOverrides: parsePricing(c.HANGAR_PRICING),
+    graderModel: c.HANGAR_GRADER_MODEL,
+    outcomeOngoingMs: c.HANGAR_OUTCOME_ONGOING_MS,
   };
 }

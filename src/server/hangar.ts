@@ -24,6 +24,7 @@ import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.t
 import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { bootstrapApiKey } from './auth.ts';
+import { PriceTable } from '../domain/pricing.ts';
 import { buildApp } from './app.ts';
 
 export interface Hangar {
@@ -68,9 +69,16 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
+  const prices = new PriceTable(config.priceOverrides);
   const harness = new Harness(
-    { store, log, model, tools, clock, logger },
     {
+      store, log, model, tools, clock, logger, prices,
+      readRubricFile: (fileId) => readText(files, fileId, 262_144),
+      producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
+    },
+    {
+      graderModel: config.graderModel,
+      ongoingIntervalMs: config.outcomeOngoingMs,
       owner: `proc_${process.pid}_${randomBytes(4).toString('hex')}`,
       leaseTtlMs: config.leaseTtlMs,
       sweepIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
@@ -79,7 +87,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
   );
   const sessions = new SessionService({
-    store, log, bus, clock, harness,
+    store, log, bus, clock, harness, prices,
+    fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
     resolveResources: (params) => files.resolveSessionResources(params),
     onArchived: async (id) => {
       await tools.release?.(id);
@@ -117,4 +126,17 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     limits: config.sandboxLimits,
     logger,
   });
+}
+
+/** A file's text, cut at `maxBytes` (rubrics are text files). */
+async function readText(files: FileService, fileId: string, maxBytes: number): Promise<string> {
+  const { content } = await files.open(fileId);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of content) {
+    chunks.push(Buffer.from(chunk));
+    size += chunk.length;
+    if (size >= maxBytes) break;
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }

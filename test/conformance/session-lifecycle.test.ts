@@ -192,9 +192,9 @@ describe('create and retrieve', () => {
     const base = { agent: agent.id, environment_id: rig.envId };
     const cases: Anthropic.Beta.Sessions.SessionCreateParams[] = [
       { ...base, vault_ids: ['vlt_abc'] },
-      { ...base, budget: { type: 'limit', max_list_cost: { amount: '2500', currency: 'USD' } } },
+      { ...base, budget: { type: 'limit', max_list_cost: { amount: '25.00', currency: 'USD' } } },
       { ...base, resources: [{ type: 'github_repository', url: 'https://github.com/a/b' }] },
-      { ...base, initial_events: [{ type: 'user.define_outcome', description: 'done', rubric: { type: 'text', content: 'it is done' } }] },
+      { ...base, initial_events: [1, 2].map(() => ({ type: 'user.define_outcome' as const, description: 'done', rubric: { type: 'text' as const, content: 'it is done' } })) },
       { ...base, initial_events: [{ type: 'system.message', content: [{ type: 'text', text: 'hi' }] }] as never },
       { ...base, initial_events: [text('fine'), { type: 'user.message', content: [] }] },
       { ...base, initial_events: Array.from({ length: 51 }, (_, i) => text(`m${i}`)) },

@@ -390,7 +390,8 @@ describe('planStep: crash recovery and retries', () => {
       model_request_start_id: start, is_error: true,
       model_usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
     });
-    expect(p.patch).toBeUndefined();
+    // Its budget reservation (none here) is released with it; nothing else changes.
+    expect(p.patch).toEqual({ fields: { _reserved: {} } });
     expect(p.action).toEqual({ type: 'continue' });
     // After the close is appended, the same conversation asks for the model again.
     log.spanEnd(start, true);
@@ -488,6 +489,7 @@ describe('deriveLogState', () => {
     expect(deriveLogState([])).toEqual({
       queuedInputIds: [], pendingInterruptIds: [], danglingSpanId: null, openToolUses: [],
       lastIdleSeq: 0, lastIdleEventIds: null, inputSinceIdle: false, contextEndsWithUser: false,
+      lastIdleReason: null, outcome: undefined, evaluationDue: false,
     });
   });
 

@@ -34,6 +34,7 @@ export function toAnthropicParams(req: ModelRequest): Record<string, unknown> {
   // keeps requests valid for models that do not take these parameters.
   if (req.model.effort && req.model.effort !== 'high') params.output_config = { effort: req.model.effort };
   if (req.model.speed === 'fast') params.speed = 'fast';
+  if (req.toolChoice) params.tool_choice = req.toolChoice;
   if (req.system.length) params.system = req.system.map((s) => cached({ type: 'text', text: s.text }, s.cache));
   if (req.tools.length) {
     params.tools = req.tools.map((t) => cached({ name: t.name, description: t.description, input_schema: t.input_schema }, t.cache));

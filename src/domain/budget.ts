@@ -1,0 +1,28 @@
+// Budgets: the gate that runs before every model request. Spend is tracked in micro-USD on the
+// session (`_cost_micros`); requests in flight reserve their worst case (`_reserved`) so parallel
+// requests of one session cannot jointly overshoot the cap.
+import { centsToMicros, microsToCents } from './pricing.ts';
+
+export interface BudgetFields {
+  budget?: { type: 'limit'; max_list_cost: { amount: string; currency: string } } | null;
+  _cost_micros?: number;
+  _reserved?: Record<string, number>;
+}
+
+export function spentMicros(s: BudgetFields): number {
+  return s._cost_micros ?? 0;
+}
+
+export function reservedMicros(s: BudgetFields): number {
+  return Object.values(s._reserved ?? {}).reduce((a, b) => a + b, 0);
+}
+
+/** True when the session has a budget and what is spent plus what is reserved reached it. */
+export function budgetBlocks(s: BudgetFields): boolean {
+  if (!s.budget) return false;
+  return spentMicros(s) + reservedMicros(s) >= centsToMicros(s.budget.max_list_cost.amount);
+}
+
+export function listCost(micros: number | undefined): { amount: string; currency: 'USD' } | null {
+  return micros === undefined ? null : { amount: microsToCents(micros), currency: 'USD' };
+}
