@@ -201,10 +201,10 @@ describe('bad input', () => {
     expect(rig.up.requests).toHaveLength(0);
   });
 
-  it('rejects events this server does not accept yet with 400', async () => {
+  it('rejects events this server does not accept here with 400, all-or-nothing', async () => {
     const s = await newSession(rig);
     const events: unknown[] = [
-      { type: 'user.define_outcome', description: 'done', rubric: { type: 'text', content: 'done' } },
+      { type: 'user.define_outcome', description: 'done', rubric: { type: 'file', file_id: 'file_missing' } },
       { type: 'system.message', content: [{ type: 'text', text: 'be terse' }] },
       { type: 'user.tool_result', tool_use_id: 'sevt_x', content: [{ type: 'text', text: 'r' }] },
     ];
