@@ -13,14 +13,17 @@ export function spentMicros(s: BudgetFields): number {
   return s._cost_micros ?? 0;
 }
 
-export function reservedMicros(s: BudgetFields): number {
-  return Object.values(s._reserved ?? {}).reduce((a, b) => a + b, 0);
+export function reservedMicros(s: BudgetFields, exclude?: string): number {
+  return Object.entries(s._reserved ?? {}).reduce((sum, [id, micros]) => (id === exclude ? sum : sum + micros), 0);
 }
 
-/** True when the session has a budget and what is spent plus what is reserved reached it. */
-export function budgetBlocks(s: BudgetFields): boolean {
+/**
+ * True when the session has a budget and what is spent plus what other requests reserved reached
+ * it. `resuming` names a request being redone, whose own old reservation does not count.
+ */
+export function budgetBlocks(s: BudgetFields, resuming?: string): boolean {
   if (!s.budget) return false;
-  return spentMicros(s) + reservedMicros(s) >= centsToMicros(s.budget.max_list_cost.amount);
+  return spentMicros(s) + reservedMicros(s, resuming) >= centsToMicros(s.budget.max_list_cost.amount);
 }
 
 export function listCost(micros: number | undefined): { amount: string; currency: 'USD' } | null {

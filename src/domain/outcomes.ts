@@ -40,7 +40,8 @@ export function readOutcomes(log: StoredEvent[]): OutcomeState[] {
       if (!o) continue;
       o.danglingStartId = null;
       const result = String(e.result);
-      if (result !== 'interrupted') o.iteration = Number(e.iteration) + 1;
+      // The next evaluation's number; a finished outcome keeps the number of its last one.
+      o.iteration = OUTCOME_TERMINAL.has(result) ? Number(e.iteration) : Number(e.iteration) + 1;
       o.lastEnd = { result, explanation: String(e.explanation ?? ''), seq, processedAt: e.processed_at };
       if (OUTCOME_TERMINAL.has(result)) o.terminal = true;
     }

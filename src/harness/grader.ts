@@ -36,7 +36,10 @@ export interface GraderDeps extends ModelStepDeps {
   ongoingIntervalMs: number;
 }
 
-export type GradeOutcome = { type: 'ok' } | { type: 'failed'; error: ModelError };
+export type GradeOutcome =
+  | { type: 'ok' }
+  /** The grader call failed; `evaluation` is the open evaluation span (its reservation must go). */
+  | { type: 'failed'; error: ModelError; evaluation: { startId: string; outcomeId: string; iteration: number } };
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}\n[... ${text.length - max} characters cut ...]`;
@@ -156,7 +159,7 @@ export async function runEvaluation(
         response = await deps.model.stream(request, { signal });
       } catch (err) {
         const error = err instanceof ModelError ? err : new ModelError('request_failed', String(err), { retryable: true, cause: err });
-        return { type: 'failed', error };
+        return { type: 'failed', error, evaluation: { startId: spanId, outcomeId: outcome.outcomeId, iteration: outcome.iteration } };
       }
       for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += response.usage[k];
       // Each grader call is a model request: it counts in usage and list cost.

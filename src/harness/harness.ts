@@ -211,7 +211,9 @@ export class Harness {
     if (!row) return;
     const log = await this.deps.store.sessions.log(sessionId);
     const outcome = await runEvaluation(this.graderDeps(), sessionId, row, log, action, signal);
-    if (outcome.type === 'failed' && outcome.error.kind !== 'aborted') await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal);
+    if (outcome.type === 'failed' && outcome.error.kind !== 'aborted') {
+      await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal, outcome.evaluation);
+    }
   }
 
   private async modelStep(sessionId: string, signal: AbortSignal): Promise<void> {
@@ -234,7 +236,10 @@ export class Harness {
    * (`session.error{retrying}` + rescheduling), else end the turn (`exhausted`) or the session
    * (`terminal`). `spanStartId` is the agent request's span to close, if any.
    */
-  private async recordFailure(sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal): Promise<void> {
+  private async recordFailure(
+    sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal,
+    evaluation?: { startId: string; outcomeId: string; iteration: number },
+  ): Promise<void> {
     this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
@@ -245,7 +250,13 @@ export class Harness {
       const retryStatus = retrying ? 'retrying' : error.retryable ? 'exhausted' : 'terminal';
       const events = spanStartId ? [f.modelRequestEnd(spanStartId, true, zero)] : [];
       events.push(f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } }));
-      const released = spanStartId ? { _reserved: withoutReservation(current.session, spanStartId) } : {};
+      const releasedId = spanStartId ?? evaluation?.startId;
+      const released = releasedId ? { _reserved: withoutReservation(current.session, releasedId) } : {};
+      // A grader that cannot be reached for good ends its evaluation as failed, not left open.
+      if (evaluation && !retrying) {
+        events.push(f.outcomeEvaluationEnd(evaluation.startId, evaluation.outcomeId, evaluation.iteration, 'failed',
+          `The grader could not be reached: ${error.message}`, zero));
+      }
       if (retrying) {
         events.push(f.statusRescheduled());
         return { now: isoAt(nowMs), events, patch: { status: 'rescheduling' as const, retryCount: attempt, fields: released } };

@@ -63,8 +63,24 @@ export function isToolUse(type: string): boolean {
  * point it was processed (the next model-request boundary), not from when it was sent.
  */
 export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
+  // An outcome defined while a model request was in flight joins after that request's answer.
+  const spans: Array<[number, number]> = [];
+  const starts = new Map<string, number>();
+  for (const e of log) {
+    if (e.event.type === 'span.model_request_start') starts.set(e.event.id, e.seq);
+    else if (e.event.type === 'span.model_request_end') {
+      const start = starts.get(String(e.event.model_request_start_id));
+      if (start !== undefined) spans.push([start, e.seq]);
+    }
+  }
+  const afterInFlight = (seq: number) => spans.find(([a, b]) => a < seq && seq < b)?.[1];
   const items: Array<{ pos: number; e: StoredEvent }> = [];
   for (const e of log) {
+    if (e.event.type === 'user.define_outcome') {
+      const end = afterInFlight(e.seq);
+      items.push({ pos: end !== undefined ? end + 0.5 : e.seq, e });
+      continue;
+    }
     const t = e.event.type;
     if (USER_INPUT_TYPES.has(t)) {
       if (e.event.processed_at === null) continue;

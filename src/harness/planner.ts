@@ -91,7 +91,13 @@ function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, now
     // Idle with calls awaiting the client counts as work to stop: its last idle still says requires_action.
     const stopping = status !== 'idle' || s.openToolUses.length > 0;
     if (stopping) events.push(f.statusIdle({ type: 'end_turn' }));
-    return { now, events, markProcessed: s.pendingInterruptIds, patch: stopping ? idlePatch(row, nowMs) : undefined, action: { type: 'continue' } };
+    // Whatever was in flight is over: its budget reservation goes with it.
+    let reserved = row.session._reserved as Record<string, number> | undefined;
+    for (const id of [s.danglingSpanId, s.outcome?.danglingStartId]) if (id && reserved) reserved = withoutReservation({ _reserved: reserved }, id);
+    const idle = stopping ? idlePatch(row, nowMs) : undefined;
+    const fields = reserved !== row.session._reserved ? { ...idle?.fields, _reserved: reserved } : idle?.fields;
+    const patch = idle || fields ? { ...idle, fields } : undefined;
+    return { now, events, markProcessed: s.pendingInterruptIds, patch, action: { type: 'continue' } };
   }
 
   // The process died during a model call: that call failed; the step will be redone.
@@ -142,7 +148,8 @@ function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, now
   // The budget gate runs before every model request (agent or grader); the crossing request finished.
   const needsModel = s.contextEndsWithUser || s.outcome?.danglingStartId || s.evaluationDue;
   const usageEvent = () => f.sessionUsage(row.session.usage as Record<string, unknown>, (budget.budget as Record<string, unknown> | null | undefined) ?? null);
-  if (needsModel && budgetBlocks(budget)) {
+  const resuming = s.contextEndsWithUser ? undefined : s.outcome?.danglingStartId ?? undefined;
+  if (needsModel && budgetBlocks(budget, resuming)) {
     return done({ events: [usageEvent(), f.statusIdle({ type: 'budget_reached' })], patch: idlePatch(row, nowMs) });
   }
   if (s.contextEndsWithUser) return { now, action: { type: 'model' } };
