@@ -317,3 +317,53 @@ export async function callTool(rig: Rig, sessionId: string, name: string, input:
   if (!result) throw new Error(`no agent.tool_result for the ${name} call; saw ${JSON.stringify(types(t.turn))}`);
   return { use: t.uses[0], result, text: resultText(result), turn: t };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes and budgets: the grader's model requests are told apart from the agent's by their
+// forced `submit_verdict` tool; a responder routes each kind to its own script.
+
+export const VERDICT_TOOL = 'submit_verdict';
+export const isGraderRequest = (r: RecordedRequest): boolean => r.body?.tool_choice?.name === VERDICT_TOOL;
+export const agentRequests = (reqs: RecordedRequest[]) => reqs.filter((r) => !isGraderRequest(r));
+export const graderRequests = (reqs: RecordedRequest[]) => reqs.filter(isGraderRequest);
+
+/** A grader reply carrying a verdict through the verdict tool. */
+export function verdict(result: string, explanation: string, extra: Partial<Extract<FakeReply, { content: unknown }>> = {}): FakeReply {
+  return { content: [{ type: 'tool_use', name: VERDICT_TOOL, input: { result, explanation } }], ...extra };
+}
+
+export type DefineOutcomeParams = Anthropic.Beta.Sessions.Events.BetaManagedAgentsUserDefineOutcomeEventParams;
+export function defineOutcome(description: string, rubric: DefineOutcomeParams['rubric'] | string = 'The answer must be correct.', extra: Partial<DefineOutcomeParams> = {}): DefineOutcomeParams {
+  return {
+    type: 'user.define_outcome', description,
+    rubric: typeof rubric === 'string' ? { type: 'text', content: rubric } : rubric,
+    ...extra,
+  };
+}
+
+type ScriptStep = FakeReply | ((req: RecordedRequest) => FakeReply | Promise<FakeReply>);
+
+/**
+ * Routes agent and grader requests to separate scripts (each consumed in order). A request with
+ * nothing left in its script gets a non-retryable 400, so an unexpected model call ends the session
+ * loudly instead of hanging the test.
+ */
+export function routeModelRequests(up: FakeUpstream, script: { agent?: ScriptStep[]; grader?: ScriptStep[] }): void {
+  const agent = [...(script.agent ?? [])];
+  const grader = [...(script.grader ?? [])];
+  up.setResponder(async (req) => {
+    const kind = isGraderRequest(req) ? 'grader' : 'agent';
+    const step = (kind === 'grader' ? grader : agent).shift();
+    if (!step) return { kind: 'error', status: 400, type: 'invalid_request_error', message: `test: unscripted ${kind} request` };
+    return typeof step === 'function' ? step(req) : step;
+  });
+}
+
+/** The whole Messages API request as one string (for "does the grader see X" checks). */
+export const requestText = (r: RecordedRequest): string => JSON.stringify(r.body);
+
+/** The text of the last user message of a recorded request. */
+export function lastUserText(r: RecordedRequest): string {
+  const msgs = messageTexts(r).filter((m) => m.role === 'user');
+  return msgs.length ? msgs[msgs.length - 1].texts.join('\n') : '';
+}
