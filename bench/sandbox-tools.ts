@@ -191,8 +191,11 @@ export async function benchSandboxTools(opts: SandboxBenchOptions): Promise<void
     });
     // The default (cloud, unrestricted networking): each sandbox gets its own egress proxy.
     const env = await client.beta.environments.create({ name: `bench-sandbox-${randomBytes(4).toString('hex')}` });
-    // self_hosted carries no networking, so its sandboxes get no network and no proxy.
-    const offline = await client.beta.environments.create({ name: `bench-sandbox-${randomBytes(4).toString('hex')}`, config: { type: 'self_hosted' } });
+    // Limited networking with no allowed hosts gives sandboxes no network and no proxy.
+    const offline = await client.beta.environments.create({
+      name: `bench-sandbox-${randomBytes(4).toString('hex')}`,
+      config: { type: 'cloud', networking: { type: 'limited', allowed_hosts: [] } },
+    });
     const sessionIn = (envId: string) => async () => {
       const id = (await client.beta.sessions.create({ agent: agent.id, environment_id: envId })).id;
       sessions.push(id);
@@ -216,7 +219,7 @@ export async function benchSandboxTools(opts: SandboxBenchOptions): Promise<void
     const nn = summarize(noNet.run);
     const nnProv = summarize(noNet.provision);
     console.log(
-      `  same without network (self_hosted environment, no proxy): p50 ${ms(nn.p50)}, p99 ${ms(nn.p99)} (n=${nn.n}, ${noNet.errors.length} errors); ` +
+      `  same without network (limited networking, no allowed hosts, no proxy): p50 ${ms(nn.p50)}, p99 ${ms(nn.p99)} (n=${nn.n}, ${noNet.errors.length} errors); ` +
         `provision() p50 ${ms(nnProv.p50)}, the rest p50 ${ms(summarize(noNet.rest).p50)}`,
     );
     if (noNet.errors.length) console.log(`  ERRORS, e.g.: ${noNet.errors[0].slice(0, 300)}`);

@@ -69,6 +69,7 @@ export class EventFactory {
   agentMessage(text: string, id?: string) { return this.make('agent.message', { content: [{ type: 'text', text }] }, id); }
   agentThinking(id?: string) { return this.make('agent.thinking', {}, id); }
   agentToolUse(fields: Json) { return this.make('agent.tool_use', fields); }
+  agentMcpToolUse(fields: Json) { return this.make('agent.mcp_tool_use', fields); }
   agentCustomToolUse(name: string, input: Json) { return this.make('agent.custom_tool_use', { name, input }); }
   agentToolResult(toolUseId: string, text: string, isError: boolean) {
     return this.make('agent.tool_result', { tool_use_id: toolUseId, content: [{ type: 'text', text }], is_error: isError });

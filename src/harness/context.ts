@@ -4,6 +4,7 @@
 import type { StoredEvent } from '../ports/store.ts';
 import type { ModelContentBlock, ModelMessage, ModelRequest, ModelToolDefinition } from '../ports/model.ts';
 import { conversationOrder, resultTarget } from './log-state.ts';
+import { modelToolName } from '../ports/mcp.ts';
 
 export interface AgentSnapshot {
   model: { id: string; effort?: { type: string }; speed?: string };
@@ -74,8 +75,11 @@ export function buildMessages(log: StoredEvent[]): ModelMessage[] {
         break;
       case 'agent.tool_use':
       case 'agent.custom_tool_use':
-      case 'agent.mcp_tool_use':
         push('assistant', [{ type: 'tool_use', id: e.id, name: String(e.name), input: (e.input as Record<string, unknown>) ?? {} }]);
+        break;
+      case 'agent.mcp_tool_use':
+        // The model knew the tool by its model-facing name.
+        push('assistant', [{ type: 'tool_use', id: e.id, name: modelToolName(String(e.mcp_server_name), String(e.name)), input: (e.input as Record<string, unknown>) ?? {} }]);
         break;
       default: {
         const target = resultTarget(e);

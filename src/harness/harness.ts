@@ -11,11 +11,13 @@ import { SessionLog } from './session-log.ts';
 import { planStep, idlePatch, withoutReservation, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
 import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
-import type { ToolRunner, ToolSession } from './tool-runner.ts';
+import type { ServerToolRunner, ToolOutcome, ToolRunner, ToolSession } from './tool-runner.ts';
+import type { SessionErrorBody } from '../domain/session-events.ts';
 import type { PriceTable } from '../domain/pricing.ts';
 import type { ModelError } from '../ports/model.ts';
 import { runEvaluation, type GraderDeps } from './grader.ts';
 import type { OpenToolUse } from './log-state.ts';
+import type { AgentSnapshot } from './context.ts';
 import { resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 
@@ -33,6 +35,7 @@ export interface HarnessOptions {
 
 export interface HarnessDeps {
   prices: PriceTable;
+  serverTools: ServerToolRunner;
   readRubricFile(fileId: string): Promise<string>;
   producedFiles(sessionId: string): Promise<string[]>;
   store: Store;
@@ -196,7 +199,10 @@ export class Harness {
   }
 
   private modelDeps(): ModelStepDeps {
-    return { log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock, maxTokens: this.opts.maxTokens, prices: this.deps.prices };
+    return {
+      log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock,
+      maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools,
+    };
   }
 
   private graderDeps(): GraderDeps {
@@ -224,6 +230,7 @@ export class Harness {
     if (outcome.type === 'ok') return;
     const { error, startId } = outcome;
     if (error.kind === 'aborted') {
+      if (!startId) return; // interrupted before the request started
       // On shutdown the dangling span is closed by whoever resumes the session.
       if (signal.reason !== SHUTDOWN) await recordInterruptedCall(this.modelDeps(), sessionId, startId, error.partial);
       return;
@@ -289,26 +296,40 @@ export class Harness {
     for (const use of uses) {
       if (signal.aborted) return;
       const event = (await this.deps.store.sessions.findEvent(sessionId, use.id))?.event;
-      if (!event) continue;
-      let content: Array<Record<string, unknown>>;
-      let isError: boolean;
+      const row = await this.deps.store.sessions.get(sessionId);
+      if (!event || !row) continue;
+      const input = (event.input as Record<string, unknown>) ?? {};
+      const agent = row.session.agent as unknown as AgentSnapshot;
+      let outcome: ToolOutcome;
+      let error: SessionErrorBody | undefined;
+      let webCall: 'web_fetch_requests' | 'web_search_requests' | undefined;
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
-        content = [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }];
-        isError = true;
+        outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
+      } else if (use.type === 'agent.mcp_tool_use') {
+        ({ outcome, error } = await this.deps.serverTools.runMcp({ id: sessionId }, agent, String(event.mcp_server_name), use.name, input, signal));
+      } else if (use.name === 'web_fetch' || use.name === 'web_search') {
+        outcome = await this.deps.serverTools.runWeb(use.name, input, agent, signal);
+        webCall = use.name === 'web_fetch' ? 'web_fetch_requests' : 'web_search_requests';
       } else {
-        const row = await this.deps.store.sessions.get(sessionId);
-        if (!row) return;
-        const out = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input: (event.input as Record<string, unknown>) ?? {} }, { signal });
-        if (signal.aborted) return; // the interrupt answers this call
-        content = out.content;
-        isError = out.isError;
+        outcome = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal });
       }
-      await this.deps.log.commit(sessionId, (_row, log) => {
+      if (signal.aborted) return; // the interrupt answers this call
+      await this.deps.log.commit(sessionId, (current, log) => {
         const now = isoAt(this.deps.clock.now());
         // Someone (an interrupt) may have answered the call meanwhile: never answer twice.
         if (log().some((e) => resultTarget(e.event) === use.id)) return { now };
-        return { now, events: [{ id: nextEventId(), type: 'agent.tool_result', tool_use_id: use.id, content, is_error: isError, processed_at: now }] };
+        const f = new EventFactory(nextEventId, now);
+        const events = error ? [f.error(error)] : [];
+        events.push(use.type === 'agent.mcp_tool_use'
+          ? { id: nextEventId(), type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now }
+          : { id: nextEventId(), type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now });
+        if (!webCall) return { now, events };
+        const usage = { ...(current.session.usage as Record<string, unknown>) };
+        const counts = { web_search_requests: 0, web_fetch_requests: 0, ...((usage.server_tool_use as Record<string, number> | null) ?? {}) };
+        counts[webCall] += 1;
+        usage.server_tool_use = counts;
+        return { now, events, patch: { fields: { usage } } };
       });
     }
   }

@@ -11,7 +11,7 @@ import type { PriceTable } from '../domain/pricing.ts';
 import { listCost } from '../domain/budget.ts';
 import { toolUseEvent } from './permissions.ts';
 import type { SessionLog } from './session-log.ts';
-import type { ToolRunner } from './tool-runner.ts';
+import type { ServerToolRunner, ToolRunner, McpRoute } from './tool-runner.ts';
 
 export interface ModelStepDeps {
   log: SessionLog;
@@ -20,6 +20,7 @@ export interface ModelStepDeps {
   clock: Clock;
   maxTokens: number;
   prices: PriceTable;
+  serverTools: ServerToolRunner;
 }
 
 /** A rough token count of a request (≈4 characters per token), for worst-case budget reservations. */
@@ -100,7 +101,7 @@ class PreviewTracker {
 }
 
 /** Events for the answer's blocks, in order; tool calls are evaluated against the agent's policies. */
-function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutputBlock[], ids: Map<number, string>, offered: Set<string>) {
+function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutputBlock[], ids: Map<number, string>, offered: Set<string>, mcp: Map<string, McpRoute>) {
   const events: WireEvent[] = [];
   const denials: WireEvent[] = [];
   blocks.forEach((b, index) => {
@@ -109,7 +110,7 @@ function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutput
     } else if (b.type === 'thinking') {
       events.push(f.agentThinking(ids.get(index)));
     } else {
-      const { event, denial } = toolUseEvent(f, agent, b, offered);
+      const { event, denial } = toolUseEvent(f, agent, b, offered, mcp);
       events.push(event);
       if (denial) denials.push(f.agentToolResult(event.id, denial, true));
     }
@@ -119,18 +120,26 @@ function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutput
 
 export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: SessionRow, log: StoredEvent[], signal: AbortSignal): Promise<ModelStepOutcome> {
   const agent = row.session.agent as unknown as AgentSnapshot;
-  const catalog = deps.tools.catalog(agent);
+  let server;
+  try {
+    server = await deps.serverTools.prepare({ id: sessionId }, agent, signal);
+  } catch (err) {
+    return { type: 'failed', error: new ModelError('aborted', 'interrupted while preparing tools', { retryable: false, cause: err }), startId: '' };
+  }
+  const catalog = [...deps.tools.catalog(agent), ...server.definitions];
   const request = buildModelRequest(agent, log, { maxTokens: deps.maxTokens, builtinTools: () => catalog });
   const offered = new Set(request.tools.map((t) => t.name));
 
   const started = await deps.log.commit(sessionId, (current) => {
     const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
+    // Unreachable MCP servers are reported before the request that goes on without them.
+    const errors = server.errors.map((e) => f.error(e));
     const start = f.modelRequestStart();
     const reserve = reserveCall(deps, current.session, request.model.id, request, start.id);
-    return { now: isoAt(deps.clock.now()), events: [start], patch: Object.keys(reserve).length ? { fields: reserve } : undefined };
+    return { now: isoAt(deps.clock.now()), events: [...errors, start], patch: Object.keys(reserve).length ? { fields: reserve } : undefined };
   });
   if (!started) return { type: 'ok' };
-  const startId = started.stored[0].event.id;
+  const startId = started.stored[started.stored.length - 1].event.id;
 
   const previews = new PreviewTracker(deps, sessionId);
   let response: ModelResponse;
@@ -144,7 +153,7 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
   await deps.log.commit(sessionId, (current) => {
     const nowMs = deps.clock.now();
     const f = new EventFactory(nextEventId, isoAt(nowMs));
-    const { events, denials } = answerEvents(f, agent, response.content, previews.ids, offered);
+    const { events, denials } = answerEvents(f, agent, response.content, previews.ids, offered, server.mcp);
     const u = response.usage;
     events.push(f.modelRequestEnd(startId, false, {
       input_tokens: u.input_tokens, output_tokens: u.output_tokens,

@@ -4,6 +4,7 @@
 import type { EventFactory, WireEvent } from '../domain/session-events.ts';
 import type { AgentSnapshot } from './context.ts';
 import { evaluateAuto } from './auto-policy.ts';
+import type { McpRoute } from './tool-runner.ts';
 
 type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 
@@ -28,9 +29,20 @@ export function toolUseEvent(
   agent: AgentSnapshot,
   call: { name: string; input: Record<string, unknown> },
   offered: Set<string>,
+  mcp: ReadonlyMap<string, McpRoute> = new Map(),
 ): { event: WireEvent; denial?: string } {
   const isCustom = agent.tools.some((t) => t.type === 'custom' && t.name === call.name);
   if (isCustom) return { event: f.agentCustomToolUse(call.name, call.input) };
+  const route = mcp.get(call.name);
+  if (route) {
+    const base = { mcp_server_name: route.server, name: route.tool, input: call.input };
+    if (route.policy.type === 'always_allow') return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } }) };
+    if (route.policy.type === 'auto') {
+      // MCP tools are opaque to the rule set: `auto` asks.
+      return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } } }) };
+    }
+    return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'always_ask' } }) };
+  }
   const policy = offered.has(call.name) ? builtinPolicy(agent, call.name) : undefined;
   if (!policy) {
     // Never offered (disabled or unknown): denied, with no evaluation.

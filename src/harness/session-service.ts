@@ -83,6 +83,7 @@ export class SessionService {
   private readonly onInput: (session: { id: string; environment_id: string }) => Promise<void>;
   private readonly prices: PriceTable;
   private readonly fileExists: (fileId: string) => Promise<boolean>;
+  private readonly assertVaults: (vaultIds: string[]) => Promise<void>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -97,7 +98,12 @@ export class SessionService {
     prices?: PriceTable;
     /** Whether a file exists (rubric files of outcomes). */
     fileExists?: (fileId: string) => Promise<boolean>;
+    /** Rejects unknown (404) or archived (400) vaults named by `vault_ids`. */
+    assertVaults?: (vaultIds: string[]) => Promise<void>;
   }) {
+    this.assertVaults = deps.assertVaults ?? (async (ids) => {
+      if (ids.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
+    });
     this.prices = deps.prices ?? new PriceTable();
     this.fileExists = deps.fileExists ?? (async () => false);
     this.onInput = deps.onInput ?? (async () => {});
@@ -158,7 +164,8 @@ export class SessionService {
     if (selfHosted && params.resources?.length) {
       throw invalidRequest('resources: sessions in self-hosted environments accept only memory_store resources');
     }
-    if (params.vault_ids?.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
+    const vaultIds = [...new Set(params.vault_ids ?? [])];
+    await this.assertVaults(vaultIds);
     if (params.budget && !this.prices.priceOf(agent.model.id)) {
       throw invalidRequest(`model_not_budgetable: model ${agent.model.id} has no list price, so a budget cannot be enforced (add one to HANGAR_PRICING)`);
     }
@@ -175,7 +182,7 @@ export class SessionService {
     const running = initial.length > 0;
     const session = {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
-      environment_id: params.environment_id, resources, vault_ids: [], metadata, budget: params.budget ?? null,
+      environment_id: params.environment_id, resources, vault_ids: vaultIds, metadata, budget: params.budget ?? null,
       usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);

@@ -3,6 +3,7 @@
 // offers nothing and answers any built-in call with a clear error.
 import type { ModelToolDefinition } from '../ports/model.ts';
 import type { AgentSnapshot } from './context.ts';
+import type { SessionErrorBody } from '../domain/session-events.ts';
 
 export interface ToolCall {
   id: string;
@@ -48,3 +49,44 @@ export class NoSandboxTools implements ToolRunner {
     };
   }
 }
+
+/** An MCP tool offered to the model, by its model-facing name. */
+export interface McpRoute {
+  server: string;
+  tool: string;
+  policy: { type: 'always_allow' | 'always_ask' | 'auto' };
+}
+
+export interface ServerToolCatalog {
+  /** MCP and web tool definitions to offer. */
+  definitions: ModelToolDefinition[];
+  mcp: Map<string, McpRoute>;
+  /** MCP servers that could not be reached: reported as `session.error`, the turn goes on without them. */
+  errors: SessionErrorBody[];
+}
+
+/**
+ * Tools that always run on the server, never in a sandbox: MCP toolsets (with credentials the
+ * platform injects from the session's vaults) and `web_fetch` / `web_search`.
+ */
+export interface ServerToolRunner {
+  prepare(session: { id: string }, agent: AgentSnapshot, signal: AbortSignal): Promise<ServerToolCatalog>;
+  runMcp(session: { id: string }, agent: AgentSnapshot, server: string, tool: string, input: Record<string, unknown>, signal: AbortSignal):
+    Promise<{ outcome: ToolOutcome; error?: SessionErrorBody }>;
+  runWeb(name: string, input: Record<string, unknown>, agent: AgentSnapshot, signal: AbortSignal): Promise<ToolOutcome>;
+  closeSession(sessionId: string): Promise<void>;
+}
+
+/** No MCP connector and no web tools configured. */
+export const NO_SERVER_TOOLS: ServerToolRunner = {
+  async prepare() {
+    return { definitions: [], mcp: new Map(), errors: [] };
+  },
+  async runMcp(_s, _a, server) {
+    return { outcome: { content: [{ type: 'text', text: `MCP server ${server} is not available on this server.` }], isError: true } };
+  },
+  async runWeb(name) {
+    return { content: [{ type: 'text', text: `The tool "${name}" is not available on this server.` }], isError: true };
+  },
+  async closeSession() {},
+};

@@ -200,11 +200,133 @@ export interface FileRepo {
   deleteCaptures(sessionId: string): Promise<void>;
 }
 
+/** A stored credential: its wire object (never secret material) plus the sealed secrets. */
+export interface CredentialRow {
+  credential: Json & { id: string; vault_id: string; created_at: string; archived_at: string | null };
+  /** Unique among the vault's active credentials (`mcp:<url>` or `env:<name>`). */
+  key: string;
+  /** Secret-box output holding the secrets; null once archived (purged). */
+  sealed: string | null;
+  /** Id of the master key that sealed `sealed` (for rotation); null with `sealed`. */
+  sealedKeyId: string | null;
+}
+
+export interface CredentialListQuery extends PageQuery {
+  includeArchived: boolean;
+}
+
+/** Vaults, their credentials and the master-key check value. */
+export interface VaultRepo {
+  insert(vault: Json & { id: string; created_at: string }): Promise<void>;
+  get(id: string): Promise<Json | undefined>;
+  /** Replaces the stored object (`archived_at` included). */
+  update(vault: Json & { id: string }): Promise<void>;
+  /**
+   * In one transaction: stores the archived vault object and archives each of its active
+   * credentials with `archiveCredential(credential)` as the new object, purging their sealed
+   * secrets. Returns how many credentials were archived.
+   */
+  archiveCascade(vault: Json & { id: string }, archiveCredential: (credential: CredentialRow['credential']) => Json): Promise<number>;
+  /** Deletes the vault and every credential in it (sealed secrets included). False when unknown. */
+  delete(id: string): Promise<boolean>;
+  list(q: PageQuery & { includeArchived: boolean }): Promise<Page<Json>>;
+
+  /**
+   * Inserts the credential unless its vault already holds `maxActive` active credentials
+   * (returns 'limit', stores nothing). Throws `UniqueViolation` when an active credential of the
+   * vault has the same key. Count and insert are one transaction.
+   */
+  insertCredential(row: CredentialRow, maxActive: number): Promise<'inserted' | 'limit'>;
+  getCredential(id: string): Promise<CredentialRow | undefined>;
+  /**
+   * Replaces the object and sealed secrets (the key never changes). With `ifSealed` given, writes
+   * only when the stored sealed value still equals it (compare-and-swap) and returns whether it did.
+   */
+  updateCredential(row: CredentialRow, ifSealed?: string | null): Promise<boolean>;
+  /** Deletes one credential and its sealed secrets. False when unknown. */
+  deleteCredential(id: string): Promise<boolean>;
+  listCredentials(vaultId: string, q: CredentialListQuery): Promise<Page<CredentialRow>>;
+  /** Active credentials with this key in any of these vaults (any order; callers rank by vault). */
+  findActiveCredentials(vaultIds: string[], key: string): Promise<CredentialRow[]>;
+  /** Up to `limit` credentials whose secrets are sealed under a key other than `keyId` (rotation). */
+  sealedUnderOtherKeys(keyId: string, limit: number): Promise<CredentialRow[]>;
+
+  /** The sealed master-key check value written at first start, if any. */
+  keyCheck(): Promise<string | undefined>;
+  putKeyCheck(sealed: string, keyId: string, at: string): Promise<void>;
+}
+
+export type WorkState = 'queued' | 'starting' | 'active' | 'stopping' | 'stopped';
+
+/** A self-hosted work item as stored: its wire object (`secret` always null) plus lease bookkeeping. */
+export interface WorkRow {
+  work: Json & {
+    id: string; environment_id: string; state: WorkState; data: { type: string; id: string }; metadata: Record<string, string>;
+    created_at: string; acknowledged_at: string | null; started_at: string | null; latest_heartbeat_at: string | null;
+    stop_requested_at: string | null; stopped_at: string | null;
+  };
+  /** When a poll last handed the item out while still unacknowledged (ms epoch), else null. */
+  polledAt: number | null;
+  /** When the current lease lapses (ms epoch); null while nobody holds one. */
+  leaseExpiresAt: number | null;
+  ttlSeconds: number;
+  /** SHA-256 of the item's current session token; null before the first hand-out and once stopped. */
+  tokenHash: string | null;
+}
+
+export interface WorkRepo {
+  insert(row: WorkRow): Promise<void>;
+  get(id: string): Promise<WorkRow | undefined>;
+  findByTokenHash(hash: string): Promise<WorkRow | undefined>;
+  /**
+   * Atomic read-modify-write of one item (one transaction): `decide` sees the stored row and returns
+   * the row to store (or none to write nothing) and a result. It may throw to abort with nothing
+   * written. Undefined when the item does not exist.
+   */
+  update<R>(id: string, decide: (row: WorkRow) => { row?: WorkRow; result: R }): Promise<{ result: R } | undefined>;
+  /**
+   * Atomically hands out one item of the environment: among rows that are `queued` (never handed
+   * out, or handed out at or before `handedOutBefore`) or `starting`/`active` with a lease lapsed
+   * before `nowMs`, oldest first, the first for which `decide` returns a row is written and
+   * returned. Two callers never get the same row from one hand-out.
+   */
+  claim(environmentId: string, q: { nowMs: number; handedOutBefore: number }, decide: (row: WorkRow) => WorkRow | undefined): Promise<WorkRow | undefined>;
+  /** Atomically inserts the session item `row` unless that session already has an item that is queued, starting or active. */
+  insertUnlessLive(row: WorkRow): Promise<boolean>;
+  /** Keyset-paginated by insertion order. */
+  list(environmentId: string, q: PageQuery): Promise<Page<WorkRow>>;
+  /** Queue figures as of `nowMs`: items waiting (lapsed leases included), handed out but unacknowledged, oldest of both. */
+  queueStats(environmentId: string, nowMs: number): Promise<{ waiting: number; handedOut: number; oldestCreatedAt: string | null }>;
+  /** The earliest instants at which an item may become claimable: oldest unacknowledged hand-out, earliest lease end. */
+  dueTimes(environmentId: string): Promise<{ oldestHandOut: number | null; earliestLeaseEnd: number | null }>;
+  /** Records that `workerId` polled the environment; forgets workers not seen since `forgetBefore`. */
+  notePoller(environmentId: string, workerId: string, nowMs: number, forgetBefore: number): Promise<void>;
+  /** Distinct workers seen since `sinceMs`, or null when none is remembered at all. */
+  pollers(environmentId: string, sinceMs: number): Promise<number | null>;
+}
+
+/** An environment key as stored: its wire object (never the key) and the key's hash. */
+export interface EnvironmentKeyRow {
+  key: Json & { id: string; environment_id: string; created_at: string };
+  hash: string;
+}
+
+export interface EnvironmentKeyRepo {
+  insert(row: EnvironmentKeyRow): Promise<void>;
+  findByHash(hash: string): Promise<EnvironmentKeyRow | undefined>;
+  list(environmentId: string, q: PageQuery): Promise<Page<EnvironmentKeyRow['key']>>;
+  /** False when no such key exists for that environment. */
+  delete(environmentId: string, id: string): Promise<boolean>;
+}
+
 export interface Store {
   agents: AgentRepo;
   environments: EnvironmentRepo;
   sessions: SessionRepo;
   apiKeys: ApiKeyRepo;
   files: FileRepo;
+  vaults: VaultRepo;
+  work: WorkRepo;
+  environmentKeys: EnvironmentKeyRepo;
   close(): Promise<void>;
 }

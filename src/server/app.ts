@@ -5,7 +5,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
-import { hashKey, presentedKey } from './auth.ts';
+import { presentedKey } from './auth.ts';
+import { authorize } from './scopes.ts';
+import type {} from './principal.ts'; // the `req.principal` declaration
 import type { AppDeps } from './deps.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerEnvironmentRoutes } from './routes/environments.ts';
@@ -13,6 +15,9 @@ import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerFileRoutes } from './routes/files.ts';
 import { registerSessionResourceRoutes } from './routes/session-resources.ts';
+import { registerWorkRoutes } from './routes/work.ts';
+import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
+import { registerVaultRoutes } from './routes/vaults.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -54,12 +59,15 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     }
   });
 
+  app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
     if (req.url === '/health' || req.url.startsWith('/health?')) return;
     const key = presentedKey(req.headers);
     if (!key) throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key> or x-api-key');
-    if (!(await deps.store.apiKeys.existsHash(hashKey(key)))) throw new ApiError(401, 'authentication_error', 'invalid API key');
+    // API key, environment key or work session token; each reaches only the routes scopes.ts allows.
+    req.principal = await deps.work.authenticate(key);
+    authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
@@ -96,5 +104,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEventRoutes(app, deps);
   registerFileRoutes(app, deps);
   registerSessionResourceRoutes(app, deps);
+  registerWorkRoutes(app, deps);
+  registerEnvironmentKeyRoutes(app, deps);
+  registerVaultRoutes(app, deps);
   return app;
 }

@@ -42,6 +42,8 @@ const schema = z.object({
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
   HANGAR_OUTCOME_ONGOING_MS: int(10_000, 10, 600_000),
+  HANGAR_WEB_SEARCH_SEARXNG_URL: z.url().optional(),
+  HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
 });
 
 export interface HangarConfig {
@@ -65,10 +67,18 @@ export interface HangarConfig {
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
   fileMaxBytes: number;
+  /**
+   * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
+   * the key file `<dataDir>/master.key`. Validated when the secret box opens; never logged.
+   */
+  masterKey: string | undefined;
   /** Price overrides/additions (model id → USD per million tokens); validated at start. */
   priceOverrides: Record<string, ModelPrice>;
   graderModel: string | undefined;
   outcomeOngoingMs: number;
+  /** A SearXNG instance for `web_search`; unset = the tool is not offered. */
+  searxngUrl: string | undefined;
+  mcpIdleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -106,8 +116,11 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),
     graderModel: c.HANGAR_GRADER_MODEL,
     outcomeOngoingMs: c.HANGAR_OUTCOME_ONGOING_MS,
+    searxngUrl: c.HANGAR_WEB_SEARCH_SEARXNG_URL,
+    mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
   };
 }

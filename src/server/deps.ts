@@ -4,6 +4,8 @@ import type { Clock } from '../ports/clock.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { SessionService } from '../harness/session-service.ts';
 import type { FileService } from '../harness/file-service.ts';
+import type { WorkQueue } from '../harness/work-queue.ts';
+import type { VaultService } from '../harness/vault-service.ts';
 
 export interface AppDeps {
   store: Store;
@@ -11,6 +13,9 @@ export interface AppDeps {
   bus: EventBus;
   sessions: SessionService;
   files: FileService;
+  /** Self-hosted work queue, environment keys and credential resolution. */
+  work: WorkQueue;
+  vaults: VaultService;
   /** Interval between SSE keep-alive `ping` frames. */
   pingIntervalMs: number;
 }

@@ -25,13 +25,26 @@ import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/uns
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { bootstrapApiKey } from './auth.ts';
 import { PriceTable } from '../domain/pricing.ts';
+import { ServerTools } from '../tools/server-tools.ts';
+import type { ServerToolRunner } from '../harness/tool-runner.ts';
+import { SdkMcpConnector } from '../adapters/mcp/sdk-mcp-connector.ts';
+import { McpSessionPool } from '../adapters/mcp/mcp-session-pool.ts';
+import { guardedFetch } from '../adapters/net-guard/guarded-fetch.ts';
+import { SearxngSearchProvider } from '../adapters/web-search-searxng/searxng-search-provider.ts';
+import type { McpCredential as PoolCredential } from '../ports/mcp.ts';
+import { VaultService } from '../harness/vault-service.ts';
+import { openSecretBox } from '../adapters/secret-box/master-key.ts';
+import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
+import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 
 export interface Hangar {
   app: FastifyInstance;
   store: Store;
   harness: Harness;
   files: FileService;
+  work: WorkQueue;
+  vaults: VaultService;
   logger: Logger;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
   generatedApiKey: string | undefined;
@@ -47,6 +60,10 @@ export interface HangarOverrides {
   sandboxProvider?: SandboxProvider;
   /** File size limits (defaults: 500 MB uploads and captured outputs). */
   files?: FileServiceOptions;
+  /** Replaces MCP and web tools (tests). */
+  serverTools?: ServerToolRunner;
+  /** Work-queue lease settings (tests shorten leases). */
+  workQueue?: Partial<WorkQueueOptions>;
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
@@ -56,6 +73,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const logger = overrides.logger ?? pino({ level: config.logLevel });
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
+  const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus);
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
@@ -70,9 +88,24 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
   const prices = new PriceTable(config.priceOverrides);
+  // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
+  const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
+    const row = await store.sessions.get(sessionId);
+    const vaultIds = (row?.session.vault_ids as string[] | undefined) ?? [];
+    const found = vaultIds.length ? await vaults.mcpCredential(vaultIds, url) : undefined;
+    if (!found) return {};
+    const bearer = found.expired ? ((await vaults.refreshMcpCredential(found.credentialId))?.token ?? found.token) : found.token;
+    return { bearer, onUnauthorized: async () => (await vaults.refreshMcpCredential(found.credentialId))?.token };
+  };
+  const mcpPool = new McpSessionPool({ connector: new SdkMcpConnector({}), credentials: mcpCredentials, idleMs: config.mcpIdleMs });
+  const serverTools = overrides.serverTools ?? new ServerTools({
+    mcp: mcpPool,
+    fetcher: guardedFetch,
+    search: config.searxngUrl ? new SearxngSearchProvider({ baseUrl: config.searxngUrl }) : undefined,
+  });
   const harness = new Harness(
     {
-      store, log, model, tools, clock, logger, prices,
+      store, log, model, tools, clock, logger, prices, serverTools,
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -86,23 +119,28 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
+  const work = new WorkQueue({ store, clock }, overrides.workQueue);
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
     resolveResources: (params) => files.resolveSessionResources(params),
+    onInput: (s) => work.onSessionInput(s.id, s.environment_id),
+    assertVaults: (ids) => vaults.assertUsable(ids),
     onArchived: async (id) => {
       await tools.release?.(id);
+      await serverTools.closeSession(id);
     },
     onDeleted: async (id) => {
+      await serverTools.closeSession(id);
       await tools.forget?.(id);
       await files.deleteSessionFiles(id);
     },
   });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
-  const app = await buildApp({ store, clock, bus, sessions, files, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
 
   return {
-    app, store, harness, files, logger, generatedApiKey,
+    app, store, harness, files, work, vaults, logger, generatedApiKey,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
@@ -111,10 +149,32 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     async close() {
       await harness.stop();
       await tools.close?.();
+      await mcpPool.close();
+      work.close();
       await app.close();
       await store.close();
     },
   };
+}
+
+/**
+ * Opens the secret box over HANGAR_MASTER_KEY or `<dataDir>/master.key` (generated, mode 0600, only
+ * while the database holds no sealed data) and checks it against the data: a wrong, malformed or
+ * exposed key stops the start with a ConfigError naming the problem, never the key.
+ */
+async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<VaultService> {
+  try {
+    const sealedDataExists = (await store.vaults.keyCheck()) !== undefined;
+    const { box, source } = openSecretBox({ value: config.masterKey, keyFile: join(config.dataDir, 'master.key'), mayCreate: !sealedDataExists });
+    if (source.created) logger.warn({ keyFile: source.origin }, 'generated the master key for vault secrets; back it up: without it stored credentials cannot be decrypted');
+    const vaults = new VaultService({ store, box, clock, logger });
+    await vaults.verifyMasterKey();
+    return vaults;
+  } catch (err) {
+    await store.close();
+    if (err instanceof MasterKeyError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** The configured sandbox provider: bubblewrap (isolated), or the explicitly named unsafe mode. */

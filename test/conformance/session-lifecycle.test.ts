@@ -191,7 +191,6 @@ describe('create and retrieve', () => {
     const agent = await newAgent(client);
     const base = { agent: agent.id, environment_id: rig.envId };
     const cases: Anthropic.Beta.Sessions.SessionCreateParams[] = [
-      { ...base, vault_ids: ['vlt_abc'] },
       { ...base, budget: { type: 'limit', max_list_cost: { amount: '25.00', currency: 'USD' } } },
       { ...base, resources: [{ type: 'github_repository', url: 'https://github.com/a/b' }] },
       { ...base, initial_events: [1, 2].map(() => ({ type: 'user.define_outcome' as const, description: 'done', rubric: { type: 'text' as const, content: 'it is done' } })) },
@@ -204,6 +203,13 @@ describe('create and retrieve', () => {
       expect(e).toBeInstanceOf(Anthropic.BadRequestError);
       expect(e.type).toBe('invalid_request_error');
     }
+    expect(await listIds({ agent_id: agent.id, include_archived: true })).toEqual([]);
+  });
+
+  it('rejects an unknown vault in vault_ids with 404 and creates nothing', async () => {
+    const agent = await newAgent(client);
+    const e = await rejection(client.beta.sessions.create({ agent: agent.id, environment_id: rig.envId, vault_ids: ['vlt_abc'] }));
+    expect(e).toBeInstanceOf(Anthropic.NotFoundError);
     expect(await listIds({ agent_id: agent.id, include_archived: true })).toEqual([]);
   });
 

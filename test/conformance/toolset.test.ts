@@ -33,7 +33,7 @@ const offeredNames = (req: { body: any }) => ((req.body.tools ?? []) as Array<{ 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 describe('what the model is offered', () => {
-  it('offers bash, read, write, edit, glob and grep with their input schemas, and provisions nothing for a plain turn', async () => {
+  it('offers bash, read, write, edit, glob, grep and web_fetch (web_search only with a search provider), and provisions nothing for a plain turn', async () => {
     const s = await newSession(rig, { tools: TOOLS });
     rig.up.script(say('Nothing to do.'));
     const tap = await EventTap.open(client, s.id);
@@ -42,7 +42,7 @@ describe('what the model is offered', () => {
     tap.close();
 
     const req = rig.up.requests[0];
-    expect(offeredNames(req)).toEqual([...SANDBOX_TOOL_NAMES].sort());
+    expect(offeredNames(req)).toEqual([...SANDBOX_TOOL_NAMES, 'web_fetch'].sort());
     const byName = new Map((req.body.tools as Array<Record<string, any>>).map((t) => [t.name, t]));
     const expected: Record<string, { required: string[]; optional: string[] }> = {
       bash: { required: [], optional: ['command', 'restart', 'timeout_ms'] },
@@ -67,7 +67,7 @@ describe('what the model is offered', () => {
     const cases: Array<{ tools: any[]; offered: string[] }> = [
       { tools: [toolset({ default_config: { enabled: false } })], offered: [] },
       { tools: [toolset({ default_config: { enabled: false }, configs: [{ name: 'read', enabled: true }, { name: 'grep', enabled: true }] })], offered: ['grep', 'read'] },
-      { tools: [toolset({ configs: [{ name: 'bash', enabled: false }] })], offered: ['edit', 'glob', 'grep', 'read', 'write'] },
+      { tools: [toolset({ configs: [{ name: 'bash', enabled: false }] })], offered: ['edit', 'glob', 'grep', 'read', 'web_fetch', 'write'] },
       { tools: [], offered: [] },
     ];
     for (const c of cases) {

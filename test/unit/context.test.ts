@@ -173,7 +173,8 @@ describe('buildMessages', () => {
     const messages = buildMessages(log.events);
     expect(messages[1].content).toEqual([
       { type: 'tool_use', id: c, name: 'lookup', input: { q: 'x' } },
-      { type: 'tool_use', id: m, name: 'search', input: { q: 'y' } },
+      // MCP calls are replayed under the model-facing name the model called them by.
+      { type: 'tool_use', id: m, name: 'mcp__docs__search', input: { q: 'y' } },
     ]);
     expect(messages[2].content).toEqual([
       { type: 'tool_result', tool_use_id: c, content: [{ type: 'document', source: doc.source, context: 'ctx' }], is_error: false },

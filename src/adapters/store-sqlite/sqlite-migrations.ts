@@ -37,4 +37,42 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         sha256 TEXT NOT NULL, file_id TEXT NOT NULL, PRIMARY KEY (session_id, path));
     `,
   },
+  {
+    // Self-hosted environments: environment keys (hash only), work items with their lease columns
+    // (`data` is the wire object without the secret), and the worker ids recently seen polling.
+    version: 3,
+    sql: `
+      CREATE TABLE environment_keys (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, environment_id TEXT NOT NULL,
+        hash TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX environment_keys_by_env ON environment_keys (environment_id, seq);
+      CREATE TABLE work_items (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, environment_id TEXT NOT NULL,
+        session_id TEXT, state TEXT NOT NULL, created_at TEXT NOT NULL, polled_at INTEGER, lease_expires_at INTEGER,
+        ttl_seconds INTEGER NOT NULL, token_hash TEXT UNIQUE, data TEXT NOT NULL);
+      CREATE INDEX work_items_queue ON work_items (environment_id, state, seq);
+      CREATE INDEX work_items_by_session ON work_items (session_id, state);
+      CREATE TABLE work_pollers (
+        environment_id TEXT NOT NULL, worker_id TEXT NOT NULL, last_seen_at INTEGER NOT NULL,
+        PRIMARY KEY (environment_id, worker_id));
+    `,
+  },
+  {
+    // Vaults and credentials. Credentials keep their wire object (no secrets) in `data` and their
+    // secrets only as secret-box ciphertext in `sealed` (NULL once archived). `key` is unique among
+    // a vault's active credentials. `key_check` holds the sealed master-key check value.
+    version: 4,
+    sql: `
+      CREATE TABLE vaults (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, archived_at TEXT, data TEXT NOT NULL);
+      CREATE TABLE vault_credentials (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, vault_id TEXT NOT NULL, key TEXT NOT NULL,
+        archived_at TEXT, sealed TEXT, sealed_key_id TEXT, data TEXT NOT NULL);
+      CREATE INDEX vault_credentials_by_vault ON vault_credentials (vault_id, seq);
+      CREATE UNIQUE INDEX vault_credentials_active_key ON vault_credentials (vault_id, key) WHERE archived_at IS NULL;
+      CREATE INDEX vault_credentials_by_sealing_key ON vault_credentials (sealed_key_id) WHERE sealed IS NOT NULL;
+      CREATE TABLE key_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1), sealed TEXT NOT NULL, key_id TEXT NOT NULL, updated_at TEXT NOT NULL);
+    `,
+  },
 ];

@@ -4,11 +4,14 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite-migrations.ts';
+import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
+import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
+  type VaultRepo,
 } from '../../ports/store.ts';
 
 type Row = Record<string, unknown>;
@@ -19,6 +22,9 @@ export class SqliteStore implements Store {
   readonly sessions: SessionRepo;
   readonly apiKeys: ApiKeyRepo;
   readonly files: FileRepo;
+  readonly vaults: VaultRepo;
+  readonly work: SqliteWorkRepo;
+  readonly environmentKeys: SqliteEnvironmentKeyRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -32,6 +38,9 @@ export class SqliteStore implements Store {
     this.sessions = new SqliteSessionRepo(this);
     this.apiKeys = new SqliteApiKeyRepo(this);
     this.files = new SqliteFileRepo(this);
+    this.vaults = new SqliteVaultRepo(this);
+    this.work = new SqliteWorkRepo(this);
+    this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
   }
 
   /** Cached prepared statement. */
