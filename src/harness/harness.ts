@@ -18,7 +18,7 @@ import type { ModelError } from '../ports/model.ts';
 import { runEvaluation, type GraderDeps } from './grader.ts';
 import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
-import { resultTarget, type LogStateOptions } from './log-state.ts';
+import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 
 export interface HarnessOptions {
@@ -34,6 +34,8 @@ export interface HarnessOptions {
 }
 
 export interface HarnessDeps {
+  /** A self-hosted session went idle (possibly waiting on worker-side tool calls). */
+  onAwaitingWorker?: (sessionId: string) => Promise<void>;
   prices: PriceTable;
   serverTools: ServerToolRunner;
   readRubricFile(fileId: string): Promise<string>;
@@ -163,9 +165,15 @@ export class Harness {
 
   /** After a loop ends with the session idle, let the tool runner hand back outputs. */
   private async settle(sessionId: string): Promise<void> {
-    if (!this.deps.tools.settle) return;
     const row = await this.deps.store.sessions.get(sessionId);
     if (!row || row.session.status !== 'idle') return;
+    // Parked on a self-hosted worker's tool calls: make sure a work item is there to pick them up
+    // (the previous worker may have stopped its item just before this turn's calls appeared).
+    const parked = this.remote.get(sessionId) && deriveLogState(await this.deps.store.sessions.log(sessionId)).lastIdleReason === 'requires_action';
+    if (parked && this.deps.onAwaitingWorker) {
+      await this.deps.onAwaitingWorker(sessionId).catch((err) => this.deps.logger.error({ err, sessionId }, 'queueing work failed'));
+    }
+    if (!this.deps.tools.settle) return;
     try {
       await this.deps.tools.settle(toolSession(row.session));
     } catch (err) {

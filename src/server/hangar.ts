@@ -106,6 +106,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const harness = new Harness(
     {
       store, log, model, tools, clock, logger, prices, serverTools,
+      // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
+      onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
