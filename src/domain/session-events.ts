@@ -71,6 +71,9 @@ export class EventFactory {
   agentToolUse(fields: Json) { return this.make('agent.tool_use', fields); }
   agentMcpToolUse(fields: Json) { return this.make('agent.mcp_tool_use', fields); }
   agentCustomToolUse(name: string, input: Json) { return this.make('agent.custom_tool_use', { name, input }); }
+  agentMcpToolResult(mcpToolUseId: string, text: string, isError: boolean) {
+    return this.make('agent.mcp_tool_result', { mcp_tool_use_id: mcpToolUseId, content: [{ type: 'text', text }], is_error: isError });
+  }
   agentToolResult(toolUseId: string, text: string, isError: boolean) {
     return this.make('agent.tool_result', { tool_use_id: toolUseId, content: [{ type: 'text', text }], is_error: isError });
   }

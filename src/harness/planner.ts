@@ -83,7 +83,11 @@ function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, now
   if (s.pendingInterruptIds.length) {
     const events = [];
     if (s.danglingSpanId) events.push(f.modelRequestEnd(s.danglingSpanId, true, ZERO_MODEL_USAGE));
-    for (const use of s.openToolUses) events.push(f.agentToolResult(use.id, INTERRUPTED_TOOL_MESSAGE, true));
+    for (const use of s.openToolUses) {
+      events.push(use.type === 'agent.mcp_tool_use'
+        ? f.agentMcpToolResult(use.id, INTERRUPTED_TOOL_MESSAGE, true)
+        : f.agentToolResult(use.id, INTERRUPTED_TOOL_MESSAGE, true));
+    }
     if (s.outcome) {
       const o = s.outcome;
       events.push(f.outcomeEvaluationEnd(o.danglingStartId ?? '', o.outcomeId, o.iteration, 'interrupted', INTERRUPTED_OUTCOME_MESSAGE, ZERO_MODEL_USAGE));
