@@ -53,10 +53,11 @@ export async function startRig(): Promise<BenchRig> {
 }
 
 /** Creates an agent and an environment to start sessions against; returns a session factory. */
-export async function sessionFactory(client: Anthropic): Promise<() => Promise<string>> {
+export async function sessionFactory(client: Anthropic, opts: { budgetCents?: string } = {}): Promise<() => Promise<string>> {
   const agent = await client.beta.agents.create({ name: `bench-${randomBytes(3).toString('hex')}`, model: MODEL });
   const env = await client.beta.environments.create({ name: `bench-${randomBytes(4).toString('hex')}` });
-  return async () => (await client.beta.sessions.create({ agent: agent.id, environment_id: env.id })).id;
+  const budget = opts.budgetCents ? { type: 'limit' as const, max_list_cost: { amount: opts.budgetCents, currency: 'USD' as const } } : undefined;
+  return async () => (await client.beta.sessions.create({ agent: agent.id, environment_id: env.id, ...(budget ? { budget } : {}) })).id;
 }
 
 export const userMessage = (text: string) => ({ events: [{ type: 'user.message' as const, content: [{ type: 'text' as const, text }] }] });
