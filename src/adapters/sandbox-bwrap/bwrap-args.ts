@@ -127,8 +127,10 @@ export function sandboxCommand(argv: string[], network: BwrapNetwork): string[] 
   const port = PROXY_PORT.toString(16).toUpperCase().padStart(4, '0');
   const script = [
     `socat TCP-LISTEN:${PROXY_PORT},fork,reuseaddr,bind=127.0.0.1 UNIX-CONNECT:${EGRESS_SOCKET} </dev/null >/dev/null 2>&1 &`,
-    `i=0; while ! grep -q ' 0100007F:${port} 00000000:0000 0A ' /proc/net/tcp; do`,
-    `  i=$((i+1)); if [ $i -gt 500 ]; then echo 'hangar: the egress forwarder did not start' >&2; break; fi; sleep 0.01;`,
+    // Polled with shell builtins only (no grep per round): the forwarder is up within a few ms.
+    `listening() { while read -r _ local _ st _; do [ "$local" = 0100007F:${port} ] && [ "$st" = 0A ] && return 0; done </proc/net/tcp; return 1; }`,
+    `i=0; while ! listening; do`,
+    `  i=$((i+1)); if [ $i -gt 2500 ]; then echo 'hangar: the egress forwarder did not start' >&2; break; fi; sleep 0.002;`,
     'done',
     'exec "$@"',
   ].join('\n');
