@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, concurrent, heap, sandbox, workqueue).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, workqueue, mcp).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -8,6 +8,7 @@ import { benchConcurrentSessions } from './concurrent-sessions.ts';
 import { benchIdleSessionHeap } from './idle-session-heap.ts';
 import { benchSandboxTools } from './sandbox-tools.ts';
 import { benchWorkQueue } from './work-queue.ts';
+import { benchMcp } from './mcp.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -30,6 +31,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
     firstCalls: 30, warmupSessions: 3, warmCalls: 200, warmupCalls: 20, concurrent: 50, rawShell: 200, rawExec: 30, turnTimeoutMs: 60_000,
   }),
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
+  mcp: () => benchMcp({ calls: 200, warmup: 20 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 
