@@ -1,6 +1,7 @@
 // The runtimes the tool suites run against: the host runtime (test only, no isolation) and, where
 // bubblewrap works, the real sandbox runtime, so every tool test runs on both. Each entry creates a
 // fresh runtime with an empty workspace.
+import { afterAll } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +53,8 @@ const host: RuntimeFactory = {
 function bwrapFactory(): RuntimeFactory | undefined {
   const stateRoot = mkdtempSync(join(tmpdir(), 'hangar-tools-bwrap-'));
   chmodSync(stateRoot, 0o755); // the unprivileged sandbox user must reach the workspaces inside
-  process.once('exit', () => rmSync(stateRoot, { recursive: true, force: true }));
+  // Vitest ends its workers without a normal exit, so clean up with the file's own hook.
+  afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
   const provider = new BwrapSandboxProvider({ stateDir: join(stateRoot, 'state') });
   const reason = provider.unavailableReason();
   if (reason) {
