@@ -44,6 +44,8 @@ const schema = z.object({
   HANGAR_OUTCOME_ONGOING_MS: int(10_000, 10, 600_000),
   HANGAR_WEB_SEARCH_SEARXNG_URL: z.url().optional(),
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
+  HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
+  HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
 });
 
 export interface HangarConfig {
@@ -79,6 +81,10 @@ export interface HangarConfig {
   /** A SearXNG instance for `web_search`; unset = the tool is not offered. */
   searxngUrl: string | undefined;
   mcpIdleMs: number;
+  /** Refuse MCP server URLs that resolve to loopback/private/link-local/metadata addresses. */
+  mcpEgressGuard: boolean;
+  /** Work-item lease when a self-hosted worker asks for none. */
+  workLeaseTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -122,5 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     outcomeOngoingMs: c.HANGAR_OUTCOME_ONGOING_MS,
     searxngUrl: c.HANGAR_WEB_SEARCH_SEARXNG_URL,
     mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
+    mcpEgressGuard: c.HANGAR_MCP_EGRESS_GUARD === 'on',
+    workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
   };
 }

@@ -30,6 +30,7 @@ import type { ServerToolRunner } from '../harness/tool-runner.ts';
 import { SdkMcpConnector } from '../adapters/mcp/sdk-mcp-connector.ts';
 import { McpSessionPool } from '../adapters/mcp/mcp-session-pool.ts';
 import { guardedFetch } from '../adapters/net-guard/guarded-fetch.ts';
+import { createGuardedFetchLike } from '../adapters/net-guard/guarded-fetch-like.ts';
 import { SearxngSearchProvider } from '../adapters/web-search-searxng/searxng-search-provider.ts';
 import type { McpCredential as PoolCredential } from '../ports/mcp.ts';
 import { VaultService } from '../harness/vault-service.ts';
@@ -97,7 +98,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     const bearer = found.expired ? ((await vaults.refreshMcpCredential(found.credentialId))?.token ?? found.token) : found.token;
     return { bearer, onUnauthorized: async () => (await vaults.refreshMcpCredential(found.credentialId))?.token };
   };
-  const mcpPool = new McpSessionPool({ connector: new SdkMcpConnector({}), credentials: mcpCredentials, idleMs: config.mcpIdleMs });
+  // MCP servers often live on private networks, so the SSRF guard is opt-in for them.
+  const connector = new SdkMcpConnector(config.mcpEgressGuard ? { fetch: createGuardedFetchLike() } : {});
+  const mcpPool = new McpSessionPool({ connector, credentials: mcpCredentials, idleMs: config.mcpIdleMs });
   const serverTools = overrides.serverTools ?? new ServerTools({
     mcp: mcpPool,
     fetcher: guardedFetch,
@@ -121,7 +124,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
-  const work = new WorkQueue({ store, clock }, overrides.workQueue);
+  const work = new WorkQueue({ store, clock }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
