@@ -22,10 +22,14 @@ export function bwrapFixture(opts: Partial<BwrapSandboxProviderOptions> = {}): B
   chmodSync(root, 0o755);
   const provider = new BwrapSandboxProvider({ stateDir: join(root, 'state'), ...opts });
   const live: ProvisionedRuntime[] = [];
+  const unavailable = provider.unavailableReason();
+  // Outside CI a machine without bubblewrap skips these suites; CI installs it, so there a missing
+  // sandbox is a failure, never a silent skip of the escape suite.
+  if (unavailable && process.env.CI === 'true') throw new Error(`bubblewrap must work in CI: ${unavailable}`);
   return {
     root,
     provider,
-    unavailable: provider.unavailableReason(),
+    unavailable,
     async provision(overrides = {}) {
       const sessionId = overrides.sessionId ?? `sesn_test_${randomBytes(6).toString('hex')}`;
       const dir = join(root, 'sandboxes', sessionId);
