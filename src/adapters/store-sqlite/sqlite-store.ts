@@ -13,6 +13,7 @@ import {
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
 } from '../../ports/store.ts';
+import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
 
@@ -99,22 +100,6 @@ export class SqliteStore implements Store {
 
 function isUniqueError(err: unknown): boolean {
   return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
-}
-
-/** Builds keyset pagination SQL fragments: fetch limit+1 rows to learn whether more exist. */
-function pageOf<T>(rows: Row[], q: PageQuery, map: (r: Row) => T): Page<T> {
-  const more = rows.length > q.limit;
-  const taken = more ? rows.slice(0, q.limit) : rows;
-  return { data: taken.map(map), next: more ? Number(taken[taken.length - 1].seq) : null };
-}
-
-function keyset(q: PageQuery, column = 'seq'): { where: string; params: number[]; orderBy: string } {
-  const cmp = q.order === 'asc' ? '>' : '<';
-  return {
-    where: q.after === undefined ? '' : ` AND ${column} ${cmp} ?`,
-    params: q.after === undefined ? [] : [q.after],
-    orderBy: ` ORDER BY ${column} ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
-  };
 }
 
 class SqliteApiKeyRepo implements ApiKeyRepo {

@@ -3,23 +3,9 @@
 // with `secure_delete` so freed ciphertext is zeroed, and archive/delete also truncate the WAL.
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type Page, type PageQuery, type VaultRepo } from '../../ports/store.ts';
 import type { SqliteStore } from './sqlite-store.ts';
+import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
-
-function pageOf<T>(rows: Row[], q: PageQuery, map: (r: Row) => T): Page<T> {
-  const more = rows.length > q.limit;
-  const taken = more ? rows.slice(0, q.limit) : rows;
-  return { data: taken.map(map), next: more ? Number(taken[taken.length - 1].seq) : null };
-}
-
-function keyset(q: PageQuery): { where: string; params: number[]; orderBy: string } {
-  const cmp = q.order === 'asc' ? '>' : '<';
-  return {
-    where: q.after === undefined ? '' : ` AND seq ${cmp} ?`,
-    params: q.after === undefined ? [] : [q.after],
-    orderBy: ` ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
-  };
-}
 
 function toCredential(r: Row): CredentialRow {
   const credential = JSON.parse(String(r.data));

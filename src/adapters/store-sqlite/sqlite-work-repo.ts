@@ -4,6 +4,7 @@
 import type {
   EnvironmentKeyRepo, EnvironmentKeyRow, Page, PageQuery, WorkRepo, WorkRow, WorkState,
 } from '../../ports/store.ts';
+import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
 type Param = string | number | null;
@@ -17,21 +18,6 @@ export interface SqliteAccess {
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-function pageOf<T>(rows: Row[], q: PageQuery, map: (r: Row) => T): Page<T> {
-  const more = rows.length > q.limit;
-  const taken = more ? rows.slice(0, q.limit) : rows;
-  return { data: taken.map(map), next: more ? Number(taken[taken.length - 1].seq) : null };
-}
-
-function keyset(q: PageQuery): { where: string; params: number[]; orderBy: string } {
-  const cmp = q.order === 'asc' ? '>' : '<';
-  return {
-    where: q.after === undefined ? '' : ` AND seq ${cmp} ?`,
-    params: q.after === undefined ? [] : [q.after],
-    orderBy: ` ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
-  };
-}
 
 export class SqliteWorkRepo implements WorkRepo {
   private readonly s: SqliteAccess;
