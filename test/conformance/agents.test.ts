@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { BetaInvalidMetadataError } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { rejection } from './helpers.ts';
 
 const MODEL = 'claude-sonnet-4-6';
 let h: TestHangar;
@@ -16,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const errorCode = (e: APIError) => (e.error as { error?: { details?: { error_code?: string } } }).error?.details?.error_code;
 

@@ -9,6 +9,7 @@ import {
   BetaInvalidMetadataError,
 } from '@anthropic-ai/sdk/resources/beta/environments/environments';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { rejection } from './helpers.ts';
 
 let h: TestHangar;
 let client: Anthropic;
@@ -22,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const errorCode = (e: APIError) => (e.error as { error?: { details?: { error_code?: string } } }).error?.details?.error_code;
 

@@ -8,6 +8,7 @@ import Anthropic, { APIError, toFile } from '@anthropic-ai/sdk';
 import { FileExpiredError } from '@anthropic-ai/sdk/resources/files';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
 import type { Clock } from '../../src/ports/clock.ts';
+import { rejection } from './helpers.ts';
 
 let h: TestHangar;
 let client: Anthropic;
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const upload = async (content: string | Buffer, name: string, extra: { expires_in_seconds?: number; type?: string } = {}) =>
   client.beta.files.upload({

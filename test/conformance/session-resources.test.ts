@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic, { APIError, toFile } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { rejection } from './helpers.ts';
 
 let h: TestHangar;
 let client: Anthropic;
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const newSession = () => client.beta.sessions.create({ agent: agentId, environment_id: envId });
 const newFile = async (name = 'input.txt') => client.beta.files.upload({ file: await toFile(Buffer.from(`content of ${name}`), name) });

@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { rejection } from './helpers.ts';
 
 type Credential = Anthropic.Beta.Vaults.BetaManagedAgentsCredential;
 
@@ -55,16 +56,6 @@ afterAll(async () => {
   await mcp?.close();
   await tokens?.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 const newVault = (name = 'team vault') => client.beta.vaults.create({ display_name: name });
 

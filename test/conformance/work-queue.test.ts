@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { BetaHeartbeatPreconditionFailedError } from '@anthropic-ai/sdk/resources/beta/environments/work';
 import { startWorkRig, createEnvKey, secretOf, userMessage, eventually, sleep, type WorkRig } from '../worker/work-kit.ts';
+import { rejection } from './helpers.ts';
 
 let rig: WorkRig;
 
@@ -14,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-async function rejection(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof APIError) return e;
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
 
 /** A fresh self-hosted environment with its own key, so each test sees only its own queue. */
 async function freshEnv() {
