@@ -20,6 +20,7 @@ import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
+import { logTransitions } from './lifecycle-log.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -46,6 +47,8 @@ export interface HarnessDeps {
   tools: ToolRunner;
   clock: Clock;
   logger: Logger;
+  /** The model API's host, named in the log line of a failed model request. */
+  modelHost?: string;
 }
 
 interface ActiveLoop {
@@ -199,6 +202,7 @@ export class Harness {
     const opts = await this.planOptions(sessionId);
     const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
+    logTransitions(this.deps.logger, sessionId, committed.stored);
     const action = committed.plan.action;
     if (action.type === 'model') await this.modelStep(sessionId, signal);
     else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal);
@@ -255,10 +259,10 @@ export class Harness {
     sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal,
     evaluation?: { startId: string; outcomeId: string; iteration: number },
   ): Promise<void> {
-    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
+    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: this.deps.modelHost }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
-    await this.deps.log.commit(sessionId, (current, readLog) => {
+    const failed = await this.deps.log.commit(sessionId, (current, readLog) => {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
@@ -289,6 +293,7 @@ export class Harness {
       const patch = idlePatch(current, nowMs);
       return { now: isoAt(nowMs), events, patch: { ...patch, status: 'terminated' as const, pendingWake: false, fields: { ...patch.fields, ...released } } };
     });
+    logTransitions(this.deps.logger, sessionId, failed?.stored);
     if (retrying) {
       await sleep(backoffMs(this.opts.retry, attempt, error), signal);
       if (signal.aborted) return; // the planner resumes (interrupt → idle; shutdown → next process)
@@ -311,6 +316,7 @@ export class Harness {
       let outcome: ToolOutcome;
       let error: SessionErrorBody | undefined;
       let webCall: 'web_fetch_requests' | 'web_search_requests' | undefined;
+      const toolStarted = Date.now();
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
         outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
@@ -322,6 +328,7 @@ export class Harness {
       } else {
         outcome = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal });
       }
+      this.deps.logger.info({ sessionId, tool: use.name, durationMs: Date.now() - toolStarted, isError: outcome.isError }, 'tool call');
       if (signal.aborted) return; // the interrupt answers this call
       await this.deps.log.commit(sessionId, (current, log) => {
         const now = isoAt(this.deps.clock.now());
