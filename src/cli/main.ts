@@ -152,9 +152,8 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     if (err instanceof CommanderError) {
-      // commander already printed the help or the error (with a hint); help is success.
-      const help = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
-      process.exit(help ? 0 : 2);
+      // commander already printed the help or the error (with a hint); asked-for help exits 0.
+      process.exit(err.exitCode === 0 ? 0 : 2);
     }
     if (err instanceof UsageError || err instanceof WorkerConfigError) {
       process.stderr.write(`hangar: ${err.message} (see hangar --help)\n`);

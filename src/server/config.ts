@@ -23,7 +23,7 @@ const schema = z.object({
   HANGAR_DATABASE_URL: z.string().optional(),
   HANGAR_API_KEY: z.string().min(16, 'HANGAR_API_KEY must be at least 16 characters').optional(),
   HANGAR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HANGAR_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'HANGAR_LOG_FORMAT must be "json" or "pretty"' }).default('json'),
+  HANGAR_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be "json" (the default) or "pretty"' }).default('json'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
   HANGAR_LEASE_TTL_MS: int(15_000, 500, 600_000),

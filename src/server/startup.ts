@@ -132,7 +132,7 @@ export function startupSummary(f: StartupFacts): StartupSummary {
   const warnings: string[] = [];
   const unavailable = f.sandbox.unavailableReason();
   if (unavailable) warnings.push(`built-in tools (bash, read, write, …) will fail: ${unavailable}`);
-  else if (config.sandbox === 'bwrap' && !f.socat) {
+  if (config.sandbox === 'bwrap' && !f.socat) {
     warnings.push('socat is not installed: sandboxes with networking (limited or unrestricted) will fail; install it with: apt-get install socat');
   }
   for (const w of f.sandbox.limitWarnings?.() ?? []) warnings.push(w);
