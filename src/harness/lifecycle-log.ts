@@ -1,10 +1,14 @@
 // Log lines that let an operator follow a session through the log: turn started, turn ended (with
 // its stop reason), rescheduled, terminated. Read off the status events a commit just stored, so
 // they say exactly what the session log says and nothing else (never event contents).
-import type { Logger } from 'pino';
 import type { StoredEvent } from '../ports/store.ts';
 
-export function logTransitions(logger: Logger, sessionId: string, stored: StoredEvent[] | undefined): void {
+/** The slice of the process logger these lines need (the core names no logging library). */
+interface InfoLogger {
+  info(obj: object, msg: string): void;
+}
+
+export function logTransitions(logger: InfoLogger, sessionId: string, stored: StoredEvent[] | undefined): void {
   for (const { event } of stored ?? []) {
     switch (event.type) {
       case 'session.status_running':
