@@ -20,7 +20,6 @@ import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
-import { logTransitions } from './lifecycle-log.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -202,7 +201,6 @@ export class Harness {
     const opts = await this.planOptions(sessionId);
     const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
-    logTransitions(this.deps.logger, sessionId, committed.stored);
     const action = committed.plan.action;
     if (action.type === 'model') await this.modelStep(sessionId, signal);
     else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal);
@@ -262,7 +260,7 @@ export class Harness {
     this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: this.deps.modelHost }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
-    const failed = await this.deps.log.commit(sessionId, (current, readLog) => {
+    await this.deps.log.commit(sessionId, (current, readLog) => {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
@@ -293,7 +291,6 @@ export class Harness {
       const patch = idlePatch(current, nowMs);
       return { now: isoAt(nowMs), events, patch: { ...patch, status: 'terminated' as const, pendingWake: false, fields: { ...patch.fields, ...released } } };
     });
-    logTransitions(this.deps.logger, sessionId, failed?.stored);
     if (retrying) {
       await sleep(backoffMs(this.opts.retry, attempt, error), signal);
       if (signal.aborted) return; // the planner resumes (interrupt → idle; shutdown → next process)

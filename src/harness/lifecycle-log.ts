@@ -1,10 +1,11 @@
 // Log lines that let an operator follow a session through the log: turn started, turn ended (with
 // its stop reason), rescheduled, terminated. Read off the status events a commit just stored, so
-// they say exactly what the session log says and nothing else (never event contents).
+// they say exactly what the session log says and nothing else (never event contents). Called by
+// SessionLog.commit, which every status change goes through.
 import type { StoredEvent } from '../ports/store.ts';
 
 /** The slice of the process logger these lines need (the core names no logging library). */
-interface InfoLogger {
+export interface InfoLogger {
   info(obj: object, msg: string): void;
 }
 

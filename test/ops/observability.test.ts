@@ -164,7 +164,22 @@ describe('request log and session lifecycle', () => {
     await client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }] });
     await waitForLog((l) => l.msg === 'turn ended' && l.sessionId === s.id, 'the retried turn to end');
     const mine = logLines().filter((l) => l.sessionId === s.id);
-    expect(mine.map((l) => l.msg)).toEqual(['session created', 'turn started', 'model call failed', 'turn rescheduled after a failed model request', 'turn ended']);
+    // After the backoff the session runs again (a second `turn started`) and finishes the turn.
+    expect(mine.map((l) => l.msg)).toEqual(['session created', 'turn started', 'model call failed', 'turn rescheduled after a failed model request', 'turn started', 'turn ended']);
     expect(mine[2]).toMatchObject({ level: 40, kind: 'overloaded', status: 529, upstream: new URL(up.url).host, cause: expect.stringContaining('upstream is overloaded') });
+  });
+
+  it('logs the first turn of a session created with initial events', async () => {
+    up.reset();
+    up.script({ content: [{ type: 'text', text: 'hello' }] });
+    const { client } = child;
+    const agent = await client.beta.agents.create({ name: `obs-init-${randomBytes(3).toString('hex')}`, model: MODEL });
+    const env = await client.beta.environments.create({ name: `obs-init-${randomBytes(4).toString('hex')}` });
+    const s = await client.beta.sessions.create({
+      agent: agent.id, environment_id: env.id,
+      initial_events: [{ type: 'user.message', content: [{ type: 'text', text: 'hi' }] }],
+    } as Parameters<typeof client.beta.sessions.create>[0]);
+    await waitForLog((l) => l.msg === 'turn ended' && l.sessionId === s.id, 'the first turn to end');
+    expect(logLines().filter((l) => l.sessionId === s.id).map((l) => l.msg)).toEqual(['session created', 'turn started', 'turn ended']);
   });
 });

@@ -16,6 +16,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
     const row = await svc.create(parseWith(createSessionSchema, req.body));
     const agent = row.session.agent as { id?: string } | undefined;
     req.log.info({ sessionId: row.session.id, agentId: agent?.id, environmentId: row.session.environment_id }, 'session created');
+    // Created with initial events, the session starts its first turn at once (no commit logs it).
+    if (row.session.status === 'running') req.log.info({ sessionId: row.session.id }, 'turn started');
     return svc.present(row);
   });
 
