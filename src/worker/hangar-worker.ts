@@ -78,7 +78,7 @@ export class HangarWorker {
 const SDK_REQUEST_OK = /^\[[^\]]*\] \w+ \S+ succeeded with status \d+ in \d+ms$/;
 
 /** The SDK logs `(message, fields?)`; pino takes `(fields, message)`. */
-export function sdkLogger(log: WorkerLogger) {
+function sdkLogger(log: WorkerLogger) {
   const at = (level: keyof WorkerLogger) => (message: string, ...rest: unknown[]) => {
     const fields = rest.find((r) => r !== null && typeof r === 'object') as object | undefined;
     log[level === 'info' && SDK_REQUEST_OK.test(message) ? 'debug' : level](fields ?? {}, message);
