@@ -15,7 +15,7 @@ const REDACT = ['authorization', 'headers.authorization', 'headers["x-api-key"]'
 export function createLogger(opts: LoggerOptions): Logger {
   const base = { level: opts.level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (opts.format === 'pretty') {
-    return pino(base, pretty({ sync: true, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(base, pretty({ sync: true, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }));
   }
   return pino(base);
 }
