@@ -2,6 +2,7 @@
 // kept apart (sealed by the service), partial updates with immutable keys and types, and the
 // credential key that must be unique among a vault's active credentials.
 import { invalidRequest } from '../protocol/errors.ts';
+import { SecretScrubber } from './secret-scrubber.ts';
 import { applyMetadataPatch, validateMetadata, type Metadata } from '../protocol/common-schemas.ts';
 import type {
   CredentialAuthCreateParams,
@@ -312,15 +313,18 @@ export function secretStrings(secrets: CredentialSecrets): string[] {
   }
 }
 
-const SECRET_FIELDS = /("(?:access_token|refresh_token|id_token|client_secret|token|secret|password)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const SECRET_NAMES = 'access_token|refresh_token|id_token|client_secret|token|secret|password';
+const SECRET_FIELDS = new RegExp(`("(?:${SECRET_NAMES})"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+/** The same fields in a form body or query string (`refresh_token=…&client_secret=…`). */
+const SECRET_FORM_FIELDS = new RegExp(`((?:^|[?&\\s;,])(?:${SECRET_NAMES})=)[^&\\s;,"]*`, 'gi');
 
 /**
- * Replaces every occurrence of the given secrets, and the values of JSON fields that conventionally
- * hold secrets (`access_token`, `refresh_token`, `client_secret`, ...), with `[redacted]`.
+ * Replaces every occurrence of the given secrets (and their encodings, see `SecretScrubber`), and
+ * the values of JSON or form fields that conventionally hold secrets (`access_token`,
+ * `refresh_token`, `client_secret`, ...), with `[redacted]`. Used on captured HTTP bodies, which
+ * come from the very endpoint that was sent these secrets, so secrets from 4 characters count.
  */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Longest first, so a secret containing another is replaced whole.
-  for (const s of [...secrets].filter((s) => s.length >= 4).sort((x, y) => y.length - x.length)) out = out.split(s).join('[redacted]');
-  return out.replace(SECRET_FIELDS, '$1"[redacted]"');
+  const out = new SecretScrubber(secrets, { marker: '[redacted]', minLength: 4 }).text(text);
+  return out.replace(SECRET_FIELDS, '$1"[redacted]"').replace(SECRET_FORM_FIELDS, '$1[redacted]');
 }

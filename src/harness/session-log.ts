@@ -3,21 +3,39 @@
 import type { EventBus } from '../ports/event-bus.ts';
 import type { CommitPlan, SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import { logTransitions, type InfoLogger } from './lifecycle-log.ts';
+import type { SecretScrubber } from '../domain/secret-scrubber.ts';
+
+/** The scrubber for a session's secrets (its vaults' credentials), asked before each commit. */
+export type SessionScrubbers = (sessionId: string) => Promise<SecretScrubber>;
 
 export class SessionLog {
   private readonly store: Store;
   private readonly bus: EventBus;
   /** Where status changes are logged (turn started/ended, …); none = not logged. */
   private readonly logger: InfoLogger | undefined;
+  private readonly scrubbers: SessionScrubbers | undefined;
 
-  constructor(store: Store, bus: EventBus, logger?: InfoLogger) {
+  /**
+   * `scrubbers`: every event appended is scrubbed of the session's secrets first, whoever produced
+   * it (tool, MCP and web results, session.error messages, ...), so neither the log, its streams,
+   * the API nor the next model request built from the log can carry a secret a tool echoed.
+   */
+  constructor(store: Store, bus: EventBus, logger?: InfoLogger, scrubbers?: SessionScrubbers) {
     this.store = store;
     this.bus = bus;
     this.logger = logger;
+    this.scrubbers = scrubbers;
   }
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
-    const result = await this.store.sessions.commit(sessionId, decide);
+    const scrubber = this.scrubbers ? await this.scrubbers(sessionId) : undefined;
+    const scrubbed = scrubber && !scrubber.empty
+      ? (row: SessionRow, log: () => StoredEvent[]): P => {
+        const plan = decide(row, log);
+        return plan.events ? { ...plan, events: scrubber.value(plan.events) } : plan;
+      }
+      : decide;
+    const result = await this.store.sessions.commit(sessionId, scrubbed);
     if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event });
     if (result && this.logger) logTransitions(this.logger, sessionId, result.stored);
     return result;

@@ -25,6 +25,7 @@ import {
   type CredentialSecrets,
   type VaultObject,
 } from '../domain/vaults.ts';
+import { SecretScrubber, NO_SCRUB } from '../domain/secret-scrubber.ts';
 import { PROBE_METHOD, probeMcpServer, refreshTokens, type FetchFn, type HttpCapture, type RefreshOutcome } from './vault-http.ts';
 
 /** The slice of a logger this service uses (pino's Logger fits). Never given secret values. */
@@ -87,6 +88,8 @@ export class VaultService {
   private readonly expirySkewMs: number;
   /** One refresh per credential at a time: concurrent callers share it (refresh tokens may rotate). */
   private readonly refreshing = new Map<string, Promise<RefreshResult>>();
+  /** A session's `vault_ids` (fixed at creation), so scrubbing costs no session read per commit. */
+  private readonly sessionVaults = new Map<string, readonly string[]>();
 
   constructor(deps: VaultServiceDeps, opts: VaultServiceOptions = {}) {
     this.store = deps.store;
@@ -357,6 +360,31 @@ export class VaultService {
     const expiresAt = credential.auth.type === 'mcp_oauth' ? credential.auth.expires_at : null;
     const expired = expiresAt !== null && Date.parse(expiresAt) - this.expirySkewMs <= this.clock.now();
     return { vaultId: credential.vault_id, credentialId: credential.id, token, expired };
+  }
+
+  /**
+   * A scrubber for everything a session's log receives: every secret of every active credential in
+   * the session's vaults, read at each call (so a rotated or refreshed token is covered at once).
+   */
+  async sessionScrubber(sessionId: string): Promise<SecretScrubber> {
+    let vaultIds = this.sessionVaults.get(sessionId);
+    if (vaultIds === undefined) {
+      const row = await this.store.sessions.get(sessionId);
+      if (!row) return NO_SCRUB;
+      vaultIds = [...((row.session.vault_ids as string[] | undefined) ?? [])];
+      if (this.sessionVaults.size >= 10_000) this.sessionVaults.clear();
+      this.sessionVaults.set(sessionId, vaultIds);
+    }
+    if (vaultIds.length === 0) return NO_SCRUB;
+    const secrets: string[] = [];
+    for (const vaultId of vaultIds) {
+      const page = await this.store.vaults.listCredentials(vaultId, { limit: MAX_ACTIVE_CREDENTIALS + 1, order: 'asc', includeArchived: false });
+      for (const row of page.data) {
+        // Opened per call, never cached: plaintext stays in memory only while it is used.
+        if (row.sealed !== null) secrets.push(...secretStrings(await this.openSecrets(row)));
+      }
+    }
+    return new SecretScrubber(secrets);
   }
 
   /**

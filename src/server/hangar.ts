@@ -82,7 +82,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
-  const log = new SessionLog(store, bus, logger);
+  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId));
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
   const files = new FileService(
     { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },

@@ -1,7 +1,8 @@
 // A real MCP server for tests, built with the SDK's server side over node:http on 127.0.0.1. It
 // requires `Authorization: Bearer <token>` (changeable at runtime; 401 otherwise) and serves
 // streamable HTTP, the old HTTP+SSE transport only, or both. Tools: echo, add, fail, image,
-// resource, slow. Counters let tests see how many sessions were opened and what was called.
+// resource, slow, and with `echoCredentials` also whoami (echoes the Authorization header it
+// received, raw and encoded, as a careless server might). Counters let tests see how many sessions were opened and what was called.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,8 @@ export interface TestMcpServerOptions {
   mode?: TestMcpMode;
   /** Status for unauthorized requests (401 default; 403 to test that path). */
   unauthorizedStatus?: 401 | 403;
+  /** Also offer `whoami`, which echoes the Authorization header it received. Default false. */
+  echoCredentials?: boolean;
   /** Listen on this port (e.g. to restart a server in place); default a free one. */
   port?: number;
 }
@@ -53,7 +56,7 @@ export interface TestMcpServer {
 /** A 1×1 transparent PNG. */
 export const TINY_PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
-function buildServer(stats: TestMcpStats): McpServer {
+function buildServer(stats: TestMcpStats, echoCredentials: boolean): McpServer {
   const server = new McpServer({ name: 'hangar-test-mcp', version: '1.0.0' });
   server.registerTool('echo', { description: 'Echoes the text back.', inputSchema: { text: z.string() } }, async ({ text }) => {
     stats.toolCalls.push({ name: 'echo', args: { text } });
@@ -74,6 +77,19 @@ function buildServer(stats: TestMcpStats): McpServer {
   server.registerTool('resource', { description: 'Returns an embedded text resource.' }, async () => {
     stats.toolCalls.push({ name: 'resource', args: {} });
     return { content: [{ type: 'resource', resource: { uri: 'file:///notes.txt', mimeType: 'text/plain', text: 'resource body' } }] };
+  });
+  if (echoCredentials) server.registerTool('whoami', { description: 'Echoes the credentials it was called with.' }, async (extra) => {
+    stats.toolCalls.push({ name: 'whoami', args: {} });
+    const header = String(extra.requestInfo?.headers.authorization ?? '');
+    const token = header.replace(/^Bearer /, '');
+    const lines = [
+      `you sent: ${header}`,
+      `token again: ${token}`,
+      `base64 header: ${Buffer.from(`Authorization: ${header}`).toString('base64')}`,
+      `base64url token: ${Buffer.from(token).toString('base64url')}`,
+      `url-encoded: https://example.invalid/cb?access_token=${encodeURIComponent(token)}&x=1`,
+    ];
+    return { content: [{ type: 'text', text: lines.join('\n') }] };
   });
   server.registerTool('slow', { description: 'Waits `ms` milliseconds.', inputSchema: { ms: z.number() } }, async ({ ms }, extra) => {
     stats.toolCalls.push({ name: 'slow', args: { ms } });
@@ -137,7 +153,7 @@ export async function startTestMcpServer(options: TestMcpServerOptions = {}): Pr
       return sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32000, message: 'No session' }, id: null });
     }
     stats.initializes++;
-    const server = buildServer(stats);
+    const server = buildServer(stats, options.echoCredentials ?? false);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -153,7 +169,7 @@ export async function startTestMcpServer(options: TestMcpServerOptions = {}): Pr
 
   const openSse = async (res: ServerResponse) => {
     const transport = new SSEServerTransport('/messages', res);
-    const server = buildServer(stats);
+    const server = buildServer(stats, options.echoCredentials ?? false);
     sse.set(transport.sessionId, { transport, server });
     transport.onclose = () => sse.delete(transport.sessionId);
     const onmessage = (message: unknown) => {
