@@ -1,6 +1,6 @@
 // SQLite part of the store port for vaults and credentials. Secrets arrive already sealed by the
 // secret box; this repo only stores ciphertext. Purges (archive, delete, secret replacement) run
-// with `secure_delete` so freed ciphertext is zeroed, and archive/delete also truncate the WAL.
+// with `secure_delete` so freed ciphertext is zeroed, and truncate the WAL afterwards.
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type Page, type PageQuery, type VaultRepo } from '../../ports/store.ts';
 import type { SqliteStore } from './sqlite-store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
@@ -111,11 +111,12 @@ export class SqliteVaultRepo implements VaultRepo {
       return this.s.run('UPDATE vault_credentials SET archived_at = ?, sealed = ?, sealed_key_id = ?, data = ? WHERE id = ?',
         c.archived_at, row.sealed, row.sealedKeyId, JSON.stringify(c), c.id) > 0;
     };
-    // Replacing or dropping ciphertext zeroes the old bytes; archiving also truncates the WAL.
+    // Replacing or dropping ciphertext (update, refresh, re-seal, archive) zeroes the old bytes and
+    // truncates the WAL, whose older page images would otherwise keep the old ciphertext.
     const old = this.s.get('SELECT sealed FROM vault_credentials WHERE id = ?', c.id);
     const sealedChanges = old !== undefined && ((old.sealed as string | null) ?? null) !== row.sealed;
     if (!sealedChanges) return this.s.tx(write);
-    return this.purging(write, row.sealed === null);
+    return this.purging(write, true);
   }
 
   async deleteCredential(id: string) {
