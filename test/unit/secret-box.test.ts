@@ -1,13 +1,17 @@
 // The AES-256-GCM secret box and master-key loading: round trips, context binding, tampering,
-// rotation across key ids, strict key parsing, and the key file's creation and permission rules.
+// rotation across key ids, strict key parsing, the key file's creation and permission rules, and
+// known-answer vectors pinning the sealed format and the key id.
 import { afterAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { AesGcmSecretBox, masterKeyId } from '../../src/adapters/secret-box/aes-gcm-secret-box.ts';
 import { loadMasterKeys, parseMasterKeys } from '../../src/adapters/secret-box/master-key.ts';
 import { MasterKeyError, SecretBoxError } from '../../src/ports/secret-box.ts';
+import { SqliteStore } from '../../src/adapters/store-sqlite/sqlite-store.ts';
+import { VaultService } from '../../src/harness/vault-service.ts';
+import { systemClock } from '../../src/ports/clock.ts';
 
 const key = () => randomBytes(32);
 
@@ -141,5 +145,59 @@ describe('loadMasterKeys', () => {
     const bad = join(dir, 'bad.key');
     writeFileSync(bad, 'too-short\n', { mode: 0o600 });
     expect(() => loadMasterKeys({ value: undefined, keyFile: bad, mayCreate: true })).toThrow(/bad\.key decodes to \d+ bytes/);
+  });
+});
+
+// Known-answer vectors: produced once by this code and committed as constants. If the key id
+// derivation, the data-key derivation (HKDF info string), the sealed format or the associated data
+// changes, every secret already stored would become unreadable; these fail first.
+describe('known-answer vectors for the sealed format and the key id', () => {
+  const KAT_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+  const KAT_KEY_ID = '0b9ae7d158f673d1';
+  const KAT_CONTEXT = 'vault_credential:vcrd_kat';
+  const KAT_PLAINTEXT = '{"type":"static_bearer","token":"known-answer-token-🔑"}';
+  const KAT_SEALED = 'hsb1.0b9ae7d158f673d1.vk8Ygp-qzsKPh-Cr.-597-rTcqVEUH9nUmTHmxGSwzjWwqMEUVa5gllq4u-xeSIz6GxB3DS-s7ZnhvRz47I8KNP192CYOOw.vi5ijrdJNlbdXa3_vyNlnw';
+  /** The master-key check value VaultService writes on first start, sealed under KAT_KEY. */
+  const KAT_KEY_CHECK = 'hsb1.0b9ae7d158f673d1.8xfeusW1AOwD5nUG.nfkUXLfrbUJMrZzHCJ_XO-OErRCjP-fDiwo.NUE4EyF2JZ-sP_9EXl8i4g';
+
+  it('derives the fixed key id from the fixed key', () => {
+    expect(masterKeyId(KAT_KEY)).toBe(KAT_KEY_ID);
+    expect(new AesGcmSecretBox([KAT_KEY]).currentKeyId).toBe(KAT_KEY_ID);
+    expect(parseMasterKeys('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'test')[0].equals(KAT_KEY)).toBe(true);
+  });
+
+  it('opens the committed sealed value to the known plaintext (and only in its context)', async () => {
+    const box = new AesGcmSecretBox([KAT_KEY]);
+    expect(box.keyIdOf(KAT_SEALED)).toBe(KAT_KEY_ID);
+    expect(await box.open(KAT_SEALED, KAT_CONTEXT)).toBe(KAT_PLAINTEXT);
+    expect((await failure(box.open(KAT_SEALED, 'vault_credential:vcrd_other'))).code).toBe('integrity');
+  });
+
+  it('matches the documented format, decoded here independently of the box', () => {
+    // hsb1.<key id>.<iv b64url>.<ciphertext b64url>.<tag b64url>; AES-256-GCM under
+    // HKDF-SHA256(master, salt "", info "hangar secret-box v1 aes-256-gcm"), AAD "hsb1.<key id>.<context>".
+    const [format, keyId, iv, ct, tag] = KAT_SEALED.split('.');
+    expect([format, keyId]).toEqual(['hsb1', KAT_KEY_ID]);
+    const dataKey = Buffer.from(hkdfSync('sha256', KAT_KEY, Buffer.alloc(0), 'hangar secret-box v1 aes-256-gcm', 32));
+    const d = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
+    d.setAAD(Buffer.from(`hsb1.${KAT_KEY_ID}.${KAT_CONTEXT}`));
+    d.setAuthTag(Buffer.from(tag, 'base64url'));
+    expect(Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8')).toBe(KAT_PLAINTEXT);
+    const id = createHash('sha256').update('hangar secret-box key id\0').update(KAT_KEY).digest().subarray(0, 8).toString('hex');
+    expect(id).toBe(KAT_KEY_ID);
+  });
+
+  it('accepts the committed master-key check value at start-up (its context and plaintext are fixed too)', async () => {
+    const store = new SqliteStore(':memory:');
+    try {
+      await store.vaults.putKeyCheck(KAT_KEY_CHECK, KAT_KEY_ID, '2026-01-01T00:00:00.000Z');
+      const vaults = new VaultService({ store, box: new AesGcmSecretBox([KAT_KEY]), clock: systemClock });
+      expect(await vaults.verifyMasterKey()).toEqual({ initialized: false, resealed: 0 });
+      expect(await store.vaults.keyCheck()).toBe(KAT_KEY_CHECK);
+      const other = new VaultService({ store, box: new AesGcmSecretBox([key()]), clock: systemClock });
+      await expect(other.verifyMasterKey()).rejects.toBeInstanceOf(MasterKeyError);
+    } finally {
+      await store.close();
+    }
   });
 });
