@@ -1,5 +1,6 @@
 // The UNSAFE local runtime against the shared runtime contract (it confines nothing, so only the
-// contract applies), plus the checks that it scrubs the environment and kills process groups.
+// contract applies), plus the checks that it scrubs the environment (shell and exec) and kills
+// process groups.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,22 @@ describe('UnsafeLocalRuntime', () => {
     expect(rt.workspace.startsWith(tmpdir())).toBe(true);
     const res = await rt.shell('env | cut -d= -f1 | sort | tr "\\n" " "', opts());
     expect(res.output.trim().split(' ').filter((n) => !['PWD', '_', 'OLDPWD'].includes(n))).toEqual(['HOME', 'LANG', 'PATH', 'SHLVL', 'TERM']);
+  });
+
+  it('exec never passes the host environment through either (only its own minimal one)', async () => {
+    const canary = `canary-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    process.env.HANGAR_TEST_HOST_SECRET = canary;
+    try {
+      const res = await rt.exec(['env'], opts());
+      expect(res.exitCode).toBe(0);
+      const env = res.stdout.toString('utf8');
+      expect(env).not.toContain(canary);
+      const names = env.trim().split('\n').map((l) => l.split('=')[0]).sort();
+      expect(names).toEqual(['HOME', 'LANG', 'PATH', 'SHLVL', 'TERM']);
+      expect(env).toContain(`HOME=${rt.workspace}\n`);
+    } finally {
+      delete process.env.HANGAR_TEST_HOST_SECRET;
+    }
   });
 
   it('abort kills background children of the shell', async () => {
