@@ -56,6 +56,15 @@ describe('AesGcmSecretBox', () => {
     expect(box.keyIdOf('plain text')).toBeUndefined();
   });
 
+  it('refuses a sealed value with anything before or after it', async () => {
+    const box = new AesGcmSecretBox([key()]);
+    const sealed = await box.seal('s3cret', 'ctx');
+    for (const bad of [`x${sealed}`, `${sealed}x`, ` ${sealed}`, `${sealed}\n`]) {
+      expect((await failure(box.open(bad, 'ctx'))).code, JSON.stringify(bad)).toBe('malformed');
+      expect(box.keyIdOf(bad)).toBeUndefined();
+    }
+  });
+
   it('opens values sealed under a retired key, seals under the current one, and names unknown key ids', async () => {
     const oldKey = key();
     const newKey = key();
@@ -103,6 +112,8 @@ describe('parseMasterKeys', () => {
     }
     expect(() => parseMasterKeys(`${key().toString('base64')},ab$cd!`, 'HANGAR_MASTER_KEY')).toThrow(/key 2 of 2\) is not valid base64/);
     expect(() => parseMasterKeys(' , ', 'HANGAR_MASTER_KEY')).toThrow(/holds no key/);
+    // The whole entry must be base64, not just its end.
+    expect(() => parseMasterKeys(`#${key().toString('base64')}`, 'HANGAR_MASTER_KEY')).toThrow(/is not valid base64/);
   });
 });
 
