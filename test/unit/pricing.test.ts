@@ -223,6 +223,13 @@ describe('budget gate arithmetic', () => {
     expect(spentMicros({})).toBe(0);
   });
 
+  it('does not count the own old reservation of a request being redone', () => {
+    const s = capped(100, 500_000, { redo: 500_000, other: 200_000 });
+    expect(reservedMicros(s, 'redo')).toBe(200_000);
+    expect(budgetBlocks(s)).toBe(true);
+    expect(budgetBlocks(s, 'redo')).toBe(false);
+  });
+
   it('never blocks a session without a budget', () => {
     expect(budgetBlocks({ budget: null, _cost_micros: 10 ** 12, _reserved: { a: 10 ** 12 } })).toBe(false);
     expect(budgetBlocks({ _cost_micros: 10 ** 12 })).toBe(false);
