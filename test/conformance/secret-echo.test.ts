@@ -1,18 +1,23 @@
 // Secrets echoed back are scrubbed before they are stored or sent (issue 18): an MCP server that
 // echoes the vault's bearer token in its tool result — raw (twice), as a `Bearer` header, base64 of
 // the whole header, base64url and URL-encoded — and an upstream error that quotes a credential
-// reach the event log, its stream, the events API and the next model request only as the marker;
+// reach the event log, its stream, the events API and the next model request only as the marker
+// (and no log line at all);
 // mcp_oauth_validate does not pass on a token endpoint's echo of the form body and Basic header.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type Anthropic from '@anthropic-ai/sdk';
 import { startTestMcpServer, type TestMcpServer } from '../kit/mcp-server.ts';
+import { startHangar } from '../kit/hangar.ts';
+import { startFakeUpstream } from '../kit/fake-upstream.ts';
 import { modelToolName } from '../../src/ports/mcp.ts';
 import { VAULT_MARKER, secretForms } from '../../src/domain/secret-scrubber.ts';
 import {
-  EventTap, MODEL, isIdle, isTerminalStatus, isType, listEvents, resultText, say, sendEvents, startRig, text, toolResults, toolUse,
+  EventTap, MODEL, isIdle, isTerminalStatus, isType, listEvents, resultText, say, sendEvents, text, toolResults, toolUse,
   TOOL_WAIT_MS, type Ev, type Rig,
 } from './helpers.ts';
 
@@ -22,8 +27,20 @@ let mcp: TestMcpServer;
 // `/` and `+` make the URL-encoded form differ from the raw one.
 const token = `s3cr3t/${randomBytes(12).toString('hex')}+tok`;
 
+/** Every line the server logged, at trace level. */
+const logLines: string[] = [];
+
 beforeAll(async () => {
-  rig = await startRig();
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  const up = await startFakeUpstream();
+  const h = await startHangar({ upstreamUrl: up.url, overrides: { logger: pino({ level: 'trace' }, sink) } });
+  const envId = (await h.client.beta.environments.create({ name: `echo-env-${Math.random().toString(36).slice(2)}` })).id;
+  rig = { h, up, client: h.client, envId, close: async () => { await h.close(); await up.close(); } };
   client = rig.client;
   mcp = await startTestMcpServer({ token, echoCredentials: true });
 });
@@ -93,6 +110,10 @@ describe('secrets echoed back are scrubbed', () => {
     expect(resultText(toolResults(next)[0])).toBe(resultText(result));
     expect(leaked(JSON.stringify(next.body))).toEqual([]);
     expect(markers(JSON.stringify(next.body))).toBe(5);
+
+    // Nor did any log line carry it (the session did log its turn, so the sink was live).
+    expect(logLines.some((l) => l.includes(sessionId))).toBe(true);
+    expect(leaked(logLines.join('\n'))).toEqual([]);
   });
 
   it('a session.error quoting a credential (here an upstream error message) is scrubbed', async () => {
