@@ -192,6 +192,8 @@ export interface FileRepo {
   /** Keyset-paginated in insertion order (`order` desc = newest first). */
   list(q: FileListQuery): Promise<Page<FileRow>>;
   delete(id: string): Promise<boolean>;
+  /** Total `size_bytes` of the files scoped to `scopeId` (a session's captured outputs). */
+  scopeBytes(scopeId: string): Promise<number>;
   /** Ids of files expired at `now` (oldest expiry first), for lazy cleanup. */
   expired(now: string, limit: number): Promise<string[]>;
   capture(sessionId: string, path: string): Promise<OutputCapture | undefined>;

@@ -39,6 +39,8 @@ const schema = z.object({
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+  HANGAR_SESSION_DISK_MB: int(2048, 1, 16 * 1024 * 1024),
+  HANGAR_MIN_FREE_DISK_MB: int(512, 0, 16 * 1024 * 1024),
   HANGAR_MASTER_KEY: z.string().optional(),
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
@@ -72,6 +74,10 @@ export interface HangarConfig {
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
   fileMaxBytes: number;
+  /** Per-session disk quota: workspace + outputs on disk, and captured outputs by apparent size. */
+  sessionDiskBytes: number;
+  /** Free-space floor of the data dir's filesystem under which uploads and captures are refused. */
+  minFreeDiskBytes: number;
   /**
    * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
    * the key file `<dataDir>/master.key`. Validated when the secret box opens; never logged.
@@ -126,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    sessionDiskBytes: c.HANGAR_SESSION_DISK_MB * 1024 * 1024,
+    minFreeDiskBytes: c.HANGAR_MIN_FREE_DISK_MB * 1024 * 1024,
     masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),
     graderModel: c.HANGAR_GRADER_MODEL,

@@ -86,13 +86,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
   const files = new FileService(
     { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
-    overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
+    { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
   );
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
+    sessionDiskBytes: config.sessionDiskBytes,
   });
   const prices = new PriceTable(config.priceOverrides);
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
