@@ -60,7 +60,7 @@ const blobNames = () => readdirSync(blobDir).filter((n) => n !== '.tmp');
 
 describe('sparse outputs', () => {
   it('caps stored bytes by apparent size, keeps only the latest version, and stores no more than was written', async () => {
-    const quota = 700 * MB;
+    const quota = 400 * MB; // room for one of the three, so the test hashes only 600 MB
     const skipped: OutputSkip[] = [];
     const files = service({ maxUploadBytes: 500 * MB, sessionQuotaBytes: quota });
     // The attack: three 300 MB sparse files (a few kB on disk each), then one byte appended to each.
@@ -69,12 +69,16 @@ describe('sparse outputs', () => {
       truncateSync(join(outputs, `${n}.bin`), 300 * MB);
     }
     const first = await files.captureOutputs(SESSION, outputs, { onSkipped: (s) => skipped.push(s) });
-    expect(first.map((f) => f.filename)).toEqual(['a.bin', 'b.bin']);
-    expect(skipped).toEqual([{ path: 'c.bin', sizeBytes: 300 * MB, reason: 'session_quota' }]);
+    expect(first.map((f) => f.filename)).toEqual(['a.bin']);
+    expect(skipped).toEqual([
+      { path: 'b.bin', sizeBytes: 300 * MB, reason: 'session_quota' },
+      { path: 'c.bin', sizeBytes: 300 * MB, reason: 'session_quota' },
+    ]);
 
     for (const n of ['a', 'b', 'c']) appendFileSync(join(outputs, `${n}.bin`), 'y');
     const second = await files.captureOutputs(SESSION, outputs);
-    expect(second.map((f) => f.filename)).toEqual(['a.bin', 'b.bin']);
+    expect(second.map((f) => f.filename)).toEqual(['a.bin']);
+    expect(second[0]).toMatchObject({ size_bytes: 300 * MB + 1 });
 
     const kept = await scoped(files);
     expect(kept.map((f) => f.id).sort()).toEqual(second.map((f) => f.id).sort()); // old versions are gone
@@ -245,6 +249,10 @@ describe('per-session workspace quota', () => {
       expect(ok.isError).toBeFalsy();
       await runner.settle(session);
       const workspace = join(dataDir, 'sandboxes', SESSION, 'workspace');
+      // Other local users may traverse towards a workspace but not list sessions or read files.
+      const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+      expect([mode(join(dataDir, 'sandboxes')), mode(join(dataDir, 'sandboxes', SESSION)), mode(workspace)]).toEqual(['711', '711', '700']);
+      expect(mode(join(dataDir, 'sandboxes', SESSION, 'outputs'))).toBe('700');
       expect(await diskUsage(join(dataDir, 'sandboxes', SESSION))).toBeGreaterThan(1 * MB);
 
       for (const name of ['bash', 'write', 'edit']) {
