@@ -131,7 +131,7 @@ export class SandboxToolRunner implements ToolRunner {
     let used = this.diskUse.get(sessionId);
     if (used === undefined || (used > quota && opts.remeasure)) used = await this.measure(sessionId);
     if (used <= quota) return undefined;
-    const mb = (n: number) => `${Math.ceil(n / (1024 * 1024))} MB`;
+    const mb = (n: number) => (Number.isFinite(n) ? `${Math.ceil(n / (1024 * 1024))} MB` : `more than ${MAX_MEASURED_ENTRIES} files`);
     return `The session's files use ${mb(used)} of disk, over its ${mb(quota)} quota, so bash, write and edit are refused ` +
       'until usage is under the quota; read, glob and grep still work. Raise HANGAR_SESSION_DISK_MB or start a new session.';
   }
