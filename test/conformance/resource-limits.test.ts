@@ -4,7 +4,8 @@
 // database created private to the service user (another local user cannot read a transcript).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
@@ -92,6 +93,20 @@ describe('query shapes and private data', () => {
     expect(mode(join(h.dataDir, 'files'))).toBe('711');
     expect(mode(join(h.dataDir, 'files', '.tmp'))).toBe('700');
     expect(mode(join(h.dataDir, 'master.key'))).toBe('600'); // generated at the first start
+  });
+
+  it('creates a missing data directory listable by no one else', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'hangar-fresh-'));
+    chmodSync(parent, 0o755);
+    const dataDir = join(parent, 'data');
+    const fresh = await startHangar({ dataDir });
+    try {
+      expect(mode(dataDir)).toBe('711');
+      expect(mode(join(dataDir, 'hangar.db'))).toBe('600');
+    } finally {
+      await fresh.close();
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('another local user cannot read the transcript database', async (ctx) => {
