@@ -3,9 +3,11 @@
 // period, captures `/mnt/session/outputs` when the session settles, and removes the workspace when
 // the session is deleted. The live-sandbox map is a resource cache, not session state: after a
 // restart the next call provisions again over the same on-disk workspace.
-// Disk quota: when the session settles (and before its first call in this process) the disk its
-// workspace and outputs occupy is measured; over `sessionDiskBytes`, calls of the tools that can
-// write (bash, write, edit) fail with a tool error saying so until usage is back under the quota.
+// Disk quota: when the session settles, before its first call in this process, and in the
+// background after writing calls (at most every MEASURE_EVERY_MS), the disk its workspace and
+// outputs occupy is measured; over `sessionDiskBytes`, calls of the tools that can write (bash,
+// write, edit) fail with a tool error saying so until usage is back under the quota. A single
+// call can still overshoot: this is accounting between calls, not a filesystem quota.
 import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
@@ -30,6 +32,8 @@ export interface SessionFiles {
 const WRITING_TOOLS = new Set(['bash', 'write', 'edit']);
 /** Most directory entries one measurement visits; past it the tree counts as over any quota. */
 const MAX_MEASURED_ENTRIES = 200_000;
+/** Least time between background measurements of one session during a turn. */
+const MEASURE_EVERY_MS = 5_000;
 
 export interface RunnerLogger {
   warn(obj: object, msg: string): void;
@@ -67,6 +71,8 @@ export class SandboxToolRunner implements ToolRunner {
   private readonly live = new Map<string, Live>();
   /** Sessions measured in this process: their last measured disk use in bytes. */
   private readonly diskUse = new Map<string, number>();
+  /** When each session was last measured in the background, and whether a measurement is running. */
+  private readonly measuring = new Map<string, { at: number; running: boolean }>();
   private readonly reaper: NodeJS.Timeout;
 
   constructor(opts: SandboxToolRunnerOptions) {
@@ -97,7 +103,9 @@ export class SandboxToolRunner implements ToolRunner {
     const entry = this.live.get(session.id);
     if (entry) entry.busy++;
     try {
-      return await sandbox.execute(call.name, call.input, opts.signal);
+      const outcome = await sandbox.execute(call.name, call.input, opts.signal);
+      if (WRITING_TOOLS.has(call.name)) this.measureSoon(session.id);
+      return outcome;
     } catch (err) {
       // The sandbox itself broke: a tool error now, a fresh sandbox at the next call.
       this.o.logger.warn({ err, sessionId: session.id, tool: call.name }, 'sandbox failed; it will be replaced');
@@ -136,6 +144,21 @@ export class SandboxToolRunner implements ToolRunner {
       'until usage is under the quota; read, glob and grep still work. Raise HANGAR_SESSION_DISK_MB or start a new session.';
   }
 
+  /** Measures in the background unless a measurement is running or ran in the last MEASURE_EVERY_MS. */
+  private measureSoon(sessionId: string): void {
+    if (this.o.sessionDiskBytes === undefined) return;
+    const last = this.measuring.get(sessionId);
+    if (last && (last.running || Date.now() - last.at < MEASURE_EVERY_MS)) return;
+    const state = { at: Date.now(), running: true };
+    this.measuring.set(sessionId, state);
+    void this.measure(sessionId)
+      .catch((err) => this.o.logger.warn({ err, sessionId }, 'measuring the session disk use failed'))
+      .finally(() => {
+        state.running = false;
+        state.at = Date.now();
+      });
+  }
+
   /** Measures and remembers the disk the session's workspace and outputs occupy (allocated blocks). */
   private async measure(sessionId: string): Promise<number> {
     if (this.o.sessionDiskBytes === undefined) return 0;
@@ -151,6 +174,7 @@ export class SandboxToolRunner implements ToolRunner {
   async forget(sessionId: string): Promise<void> {
     await this.drop(sessionId);
     this.diskUse.delete(sessionId);
+    this.measuring.delete(sessionId);
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
   }
 

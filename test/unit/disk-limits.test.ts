@@ -247,7 +247,10 @@ describe('per-session workspace quota', () => {
     try {
       const ok = await runner.run(session, { id: 'toolu_1', name: 'bash', input: { command: 'head -c 2097152 /dev/urandom > big.bin && echo done' } }, { signal });
       expect(ok.isError).toBeFalsy();
-      await runner.settle(session);
+      // No turn end yet: the background measurement after the writing call notices (bounded wait).
+      const deadline = Date.now() + 10_000;
+      while (!(await runner.overQuota(SESSION)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await runner.overQuota(SESSION)).toMatch(/over its 1 MB quota/);
       const workspace = join(dataDir, 'sandboxes', SESSION, 'workspace');
       // Other local users may traverse towards a workspace but not list sessions or read files.
       const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -265,6 +268,8 @@ describe('per-session workspace quota', () => {
       expect(read.isError).toBeFalsy();
 
       rmSync(join(workspace, 'big.bin'));
+      await runner.settle(session); // the turn-end measurement sees the space freed
+      expect(await runner.overQuota(SESSION)).toBeUndefined();
       const again = await runner.run(session, { id: 'toolu_2', name: 'bash', input: { command: 'echo back' } }, { signal });
       expect(again.isError).toBeFalsy();
       expect(JSON.stringify(again.content)).toMatch(/back/);
