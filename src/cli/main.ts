@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
 // a running server's API) and `worker` (serve a self-hosted environment's work queue from this
 // machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
