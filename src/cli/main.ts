@@ -13,6 +13,7 @@ import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/uns
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { createLogger } from '../server/logger.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import { watchLauncher } from '../server/launcher-watch.ts';
 
 class UsageError extends Error {}
 
@@ -124,6 +125,8 @@ async function worker(flags: Record<string, string | undefined>): Promise<number
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  // Started by npm (`npx hangar worker`): npm signals only its shell, so a vanished launcher is the stop signal.
+  if (process.env.npm_lifecycle_event) watchLauncher(() => onSignal('launcher exited'));
   await new HangarWorker({ ...config, provider, logger }).run(stop.signal);
   logger.info({}, 'worker stopped');
   return 0;

@@ -55,9 +55,14 @@ export function officialNode(version: string): string {
   mkdirSync(tmp, { recursive: true });
   const out = execFileSync('npm', ['pack', '--silent', '--prefer-offline', `node-linux-${arch}@${version}`], { cwd: tmp, encoding: 'utf8', timeout: 180_000 });
   execFileSync('tar', ['-xzf', out.trim().split('\n').pop()!, 'package/bin/node'], { cwd: tmp, timeout: 60_000 });
-  rmSync(dir, { recursive: true, force: true });
   // Renamed into place whole, so a parallel test never runs a half-extracted binary.
-  renameSync(tmp, dir);
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another test file fetched it at the same time: use theirs.
+    if (!existsSync(bin)) throw err;
+  }
+  rmSync(tmp, { recursive: true, force: true });
   return bin;
 }
 
