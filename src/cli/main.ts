@@ -40,9 +40,19 @@ function registerServe(program: Command, setExit: (code: number) => void): void 
     .description('start the server (configured by HANGAR_* variables; see the README)')
     .addHelpText('after', '\nConfiguration comes from the environment: HANGAR_HOST, HANGAR_PORT, HANGAR_DATA_DIR, HANGAR_API_KEY,\nANTHROPIC_API_KEY, HANGAR_LOG_LEVEL, HANGAR_LOG_FORMAT, ... (the README lists them all).')
     .action(async () => {
+      await requireSqlite();
       await import('../server/main.ts');
       setExit(KEEP_RUNNING);
     });
+}
+
+/** The server's store is node:sqlite, unflagged since Node 22.13: say so in one line, not a stack trace. */
+async function requireSqlite(): Promise<void> {
+  try {
+    await import('node:sqlite');
+  } catch {
+    throw new Error(`Node.js ${process.version} has no node:sqlite; the server needs Node.js ^22.13.0 || >=24 (see engines in package.json)`);
+  }
 }
 
 function registerEnvKey(program: Command, setExit: (code: number) => void): void {
