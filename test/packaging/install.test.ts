@@ -4,10 +4,10 @@
 // repository set up with `npm ci --omit=dev` builds itself and runs `npm start`. Both answer
 // /health and stop on Ctrl-C, and `npx hangar serve` also on a SIGTERM to the npx PID alone.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { REPO_ROOT, commandOf, descendants, enginesMinimum, freePort, isAlive, officialNode, health, launch, portIsFree, requireBuild, waitUntil, type Launched } from './launch-kit.ts';
@@ -103,11 +103,11 @@ describe('installing Hangar', () => {
 
   it('a fresh copy of the repository: `npm ci --omit=dev` builds dist/ and `npm start` serves (Node 24 as the system node)', { timeout: INSTALL_TIMEOUT_MS }, async () => {
     const clone = tempDir('hangar-clone-');
-    const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-    for (const f of tracked) {
-      if (f.startsWith('test/') || f.startsWith('bench/')) continue;
-      mkdirSync(dirname(join(clone, f)), { recursive: true });
-      cpSync(join(REPO_ROOT, f), join(clone, f));
+    // The working tree as a fresh clone has it: no installs, builds, data, tests or git metadata.
+    const skipped = new Set(['node_modules', 'dist', '.git', '.hangar', '.hangar-worker', 'test', 'bench', 'tmp']);
+    for (const entry of readdirSync(REPO_ROOT)) {
+      if (skipped.has(entry) || entry.endsWith('.log')) continue;
+      cpSync(join(REPO_ROOT, entry), join(clone, entry), { recursive: true });
     }
     await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: clone, timeout: INSTALL_TIMEOUT_MS, env: userEnv() });
     expect(readdirSync(join(clone, 'dist', 'server'))).toContain('main.js');
