@@ -108,4 +108,19 @@ describe('`npm run hangar -- worker` stops on a signal to npm', () => {
       expect(code).toBe(0);
     });
   }
+
+  it('a worker started through npx stops when the shell npm ran it in dies', async () => {
+    // What `npx hangar worker` looks like: npm runs `sh -c "hangar worker …"` (a shell that does
+    // not exec its command; `; true` keeps dash from doing so) and signals only that shell.
+    const cmd = `'${process.execPath}' dist/cli/main.js worker --environment ${rig.envId} --url ${rig.h.url} --data-dir '${tempDir('hangar-signal-npx-')}' --sandbox unsafe-local; true`;
+    const sh = launch('sh', ['-c', cmd], { cwd: REPO_ROOT, env: { HANGAR_ENVIRONMENT_KEY: rig.envKey, npm_lifecycle_event: 'npx' } });
+    launched.push(sh);
+    await sh.waitForLog('hangar worker polling');
+    const node = nodeUnder(sh);
+    process.kill(sh.pid, 'SIGTERM');
+    await sh.exited;
+    await waitUntil(() => !isAlive(node), 10_000, `orphaned worker node ${node} to notice its launcher is gone`);
+    expect(sh.output()).toContain('launcher exited');
+    expect(sh.output()).toContain('worker stopped');
+  });
 });
