@@ -71,9 +71,11 @@ beforeAll(() => {
 afterEach(() => {
   for (const l of launched.splice(0)) l.killGroup();
 });
+// Each test leaves ~100 MB of node_modules; removing it can take a while on a busy machine.
+const CLEANUP_TIMEOUT_MS = 120_000;
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+}, CLEANUP_TIMEOUT_MS);
 
 describe('installing Hangar', () => {
   it('the npm pack tarball ships dist/, README and LICENSE only, installs and serves with `npx hangar serve` on the minimum Node', { timeout: INSTALL_TIMEOUT_MS }, async () => {
