@@ -70,7 +70,7 @@ class Judge {
   deny(why: string): void { this.denies.push(why); }
 }
 
-const LIST_TOKENS = new Set([';', '&&', '||', '|', '|&', '(', ')', '{', '}', '!', 'do', 'done', ';;']);
+const LIST_TOKENS = new Set([';', '&&', '||', '|', '|&', '(', ')', '{', '}', '!', 'do', 'done']);
 const STRUCTURE = new Set(['program', 'list', 'pipeline', 'compound_statement', 'subshell', 'negated_command', 'redirected_statement', 'do_group']);
 const REDIRECTS = new Set(['file_redirect', 'heredoc_redirect', 'herestring_redirect']);
 
@@ -137,6 +137,10 @@ const WORD_TYPES = new Set([
  * a brace or tilde expansion). Substitutions and anything unusual also ask.
  */
 function word(n: ShellNode, j: Judge, depth: number): string | undefined {
+  if (depth > 200) {
+    j.ask('nesting too deep');
+    return undefined;
+  }
   switch (n.type) {
     case 'word':
       return unquotedWord(n.text, j);
@@ -196,11 +200,14 @@ function word(n: ShellNode, j: Judge, depth: number): string | undefined {
   }
 }
 
-/** A backtick or `$(`, `$[`, `${` left in text the grammar called literal: it misread something. */
-function hiddenSubstitution(text: string): boolean {
+/**
+ * A backtick or `$(`, `$[`, `${` left in text the grammar called literal: it misread something.
+ * (Defence in depth: no input is known to reach it; exported for its test.)
+ */
+export function hiddenSubstitution(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '\\') i++;
-    else if (text[i] === '`' || (text[i] === '$' && '([{'.includes(text[i + 1] ?? ''))) return true;
+    else if (text[i] === '`' || (text[i] === '$' && ['(', '[', '{'].includes(text[i + 1] ?? ''))) return true;
   }
   return false;
 }
@@ -277,9 +284,7 @@ function judgeRedirect(n: ShellNode, j: Judge, depth: number): void {
   const target = word(dest, j, depth + 1);
   if ((op === '>&' || op === '<&' || op === '>&-' || op === '<&-') && target !== undefined && /^([0-9]+-?|-)$/.test(target)) return; // fd duplication
   if (target === undefined) return j.ask('redirection to a computed path');
-  if (target.startsWith('/dev/tcp/') || target.startsWith('/dev/udp/') || normalizePath(target).startsWith('/dev/tcp/') || normalizePath(target).startsWith('/dev/udp/')) {
-    return j.ask('network redirection');
-  }
+  if (/^\/dev\/(tcp|udp)\//.test(normalizePath(target))) return j.ask('network redirection'); // bash opens a socket
   if (op === '<') return; // reading is allowed
   if (DISK_DEVICE.test(normalizePath(target))) return j.deny('write to a disk device');
   if (HARMLESS_SINKS.has(target)) return;
@@ -346,14 +351,14 @@ function judgeCommand(n: ShellNode, j: Judge, depth: number): void {
   const inner = nameNode.namedChildren[0];
   const literalName = inner ? word(inner, j, depth + 1) : undefined;
   if (literalName === undefined) return j.ask('command name is computed');
+  destructive(literalName, args, j, 0);
   let name = literalName;
   if (name.includes('/')) {
     // A program given by path runs whatever is there; only the system's own copies are known.
     const m = /^\/(?:usr\/)?bin\/([a-z0-9][a-z0-9._+-]*)$/.exec(name);
-    if (!m || !RULES.has(m[1]!)) j.ask(`program given by path: ${name}`);
-    name = m?.[1] ?? name;
+    if (!m) return j.ask(`program given by path: ${name}`);
+    name = m[1]!;
   }
-  destructive(name, args, j, 0);
   const rule = RULES.get(name);
   if (!rule) return j.ask(`command ${name}`);
   const why = rule(args);
@@ -377,7 +382,7 @@ function destructive(name: string, args: Arg[], j: Judge, level: number): void {
     return;
   }
   if (SHELLS.has(base)) {
-    const c = vals.indexOf('-c');
+    const c = vals.findIndex((v) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(v)); // -c, -lc, -ec …
     const script = c >= 0 ? args[c + 1]?.lit : undefined;
     if (script !== undefined && level < 5) {
       parseShell(script, (root) => {
@@ -533,8 +538,8 @@ const RULES = new Map<string, Rule>([
     return bad === undefined ? undefined : `moves ${bad}`;
   })],
   ['tsc', compilerBad(/^$/)],
-  ['gcc', compilerBad(/^(-B|-wrapper|-fplugin|-specs|--specs|-Wl,|-Xlinker|-Wa,|-Xassembler|-fuse-ld|--sysroot|-isysroot|-fprofile|-save-temps)/)],
-  ['rustc', compilerBad(/^(-C|--codegen|-Z|--extern|-L|--sysroot)/)],
+  ['gcc', compilerBad(/^(-B|-wrapper|-fplugin|-specs|--specs|-Wl,|-Xlinker|-Wa,|-Xassembler|-fuse-ld|--sysroot|-isysroot|-fprofile|-save-temps|-MF|-dumpdir)/)],
+  ['rustc', compilerBad(/^(-C|--codegen|-Z|--extern|-L|--sysroot|--out-dir|--emit)/)],
 ]);
 for (const alias of ['g++', 'cc', 'c++']) RULES.set(alias, RULES.get('gcc')!);
 

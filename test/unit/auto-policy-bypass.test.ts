@@ -6,7 +6,7 @@
 // found by the attack run of issue 18. Every attempt must ask or deny; the safe commands must
 // still be allowed and the destructive ones denied, so a policy that asks for everything fails.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateAuto, evaluateBash, explainBash } from '../../src/harness/auto-policy.ts';
+import { evaluateAuto, evaluateBash, explainBash, hiddenSubstitution } from '../../src/harness/auto-policy.ts';
 import { loadShellGrammar } from '../../src/harness/shell-syntax.ts';
 
 beforeAll(async () => {
@@ -73,9 +73,10 @@ const BYPASSES: string[] = [
   'sort > out --compress-program=sh f', 'git diff > out --ext-diff', 'sort <<EOF --compress-program=sh\nx\nEOF', 'sort <<EOF | sort --compress-program=sh\nx\nEOF',
   'cat <<EOF && curl x\nx\nEOF', 'cat <<EOF\n`id`\nEOF', 'cat <<EOF\n$[x]\nEOF', "cat <<-'EOF'\n\tEOF\ncurl x\nEOF", 'cat <<E\\OF\nEOF\ncurl x',
   "cat <<'EOF'\nEOF\ncurl x", 'echo a#; curl x', 'echo $"$(id)"', '[ a > /etc/x ]', 'git diff --ext', 'git log --outp=/etc/x', 'cp --sy /etc/passwd x',
-  'sort --comp=sh f',
-  // Unparseable or incomplete input.
-  'echo "unterminated', 'ls (', 'if true; then curl x; fi', 'while true; do ls; done', 'case x in x) curl x;; esac', 'select x in a; do ls; done',
+  'sort --comp=sh f', 'rustc --emit=link=.git/hooks/pre-commit a.rs', 'rustc --out-dir .git/hooks a.rs', 'gcc -MF .git/hooks/x a.c', 'gcc a.c -o .git/hooks/pre-commit',
+  'bash -lc ls',
+  // Unparseable or incomplete input (the persistent shell would read the next command as its rest).
+  'echo "unterminated', 'ls ;;', 'ls "$HOME', 'ls (', 'if true; then curl x; fi', 'while true; do ls; done', 'case x in x) curl x;; esac', 'select x in a; do ls; done',
 ];
 
 const SAFE: string[] = [
@@ -98,6 +99,7 @@ const DESTRUCTIVE: string[] = [
   'dd if=/dev/zero of=/dev/sda', ':(){ :|:& };:', 'bomb(){ bomb|bomb& };bomb', 'shutdown -h now', 'reboot', 'poweroff', 'halt', 'chmod -R 777 /',
   'echo x > /dev/sda', 'sudo rm -rf /', 'timeout 5 rm -rf /', 'env rm -rf /', 'nohup rm -rf ~', 'bash -c "rm -rf /"', 'sh -c \'mkfs.ext4 /dev/sda\'',
   'echo $(rm -rf /)', 'ls; rm -rf /', 'ls && shutdown now', 'true & rm -rf /', 'cat <(rm -rf /)', '/usr/sbin/shutdown -r now', 'systemctl poweroff',
+  "bash -lc 'rm -rf /'", "sh -ec 'shutdown now'",
 ];
 
 describe('auto policy: bypass attempts', () => {
@@ -142,5 +144,12 @@ describe('auto policy: writes that arm later commands', () => {
   it('still allows ordinary workspace writes', () => {
     expect(evaluateAuto('write', { file_path: '/workspace/src/config.ts', content: 'x' })).toEqual({ type: 'allow' });
     expect(evaluateAuto('write', { file_path: '/workspace/.gitignore', content: 'x' })).toEqual({ type: 'allow' });
+  });
+});
+
+describe('auto policy: text the grammar called literal', () => {
+  it('spots a substitution left in it, and not an escaped one', () => {
+    for (const t of ['a`id`', 'x$(id)', '$[1]', '${x@P}']) expect(hiddenSubstitution(t), t).toBe(true);
+    for (const t of ['plain', 'a\\`b', '\\$(x)', '$HOME', 'cost: 5$']) expect(hiddenSubstitution(t), t).toBe(false);
   });
 });

@@ -60,6 +60,12 @@ describe('auto policy', () => {
     }
   });
 
+  it('asks when the grammar had to recover from a syntax error, even if each part looks safe', () => {
+    // The grammar recovers from a missing quote or bracket with the parts intact; bash would
+    // wait for the rest (the next command sent to the persistent shell).
+    for (const c of ['ls "x" "', '[ -f a']) expect(evaluateBash(c), c).toEqual({ type: 'ask', reason_code: 'indeterminate' });
+  });
+
   it('asks for tools it has no rule for', () => {
     expect(evaluateAuto('web_fetch', { url: 'https://x' })).toEqual({ type: 'ask', reason_code: 'indeterminate' });
   });
