@@ -447,7 +447,7 @@ function longOption(v: string, names: string[]): boolean {
 }
 
 const GIT_DANGEROUS_LONG = ['ext-diff', 'output', 'output-directory', 'exec', 'edit', 'edit-description', 'template', 'separate-git-dir', 'upload-pack',
-  'receive-pack', 'gpg-sign', 'interactive', 'patch', 'open-files-in-pager', 'config', 'config-env', 'textconv'];
+  'receive-pack', 'gpg-sign', 'interactive', 'patch', 'open-files-in-pager', 'config', 'config-env', 'textconv', 'help'];
 
 const git: Rule = literalOnly((vals) => {
   let i = 0;
@@ -515,7 +515,7 @@ const RULES = new Map<string, Rule>([
   ['date', literalOnly((v) => v.find((a) => /^-[a-zA-Z]*s/.test(a) || longOption(a, ['set'])) && 'sets the clock')],
   ['tree', literalOnly((v) => v.find((a) => /^-o/.test(a)) && 'writes a file')],
   ['uniq', literalOnly((v) => { const ops = operands(v); return ops.length > 1 && badWrite([ops[1]!]) ? `writes ${ops[1]}` : undefined; })],
-  ['sort', literalOnly((v) => v.find((a) => longOption(a, ['compress-program', 'output']) || /^-[a-zA-Z]*o/.test(a)) && 'runs a compressor or writes a file')],
+  ['sort', literalOnly((v) => v.find((a) => longOption(a, ['compress-program', 'output', 'temporary-directory']) || /^-[a-zA-Z]*[oT]/.test(a)) && 'runs a compressor or writes files')],
   ['rg', literalOnly((v) => v.find((a) => /^--(pre|search-zip|hostname-bin)/.test(a) || /^-[a-zA-Z]*z/.test(a)) && 'runs a preprocessor')],
   ['find', literalOnly((v) => v.find((a) => FIND_ACTIONS.has(a)) && 'runs or deletes')],
   ['git', git],
