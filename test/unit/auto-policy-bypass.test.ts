@@ -75,7 +75,7 @@ const BYPASSES: string[] = [
   "cat <<'EOF'\nEOF\ncurl x", 'echo a#; curl x', 'echo $"$(id)"', '[ a > /etc/x ]', 'git diff --ext', 'git log --outp=/etc/x', 'cp --sy /etc/passwd x',
   'sort --comp=sh f', 'rustc --emit=link=.git/hooks/pre-commit a.rs', 'rustc --out-dir .git/hooks a.rs', 'gcc -MF .git/hooks/x a.c', 'gcc a.c -o .git/hooks/pre-commit',
   'bash -lc ls', 'git log --help', 'git branch --he', 'sort -T /etc f', 'sort --temporary-directory=/etc f',
-  // Unparseable or incomplete input (the persistent shell would read the next command as its rest).
+  // Unparseable or incomplete input (bash runs what precedes a syntax error; the grammar recovers its own way).
   'echo "unterminated', 'ls ;;', 'ls "$HOME', 'ls (', 'if true; then curl x; fi', 'while true; do ls; done', 'case x in x) curl x;; esac', 'select x in a; do ls; done',
 ];
 

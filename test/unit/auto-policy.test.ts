@@ -61,8 +61,8 @@ describe('auto policy', () => {
   });
 
   it('asks when the grammar had to recover from a syntax error, even if each part looks safe', () => {
-    // The grammar recovers from a missing quote or bracket with the parts intact; bash would
-    // wait for the rest (the next command sent to the persistent shell).
+    // The grammar recovers from a missing quote or bracket with the parts intact; bash (the tool
+    // runs each command through `eval`) reports a syntax error after running what came before it.
     for (const c of ['ls "x" "', '[ -f a']) expect(evaluateBash(c), c).toEqual({ type: 'ask', reason_code: 'indeterminate' });
   });
 
