@@ -310,8 +310,9 @@ function judgeFor(n: ShellNode, j: Judge, depth: number): void {
  * `[ … ]` is the `test` builtin: plain words, no arithmetic evaluation (unlike `[[ … ]]`). A `<` or
  * `>` inside is a redirection to bash even where the grammar reads a comparison: ask.
  */
-const TEST_TOKENS = new Set(['[', ']', '=', '==', '!=', '!', '(', ')']);
+const TEST_TOKENS = new Set(['[', ']', '=', '==', '!=', '!']); // unescaped ( ) are shell syntax to bash
 function judgeTest(n: ShellNode, j: Judge, depth: number): void {
+  if (depth > 100) return j.ask('nesting too deep');
   for (const c of n.children) {
     if (!c.isNamed) {
       if (!TEST_TOKENS.has(c.type)) j.ask(`token ${c.type} in [ ]`);

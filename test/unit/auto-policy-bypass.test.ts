@@ -74,7 +74,7 @@ const BYPASSES: string[] = [
   'cat <<EOF && curl x\nx\nEOF', 'cat <<EOF\n`id`\nEOF', 'cat <<EOF\n$[x]\nEOF', "cat <<-'EOF'\n\tEOF\ncurl x\nEOF", 'cat <<E\\OF\nEOF\ncurl x',
   "cat <<'EOF'\nEOF\ncurl x", 'echo a#; curl x', 'echo $"$(id)"', '[ a > /etc/x ]', 'git diff --ext', 'git log --outp=/etc/x', 'cp --sy /etc/passwd x',
   'sort --comp=sh f', 'rustc --emit=link=.git/hooks/pre-commit a.rs', 'rustc --out-dir .git/hooks a.rs', 'gcc -MF .git/hooks/x a.c', 'gcc a.c -o .git/hooks/pre-commit',
-  'bash -lc ls', 'git log --help', 'git branch --he', 'sort -T /etc f', 'sort --temporary-directory=/etc f',
+  'bash -lc ls', '[ ( a = b ) ]', 'git log --help', 'git branch --he', 'sort -T /etc f', 'sort --temporary-directory=/etc f',
   // Unparseable or incomplete input (bash runs what precedes a syntax error; the grammar recovers its own way).
   'echo "unterminated', 'ls ;;', 'ls "$HOME', 'ls (', 'if true; then curl x; fi', 'while true; do ls; done', 'case x in x) curl x;; esac', 'select x in a; do ls; done',
 ];
