@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionRow, SessionStatus, StoredEvent } from '../../src/ports/store.ts';
 import type { StepPlan } from '../../src/harness/planner.ts';
-import { INTERRUPTED_TOOL_MESSAGE, planStep } from '../../src/harness/planner.ts';
+import { INTERRUPTED_TOOL_MESSAGE, RESTARTED_TOOL_MESSAGE, planStep } from '../../src/harness/planner.ts';
 import { conversationOrder, deriveLogState, type OpenToolUse } from '../../src/harness/log-state.ts';
 import { builtinPolicy, toolUseEvent } from '../../src/harness/permissions.ts';
 import type { AgentSnapshot } from '../../src/harness/context.ts';
@@ -411,6 +411,56 @@ describe('planStep: crash recovery and retries', () => {
     expect(types(p)).toEqual(['session.status_running']);
     expect(p.patch).toMatchObject({ status: 'running', runningSince: since });
     expect(p.action).toEqual({ type: 'continue' });
+  });
+});
+
+describe('planStep: tool calls cut short by a restart (at most once per tool_use id)', () => {
+  /** Running, after a model request that made an allowed bash call and an allowed MCP call. */
+  function twoServerCalls() {
+    const log = new LogBuilder();
+    log.message('go');
+    log.running();
+    let bash = '';
+    let mcp = '';
+    log.modelTurn(() => { bash = log.toolUse('bash'); mcp = log.mcpToolUse('echo', 'allow'); });
+    return { log, bash, mcp };
+  }
+  const started = (r: SessionRow, ids: string[]): SessionRow => ({ ...r, session: { ...r.session, _tools_started: ids } });
+
+  it('runs calls that were never started', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    expect(usesOf(plan(row('running'), log)).map((u) => u.id)).toEqual([bash, mcp]);
+    expect(usesOf(plan(started(row('running'), []), log)).map((u) => u.id)).toEqual([bash, mcp]);
+  });
+
+  it('answers a started call without a result with an error instead of running it again, and clears its marker', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    const p = plan(started(row('running'), [bash]), log);
+    expect(types(p)).toEqual(['agent.tool_result']);
+    expect(p.events![0]).toMatchObject({ tool_use_id: bash, is_error: true, content: [{ type: 'text', text: RESTARTED_TOOL_MESSAGE }] });
+    expect(p.patch).toEqual({ fields: { _tools_started: [] } });
+    expect(p.action).toEqual({ type: 'continue' });
+    // Once that error is in the log, only the never-started call runs.
+    log.add('agent.tool_result', { tool_use_id: bash, content: [], is_error: true });
+    expect(usesOf(plan(row('running'), log)).map((u) => u.id)).toEqual([mcp]);
+  });
+
+  it('answers a started MCP call with agent.mcp_tool_result, keeping markers of other calls', () => {
+    const { log, mcp } = twoServerCalls();
+    const p = plan(started(row('running'), [mcp, 'sevt_elsewhere']), log);
+    expect(types(p)).toEqual(['agent.mcp_tool_result']);
+    expect(p.events![0]).toMatchObject({ mcp_tool_use_id: mcp, is_error: true, content: [{ type: 'text', text: RESTARTED_TOOL_MESSAGE }] });
+    expect(p.patch).toEqual({ fields: { _tools_started: ['sevt_elsewhere'] } });
+  });
+
+  it('an interrupt answers started calls once and clears their markers', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    log.interrupt();
+    const p = plan(started(row('running'), [bash]), log);
+    expect(types(p)).toEqual(['agent.tool_result', 'agent.mcp_tool_result', 'session.status_idle']);
+    expect(p.events![0]).toMatchObject({ tool_use_id: bash, content: [{ type: 'text', text: INTERRUPTED_TOOL_MESSAGE }] });
+    expect(p.events![1]).toMatchObject({ mcp_tool_use_id: mcp });
+    expect(p.patch!.fields!._tools_started).toEqual([]);
   });
 });
 
