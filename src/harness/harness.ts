@@ -10,7 +10,7 @@ import { isoAt, type Clock } from '../ports/clock.ts';
 import { SessionLog } from './session-log.ts';
 import { planStep, idlePatch, withoutReservation, withoutStarted, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
-import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
+import { backoffMs, failureStatus, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
 import type { ServerToolRunner, ToolOutcome, ToolRunner, ToolSession } from './tool-runner.ts';
 import type { SessionErrorBody } from '../domain/session-events.ts';
 import type { PriceTable } from '../domain/pricing.ts';
@@ -264,7 +264,7 @@ export class Harness {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-      const retryStatus = retrying ? 'retrying' : error.retryable ? 'exhausted' : 'terminal';
+      const retryStatus = failureStatus(error, retrying);
       const events = spanStartId ? [f.modelRequestEnd(spanStartId, true, zero)] : [];
       events.push(f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } }));
       const releasedId = spanStartId ?? evaluation?.startId;
