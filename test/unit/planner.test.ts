@@ -695,6 +695,29 @@ describe('tool-use permission evaluation', () => {
     expect(denial).toBeUndefined();
   });
 
+  it('evaluates an MCP call by its toolset policy: always_allow allows, always_ask and auto ask (MCP tools are opaque to auto)', () => {
+    const route = (type: 'always_allow' | 'always_ask' | 'auto') => new Map([['mcp__docs__rm', { server: 'docs', tool: 'rm', policy: { type } }]]);
+    const call = { name: 'mcp__docs__rm', input: { path: '/' } };
+    const a = agent([{ type: 'mcp_toolset', mcp_server_name: 'docs' }]);
+    const allowed = toolUseEvent(f(), a, call, new Set([call.name]), route('always_allow'));
+    expect(allowed.event).toMatchObject({ type: 'agent.mcp_tool_use', mcp_server_name: 'docs', name: 'rm', evaluated_permission: 'allow', evaluation: { type: 'always_allow' } });
+    const asked = toolUseEvent(f(), a, call, new Set([call.name]), route('always_ask'));
+    expect(asked.event).toMatchObject({ evaluated_permission: 'ask', evaluation: { type: 'always_ask' } });
+    const auto = toolUseEvent(f(), a, call, new Set([call.name]), route('auto'));
+    expect(auto.event).toMatchObject({ evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } } });
+    expect(auto.denial).toBeUndefined();
+    // An ask waits for the user: the planner never runs it on its own.
+    const log = new LogBuilder();
+    log.message('go');
+    log.running();
+    const { id: _id, type: _type, processed_at: _at, ...fields } = auto.event as Fields;
+    let useId = '';
+    log.modelTurn(() => { useId = log.add('agent.mcp_tool_use', fields); });
+    const p = plan(row('running'), log);
+    expect(p.action).toEqual({ type: 'none' });
+    expect(p.events![0].stop_reason).toEqual({ type: 'requires_action', event_ids: [useId] });
+  });
+
   it('denies a call to a tool that was never offered, with no evaluation and a denial text', () => {
     const { event, denial } = toolUseEvent(f(), agent([{ type: 'agent_toolset_20260401' }]), { name: 'bash', input: {} }, new Set());
     expect(event).toMatchObject({ type: 'agent.tool_use', evaluated_permission: 'deny' });
