@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, type FakeReply, type FakeUpstream, type RecordedRequest } from '../kit/fake-upstream.ts';
@@ -19,8 +20,8 @@ import { modelToolName } from '../../src/ports/mcp.ts';
 import { RESTARTED_TOOL_MESSAGE } from '../../src/harness/planner.ts';
 
 const MODEL = 'claude-sonnet-4-6';
-// Short lease so a restarted server takes over a dead process's sessions within about a second.
-const CHILD_ENV = { HANGAR_LEASE_TTL_MS: '1000' };
+// Short lease so a restarted server takes over a dead process's sessions within half a second.
+const CHILD_ENV = { HANGAR_LEASE_TTL_MS: '500' };
 const SETTLE_TIMEOUT_MS = 60_000;
 const CALLS_FILE = 'calls.log';
 
@@ -141,6 +142,17 @@ function bashScript(opts: { sleepS: number }): (req: RecordedRequest) => FakeRep
   };
 }
 
+/** The session row's hidden start markers, read straight from the store (never part of the API). */
+function startMarkers(sessionId: string): string[] {
+  const db = new DatabaseSync(join(dataDir, 'hangar.db'), { readOnly: true });
+  try {
+    const row = db.prepare('SELECT data FROM sessions WHERE id = ?').get(sessionId) as { data: string } | undefined;
+    return (JSON.parse(row?.data ?? '{}')._tools_started as string[] | undefined) ?? [];
+  } finally {
+    db.close();
+  }
+}
+
 const nonceOf = (use: Ev) => /call-\d+-[0-9a-f]+/.exec(String(use.input?.command))?.[0];
 
 describe.skipIf(bwrapMissing !== undefined)('tool side effects across crashes (at most once per tool_use id)', () => {
@@ -167,6 +179,7 @@ describe.skipIf(bwrapMissing !== undefined)('tool side effects across crashes (a
     // Nothing else surfaced as an error: the model decides what to do with the tool error.
     expect(log.filter((e) => e.type === 'session.error' || e.type === 'session.status_terminated')).toEqual([]);
     expect(callLines(sessionId)).toEqual([nonceOf(use)]);
+    expect(startMarkers(sessionId)).toEqual([]);
     // The model saw the error as the call's result and answered the turn.
     const followUp = up.requests.filter(isToolResultTurn);
     expect(followUp).toHaveLength(1);
@@ -304,5 +317,9 @@ describe.skipIf(bwrapMissing !== undefined)('tool side effects across crashes (a
     expect(calls).toBe(LIFETIMES * SESSIONS);
     // The kills must really have landed inside tool calls, or the test proves nothing.
     expect(restarted, `no kill landed during a tool call (seed ${SEED}, delays ${delays.join(',')})`).toBeGreaterThan(0);
+    // Every call is answered, so no start marker is left behind (the hidden row field stays small).
+    expect(sessions.map(startMarkers)).toEqual(sessions.map(() => []));
+    const shown = await child.client.beta.sessions.retrieve(sessions[0]);
+    expect(Object.keys(shown).filter((k) => k.startsWith('_'))).toEqual([]);
   }, 180_000);
 });
