@@ -29,9 +29,9 @@ export interface FileServiceOptions {
   maxOutputFiles?: number;
   /** Deepest directory level a capture descends into (default 32). */
   maxOutputDepth?: number;
-  /** Most bytes (apparent size) of captured outputs kept per session (default 1 GiB); the rest is skipped. */
+  /** Most bytes (apparent size) of captured outputs kept per session (default 2 GiB); the rest is skipped. */
   sessionQuotaBytes?: number;
-  /** Free space on the blob storage below which uploads (507) and captures are refused (default 256 MiB). */
+  /** Free space on the blob storage below which uploads (507) and captures are refused (default 512 MiB). */
   minFreeBytes?: number;
   /** Reads the free space (default: the blob store's statfs); tests inject a fixed value. */
   freeBytes?: () => Promise<number>;
@@ -92,8 +92,8 @@ export class FileService {
     this.maxOutputBytes = opts.maxOutputBytes ?? this.maxUploadBytes;
     this.maxOutputFiles = opts.maxOutputFiles ?? 1000;
     this.maxOutputDepth = opts.maxOutputDepth ?? 32;
-    this.sessionQuotaBytes = opts.sessionQuotaBytes ?? 1024 * MB;
-    this.minFreeBytes = opts.minFreeBytes ?? 256 * MB;
+    this.sessionQuotaBytes = opts.sessionQuotaBytes ?? 2048 * MB;
+    this.minFreeBytes = opts.minFreeBytes ?? 512 * MB;
     this.readFreeBytes = opts.freeBytes ?? (() => this.blobs.freeBytes());
   }
 
