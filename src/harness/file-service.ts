@@ -356,11 +356,13 @@ export class FileService {
         skip('disk_full');
         continue;
       }
-      const file = await this.captureOne(sessionId, root, e, prev, signal);
+      const file = await this.captureOne(sessionId, root, e, prev, prevRow?.file.id, signal);
       if (!file) continue;
       created.push(file);
       used += file.size_bytes - prevBytes;
-      if (prevRow) await this.remove(prevRow.file.id);
+      // The old row went with the insert (one transaction); its bytes follow. A crash in between
+      // leaves only an unlisted blob, never two listed versions.
+      if (prevRow) await this.blobs.delete(prevRow.file.id);
     }
     return created;
   }
@@ -402,7 +404,8 @@ export class FileService {
    * skipped until the next capture.
    */
   private async captureOne(
-    sessionId: string, root: string, e: OutputEntry, prev: OutputCapture | undefined, signal: AbortSignal | undefined,
+    sessionId: string, root: string, e: OutputEntry, prev: OutputCapture | undefined, replaces: string | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<FileObject | undefined> {
     let fh: FileHandle;
     try {
@@ -444,7 +447,7 @@ export class FileService {
       created_at: this.now(), downloadable: true, expires_at: null, scope: { type: 'session', id: sessionId },
     };
     try {
-      await this.store.files.insert({ file: { ...file }, scopeId: sessionId, expiresAt: null, sha256: written.sha256 }, { ...capture, fileId: id });
+      await this.store.files.insert({ file: { ...file }, scopeId: sessionId, expiresAt: null, sha256: written.sha256 }, { ...capture, fileId: id }, replaces);
     } catch (err) {
       await this.blobs.delete(id);
       throw err;

@@ -186,8 +186,11 @@ export interface OutputCapture {
 }
 
 export interface FileRepo {
-  /** Inserts the file and, in the same transaction, records (upserts) `capture` when given. */
-  insert(row: FileRow, capture?: OutputCapture): Promise<void>;
+  /**
+   * Inserts the file and, in the same transaction, records (upserts) `capture` when given and
+   * deletes the row of the file it `replaces` (a previous version of the same output).
+   */
+  insert(row: FileRow, capture?: OutputCapture, replaces?: string): Promise<void>;
   get(id: string): Promise<FileRow | undefined>;
   /** Keyset-paginated in insertion order (`order` desc = newest first). */
   list(q: FileListQuery): Promise<Page<FileRow>>;

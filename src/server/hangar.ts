@@ -19,6 +19,7 @@ import { SessionService } from '../harness/session-service.ts';
 import { FileService, type FileServiceOptions } from '../harness/file-service.ts';
 import type { ToolRunner } from '../harness/tool-runner.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import { SandboxToolRunner } from '../tools/sandbox-tool-runner.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
 import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
@@ -68,6 +69,8 @@ export interface HangarOverrides {
   sandboxProvider?: SandboxProvider;
   /** File size limits (defaults: 500 MB uploads and captured outputs). */
   files?: FileServiceOptions;
+  /** Wraps the file blob store (tests gate it to make capture races deterministic). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore;
   /** Replaces MCP and web tools (tests). */
   serverTools?: ServerToolRunner;
   /** Work-queue lease settings (tests shorten leases). */
@@ -88,7 +91,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const log = new SessionLog(store, bus, logger);
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
   const files = new FileService(
-    { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
+    { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
     { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
   );
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);

@@ -469,11 +469,12 @@ class SqliteFileRepo implements FileRepo {
       c.sessionId, c.path, c.sizeBytes, c.mtimeMs, c.sha256, c.fileId);
   }
 
-  async insert(row: FileRow, capture?: OutputCapture) {
+  async insert(row: FileRow, capture?: OutputCapture, replaces?: string) {
     this.s.tx(() => {
       this.s.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
         row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
       if (capture) this.upsertCapture(capture);
+      if (replaces !== undefined) this.s.run('DELETE FROM files WHERE id = ?', replaces);
     });
   }
 
