@@ -142,7 +142,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
   });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs }, {
+    bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
+  });
 
   return {
     app, store, harness, files, work, vaults, logger, generatedApiKey,
