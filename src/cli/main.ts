@@ -1,11 +1,13 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
-// a running server's API) and `worker` (serve a self-hosted environment's work queue from this
-// machine). The only place the CLI reads process.env and argv.
+// a running server's API), `keys list|create|revoke` (API keys, in the data directory) and `worker`
+// (serve a self-hosted environment's work queue from this machine). The only place the CLI reads
+// process.env and argv.
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
+import { createKey, listKeys, revokeKey } from './keys.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
@@ -20,6 +22,10 @@ const USAGE = `usage:
   hangar env-key revoke <environment_id> <key_id>
       --url URL          the server (default $HANGAR_URL or http://127.0.0.1:8700)
       --api-key KEY      an API key (default $HANGAR_API_KEY)
+  hangar keys list                                   the server's API keys (id, name, created, hint, status)
+  hangar keys create --name NAME                     a new API key (shown once)
+  hangar keys revoke <key_id>                        refused from the next request on
+      --data-dir DIR     the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)
   hangar worker --environment <environment_id>       run sessions' sandbox tools on this machine
       --url URL          the server (default $HANGAR_URL or http://127.0.0.1:8700)
       --key KEY          the environment key (default $HANGAR_ENVIRONMENT_KEY)
@@ -40,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     return -1; // the server keeps the process alive and exits on its own signals
   }
   if (command === 'env-key') return envKey(rest);
+  if (command === 'keys') return keys(rest);
   if (command === 'worker') return worker(rest);
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
@@ -61,6 +68,25 @@ async function envKey(args: string[]): Promise<number> {
     if (!keyId) throw new UsageError('missing <key_id>');
     await revokeEnvKey(environmentId, keyId, o);
   } else throw new UsageError(`unknown env-key action "${action ?? ''}" (create, list or revoke)`);
+  return 0;
+}
+
+async function keys(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'data-dir': { type: 'string' }, name: { type: 'string' } } });
+  const [action, keyId] = positionals;
+  const o = {
+    dataDir: resolve(values['data-dir'] ?? process.env.HANGAR_DATA_DIR ?? './.hangar'),
+    out: (l: string) => process.stdout.write(`${l}\n`),
+    now: () => new Date().toISOString(),
+  };
+  if (action === 'list') await listKeys(o);
+  else if (action === 'create') {
+    if (values.name === undefined) throw new UsageError('missing --name NAME');
+    await createKey(values.name, o);
+  } else if (action === 'revoke') {
+    if (!keyId) throw new UsageError('missing <key_id>');
+    await revokeKey(keyId, o);
+  } else throw new UsageError(`unknown keys action "${action ?? ''}" (list, create or revoke)`);
   return 0;
 }
 

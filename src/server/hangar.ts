@@ -141,7 +141,10 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await files.deleteSessionFiles(id);
     },
   });
-  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
+  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now())).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
   const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
