@@ -3,14 +3,16 @@
 // It asserts that no response is a 5xx, that every error uses the envelope and every response has a
 // `request-id`, and that a rejected request changed nothing (a fingerprint of the stored state is
 // taken around every state-changing request). The seed is fixed, so a failure reproduces exactly.
-// Before the fixes of issue 18 this run got 75 responses with status 500 (malformed multipart on
-// POST /v1/files) and 1,787 router rejections (414, 400) without the envelope or a request id.
+// Before the fixes of issue 18 this run got 86 responses with status 500 (malformed multipart on
+// POST /v1/files) and 1,830 router rejections (414, 400) without the envelope or a request id.
 import { DatabaseSync } from 'node:sqlite';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Anthropic from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { secretOf } from '../worker/work-kit.ts';
 
 const SEED = 0x5eed_0018;
 const REQUESTS = 10_000;
@@ -54,9 +56,15 @@ beforeAll(async () => {
     auth: { type: 'static_bearer', mcp_server_url: 'https://mcp.example.com/mcp', token: 'tok-fuzz-secret' },
   } as never);
   const envKey = await c.post<{ id: string; key: string }>(`/v1/environments/${selfHosted.id}/keys`);
+  // A worker's session token for a session in the self-hosted environment (polled and acked).
+  const workSession = await c.beta.sessions.create({ agent: agent.id, environment_id: selfHosted.id, initial_events: [text('hi') as never] });
+  const worker = new Anthropic({ baseURL: h.url, apiKey: null, authToken: envKey.key, maxRetries: 0 });
+  const item = (await worker.beta.environments.work.poll(selfHosted.id, { block_ms: 999 }))!;
+  const sessionToken = secretOf(item).sessions_token;
+  await worker.beta.environments.work.ack(item.id, { environment_id: selfHosted.id });
   Object.assign(fx, {
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
-    cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: 'work_0000000000000000000000000000',
+    cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000',
   });
   db = new DatabaseSync(join(h.dataDir, 'hangar.db'), { readOnly: true });
@@ -102,7 +110,7 @@ function randomString(r: Gen, max = 40): string {
 /** An id for a path slot: the right fixture, another kind's fixture, unknown, hostile or malformed. */
 function idFor(r: Gen, kind: string): string {
   const x = r();
-  if (x < 0.3) return encodeURIComponent(fx[kind] ?? kind);
+  if (x < 0.3) return encodeURIComponent((kind === 'session' && r() < 0.3 ? fx.workSession : fx[kind]) ?? kind);
   if (x < 0.4) return encodeURIComponent(pick(r, Object.values(fx)));
   if (x < 0.5) return `${(fx[kind] ?? 'x_').split('_')[0]}_${'0'.repeat(Math.floor(r() * 40))}`;
   if (x < 0.6) return 'a'.repeat(90 + Math.floor(r() * 40)); // around the 100-character id limit
@@ -265,7 +273,8 @@ function headersFor(r: Gen, shaped: Shaped): Record<string, string> {
   const x = r();
   if (x < 0.82) headers.authorization = `Bearer ${h.apiKey}`;
   else if (x < 0.85) headers['x-api-key'] = h.apiKey;
-  else if (x < 0.88) headers.authorization = `Bearer ${fx.envKey}`;
+  else if (x < 0.87) headers.authorization = `Bearer ${fx.envKey}`;
+  else if (x < 0.88) headers.authorization = `Bearer ${fx.sessionToken}`;
   else if (x < 0.91) headers.authorization = pick(r, ['Bearer', 'Bearer ', 'Basic Zm9vOmJhcg==', 'bearer sk-ant-oat01-unknown', 'Bearer sk-ant-req-unknown', 'Bearer ' + 'k'.repeat(5000)]);
   else if (x < 0.94) headers['x-api-key'] = randomString(r, 60).replace(/[^\x20-\x7e]/g, '') || 'k';
   // else: no credential at all
