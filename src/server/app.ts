@@ -1,14 +1,13 @@
 // Builds the Fastify app: request ids, auth, JSON parsing, the error envelope, and the route modules.
 // It receives every dependency from the composition root (main.ts) and performs no I/O of its own.
 import multipart from '@fastify/multipart';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
-import { presentedKey } from './auth.ts';
 import { authorize } from './scopes.ts';
-import { AuthThrottle } from './auth-throttle.ts';
+import { requestAuthenticator } from './request-auth.ts';
+import { clientErrorHandler, routerErrorHandler } from './router-errors.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
 import type { AppDeps } from './deps.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
@@ -42,19 +41,6 @@ export interface AppOptions {
   authFailWindowMs?: number;
 }
 
-/** The error envelope for responses written outside Fastify's reply (client errors on the socket). */
-function rawEnvelope(status: number, type: ErrorType, message: string): { id: string; body: string } {
-  const id = newId('req');
-  return { id, body: JSON.stringify(new ApiError(status, type, message).toEnvelope(id)) };
-}
-
-/** What kind of credential was presented, for the failed-authentication log line (never the key). */
-function credentialKind(key: string): string {
-  if (key.startsWith('sk-ant-oat01-')) return 'environment_key';
-  if (key.startsWith('sk-ant-req-')) return 'session_token';
-  return 'api_key';
-}
-
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
@@ -63,67 +49,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     genReqId: () => newId('req'),
     // The SDK appends `?beta=true` in some versions; strip nothing, just tolerate it.
     routerOptions: { ignoreTrailingSlash: true },
-    // The router's own rejections (bad percent-encoding, an id over 100 characters) go through
-    // authentication and the error envelope like every other response.
-    frameworkErrors: (err, req, reply) => {
-      void frameworkError(err, req, reply);
-    },
-    // Requests Node's HTTP parser refuses never reach Fastify; they still get the envelope and an id.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const [status, type, message]: [number, ErrorType, string] = err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'request_too_large', 'request headers exceed the size limit']
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'timeout_error', 'the request was not received in time']
-          : [400, 'invalid_request_error', 'malformed HTTP request'];
-      const { id, body } = rawEnvelope(status, type, message);
-      if (socket.writable) {
-        socket.write(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n`
-          + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nrequest-id: ${id}\r\nconnection: close\r\n\r\n${body}`);
-      }
-      socket.destroy(err);
-    },
+    // Requests that never reach a route still get authentication, the envelope and a request id.
+    frameworkErrors: routerErrorHandler((req, reply) => authenticate(req, reply)),
+    clientErrorHandler,
   });
 
-  const throttle = new AuthThrottle({ limit: opts.authFailLimit ?? 20, windowMs: opts.authFailWindowMs ?? 60_000, now: () => deps.clock.now() });
-
-  /**
-   * Resolves the request's credential into `req.principal`. A locked-out address is refused before
-   * its key is looked at; an unknown credential counts against its address and is logged without it.
-   */
-  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const wait = throttle.retryAfterSeconds(req.ip);
-    if (wait > 0) {
-      reply.header('retry-after', String(wait));
-      throw new ApiError(429, 'rate_limit_error', `too many failed authentications from this address; retry after ${wait} s`);
-    }
-    const key = presentedKey(req.headers);
-    if (!key) throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key> or x-api-key');
-    try {
-      // API key, environment key or work session token; each reaches only the routes scopes.ts allows.
-      req.principal = await deps.work.authenticate(key);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        const lockedOut = throttle.fail(req.ip);
-        req.log.warn({ ip: req.ip, credential: credentialKind(key), lockedOut }, 'authentication failed');
-      }
-      throw err;
-    }
-  }
-
-  async function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    reply.header('request-id', req.id);
-    let e: ApiError;
-    try {
-      await authenticate(req, reply);
-      authorize(req.principal, { method: req.method, url: undefined, params: {} });
-      e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? new ApiError(414, 'invalid_request_error', 'a path segment (an id) is longer than 100 characters')
-        : new ApiError(400, 'invalid_request_error', 'the request path is not valid percent-encoded UTF-8');
-    } catch (authErr) {
-      e = authErr instanceof ApiError ? authErr : new ApiError(500, 'api_error', 'internal server error');
-    }
-    reply.status(e.status).send(e.toEnvelope(String(req.id)));
-  }
+  const authenticate = requestAuthenticator(deps, { limit: opts.authFailLimit ?? 20, windowMs: opts.authFailWindowMs ?? 60_000 });
 
   // An empty body on a JSON POST (e.g. archive) is "no body", not malformed JSON.
   app.removeContentTypeParser('application/json');
