@@ -6,7 +6,7 @@
 // Before the fixes of issue 18 this run got 86 responses with status 500 (malformed multipart on
 // POST /v1/files) and 1,830 router rejections (414, 400) without the envelope or a request id.
 import { DatabaseSync } from 'node:sqlite';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -328,7 +328,25 @@ async function send(p: Planned): Promise<Outcome> {
 
 const READ_ONLY = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Every `app.get|post|delete('/path')` the server registers, read from its route modules. */
+function registeredRoutes(): string[] {
+  const dir = join(import.meta.dirname, '../../src/server');
+  const sources = [join(dir, 'app.ts'), ...readdirSync(join(dir, 'routes')).map((f) => join(dir, 'routes', f))];
+  return sources.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/app\.(get|post|delete|put|patch)(?:<[^>]*>)?\(\s*'([^']+)'/g)]
+    .map((m) => `${m[1].toUpperCase()} ${m[2].replace(/:\w+/g, '*')}`));
+}
+
 describe('API fuzz (fixed seed)', () => {
+  it('has a template for every route the server registers', () => {
+    const ids = new Set(Object.values(fx).map((v) => encodeURIComponent(v)));
+    const zero = () => 0; // picks each slot's own fixture
+    const fuzzed = new Set(ROUTES.map((r) => `${r.method} ${r.path(zero).split('/').map((seg) => (ids.has(seg) ? '*' : seg)).join('/')}`));
+    const routes = registeredRoutes();
+    expect(routes.length).toBeGreaterThan(50);
+    expect(routes.filter((r) => !fuzzed.has(r))).toEqual([]);
+  });
+
+
   it(`answers ${REQUESTS} hostile requests with no 5xx, always in the envelope, changing nothing when it rejects`, { timeout: 180_000 }, async () => {
     const r = prng(SEED);
     const planned = Array.from({ length: REQUESTS }, () => plan(r));
