@@ -56,5 +56,7 @@ export interface Sandbox {
 export interface SandboxProvider {
   /** Why sandboxes cannot run here (e.g. bubblewrap missing), or undefined when they can. */
   unavailableReason(): string | undefined;
+  /** Resource limits that cannot be enforced here (e.g. a cgroup controller is missing), one line each. */
+  limitWarnings?(): string[];
   provision(spec: SandboxSpec, signal: AbortSignal): Promise<Sandbox>;
 }

@@ -19,6 +19,8 @@ import { registerSessionResourceRoutes } from './routes/session-resources.ts';
 import { registerWorkRoutes } from './routes/work.ts';
 import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
+import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
+import { registerRequestLog } from './request-log.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -69,9 +71,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   app.decorateRequest('principal', null as never);
+  registerRequestLog(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
-    if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (PUBLIC_PATHS.has(req.url.split('?')[0])) return;
     await authenticate(req, reply);
     authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
   });
@@ -105,7 +108,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   // Multipart bodies are streamed part by part; per-route limits (upload size) are set where parsed.
   await app.register(multipart);
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  registerHealthRoutes(app, deps.readiness);
   registerAgentRoutes(app, deps);
   registerEnvironmentRoutes(app, deps);
   registerSessionRoutes(app, deps);

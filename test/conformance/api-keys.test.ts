@@ -158,7 +158,7 @@ describe('hangar keys', () => {
     expect(readdirSync(dir)).not.toContain('nope');
     const bad = await hangar(dir, 'rotate');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown keys action');
+    expect(bad.stderr).toContain("unknown command 'rotate'");
   });
 
   it('warns when the last active key is revoked', async () => {
