@@ -28,6 +28,9 @@ export function routerErrorHandler(authenticate: Authenticate) {
         }
       }
       reply.status(e.status).send(e.toEnvelope(String(req.id)));
+      // Hooks do not run for these requests, so the request log line (request-log.ts) is written
+      // here; the path is not logged, since it is malformed and may carry anything.
+      req.log.info({ method: req.method, route: '(not routed)', status: e.status, durationMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
     })();
   };
 }

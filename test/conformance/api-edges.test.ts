@@ -223,6 +223,16 @@ describe('failed authentication throttle', () => {
     expect((await as(t.apiKey)).status).toBe(200);
   });
 
+  it('writes the request log line for the router’s own rejections, without the path', async () => {
+    skewMs += 120_000; // past any lockout left by the test above
+    const before = lines.length;
+    const res = await fetch(`${t.url}/v1/agents/%zz-secret-in-path`, { headers: { authorization: `Bearer ${t.apiKey}` } });
+    expect(res.status).toBe(400);
+    const logged = lines.slice(before).map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    expect(logged).toEqual([expect.objectContaining({ method: 'GET', route: '(not routed)', status: 400, reqId: res.headers.get('request-id') })]);
+    expect(lines.slice(before).join('\n')).not.toContain('secret-in-path');
+  });
+
   it('logs each failure with the address and credential kind, never the key', async () => {
     const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'authentication failed');
     expect(failures.length).toBe(6);
