@@ -7,7 +7,6 @@
 // POST /v1/files) and 1,830 router rejections (414, 400) without the envelope or a request id.
 import { DatabaseSync } from 'node:sqlite';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
@@ -67,7 +66,9 @@ beforeAll(async () => {
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000',
   });
-  db = new DatabaseSync(join(h.dataDir, 'hangar.db'), { readOnly: true });
+  db = new DatabaseSync(join(h.dataDir, 'hangar.db'));
+  db.exec('PRAGMA busy_timeout = 5000');
+  installWriteCounter();
 });
 
 afterAll(async () => {
@@ -76,23 +77,33 @@ afterAll(async () => {
 });
 
 /**
- * What a rejected request must not change: every API-owned table (content hashed), the session
- * list, and the user events (the harness appends agent/session events in the background, so
- * only events written on the request path are counted).
+ * What a rejected request must not change: every API-owned table, the sessions' own fields, user
+ * events and the stored blobs. Triggers (test instrumentation in this throwaway database) count
+ * every write to them, so a fingerprint is one read however large the tables grow. The harness
+ * updates sessions' status and appends agent/session events in the background; those are not
+ * counted, only the fields and events a request writes.
  */
+const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys'];
+
+function installWriteCounter(): void {
+  const bump = 'BEGIN UPDATE fuzz_writes SET n = n + 1; END';
+  const sessionFields = ['title', 'metadata', 'resources', 'vault_ids']
+    .map((f) => `json_extract(OLD.data, '$.${f}') IS NOT json_extract(NEW.data, '$.${f}')`).join(' OR ');
+  db.exec(`
+    CREATE TABLE fuzz_writes (n INTEGER NOT NULL);
+    INSERT INTO fuzz_writes VALUES (0);
+    ${WATCHED.flatMap((t) => ['INSERT', 'UPDATE', 'DELETE'].map((op) => `CREATE TRIGGER fuzz_${t}_${op} AFTER ${op} ON ${t} ${bump};`)).join('\n')}
+    CREATE TRIGGER fuzz_sessions_insert AFTER INSERT ON sessions ${bump};
+    CREATE TRIGGER fuzz_sessions_delete AFTER DELETE ON sessions ${bump};
+    CREATE TRIGGER fuzz_sessions_update AFTER UPDATE ON sessions WHEN OLD.archived_at IS NOT NEW.archived_at OR ${sessionFields} ${bump};
+    CREATE TRIGGER fuzz_user_events AFTER INSERT ON events WHEN NEW.type LIKE 'user.%' ${bump};
+    CREATE TRIGGER fuzz_events_delete AFTER DELETE ON events ${bump};
+  `);
+}
+
 function fingerprint(): string {
-  const hash = createHash('sha256');
-  const tables = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys'];
-  for (const t of tables) hash.update(t).update(JSON.stringify(db.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()));
-  hash.update(JSON.stringify(db.prepare('SELECT id, archived_at FROM sessions ORDER BY seq').all()));
-  hash.update(JSON.stringify(db.prepare("SELECT COUNT(*) AS n FROM events WHERE type LIKE 'user.%'").all()));
-  hash.update(JSON.stringify(readdirSync(join(h.dataDir, 'files'), { recursive: true }).sort()));
-  // Session metadata, title and resources live in `data` next to status fields the harness updates.
-  for (const row of db.prepare('SELECT data FROM sessions ORDER BY seq').all() as Array<{ data: string }>) {
-    const s = JSON.parse(row.data);
-    hash.update(JSON.stringify([s.title, s.metadata, s.resources, s.vault_ids]));
-  }
-  return hash.digest('hex');
+  const writes = (db.prepare('SELECT n FROM fuzz_writes').get() as { n: number }).n;
+  return `${writes} ${readdirSync(join(h.dataDir, 'files')).length} ${readdirSync(join(h.dataDir, 'files', '.tmp')).length}`;
 }
 
 type Gen = () => number;
@@ -131,6 +142,8 @@ const text = (t: string) => ({ type: 'user.message', content: [{ type: 'text', t
 
 const ROUTES: Route[] = [
   { method: 'GET', path: () => '/health' },
+  { method: 'GET', path: () => '/healthz' },
+  { method: 'GET', path: () => '/readyz' },
   { method: 'POST', path: () => '/v1/agents', body: (r) => ({ name: `a-${Math.floor(r() * 1e6)}`, model: 'claude-sonnet-4-6' }) },
   { method: 'GET', path: () => '/v1/agents' },
   { method: 'GET', path: (r) => `/v1/agents/${idFor(r, 'agent')}` },
@@ -346,6 +359,18 @@ describe('API fuzz (fixed seed)', () => {
     expect(routes.filter((r) => !fuzzed.has(r))).toEqual([]);
   });
 
+
+  it('notices a write through its fingerprint, and not a read', async () => {
+    const before = fingerprint();
+    await h.client.beta.agents.list();
+    await h.client.beta.sessions.retrieve(fx.session);
+    expect(fingerprint()).toBe(before);
+    await h.client.beta.sessions.update(fx.session, { metadata: { probe: 'x' } });
+    const afterUpdate = fingerprint();
+    expect(afterUpdate).not.toBe(before);
+    await h.client.beta.files.upload({ file: new File(['probe'], 'probe.txt', { type: 'text/plain' }) });
+    expect(fingerprint()).not.toBe(afterUpdate);
+  });
 
   it(`answers ${REQUESTS} hostile requests with no 5xx, always in the envelope, changing nothing when it rejects`, { timeout: 180_000 }, async () => {
     const r = prng(SEED);
