@@ -4,7 +4,6 @@
 // which also works when no key is left to call an API with. Run it as the server's user.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { createApiKey } from '../server/auth.ts';
 import type { ApiKeyRepo } from '../ports/store.ts';
 
@@ -22,6 +21,8 @@ async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Prom
   if (!existsSync(file)) {
     throw new KeysCommandError(`no Hangar database at ${file}: pass --data-dir or set HANGAR_DATA_DIR to the server's data directory`);
   }
+  // Loaded here, not at start-up: the rest of the CLI must run on a Node without node:sqlite.
+  const { SqliteStore } = await import('../adapters/store-sqlite/sqlite-store.ts');
   const store = new SqliteStore(file);
   try {
     return await fn(store.apiKeys);

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
 // a running server's API), `keys list|create|revoke` (API keys, in the data directory) and `worker`
-// (serve a self-hosted environment's work queue from this machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
-// only place the CLI reads process.env and argv.
+// (serve a self-hosted environment's work queue from this machine). Parsed with commander; every
+// subcommand is registered in `buildProgram` below. The only place the CLI reads process.env and argv.
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
@@ -98,16 +98,19 @@ function registerKeys(program: Command, setExit: (code: number) => void): void {
   });
   dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source'))
     .action(async (values) => {
+      await requireSqlite();
       await listKeys(options(values));
       setExit(0);
     });
   dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for'))
     .action(async (values) => {
+      await requireSqlite();
       await createKey(values.name, options(values));
       setExit(0);
     });
   dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))
     .action(async (keyId: string, values) => {
+      await requireSqlite();
       await revokeKey(keyId, options(values));
       setExit(0);
     });
