@@ -20,6 +20,11 @@ export const IN_FLIGHT_STALE_MS = 5 * 60 * 1000;
 const SWEEP_EVERY_MS = 60_000;
 const SWEEP_BATCH = 500;
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+/**
+ * Routes whose response carries a fresh secret: storing it for replay would keep a bearer
+ * credential in plaintext beside its hash, so a key there is refused rather than ignored.
+ */
+const SECRET_RESPONSES = new Set(['/v1/environments/:id/keys']);
 
 interface Pending {
   id: IdempotencyKey;
@@ -34,13 +39,16 @@ export function fingerprint(parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** The scope of requests made with API key `key`. */
+export const apiKeyScope = (key: string) => `api_key:${hashKey(`idempotency:${key}`)}`;
+
 /** Who is asking: a caller's keys never collide with another caller's. */
 function scopeOf(req: FastifyRequest): string {
   const p = req.principal;
   if (p.kind === 'environment_key') return `environment_key:${p.keyId}`;
   if (p.kind === 'session_token') return `work:${p.workId}`;
   // API keys have no id on the principal; a salted hash of the presented key identifies one.
-  return `api_key:${hashKey(`idempotency:${presentedKey(req.headers) ?? ''}`)}`;
+  return apiKeyScope(presentedKey(req.headers) ?? '');
 }
 
 function sendReplay(reply: FastifyReply, response: IdempotentResponse): FastifyReply {
@@ -57,6 +65,9 @@ export function registerIdempotency(app: FastifyInstance, deps: { store: Store; 
     if (raw === undefined) return;
     const key = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!VALID_KEY.test(key)) throw invalidRequest('Idempotency-Key must be 1 to 255 printable ASCII characters');
+    if (SECRET_RESPONSES.has(req.routeOptions.url ?? '')) {
+      throw invalidRequest(`Idempotency-Key is not supported on POST ${req.routeOptions.url}: its response holds the new secret, which Hangar does not store; send the request without the header`);
+    }
     const id: IdempotencyKey = { scope: scopeOf(req), method: req.method, path: req.url.split('?')[0], key };
     const state: Pending = {
       id,
