@@ -30,13 +30,18 @@ interface Pending {
   id: IdempotencyKey;
   /** Set while this request holds the key's claim. */
   claimId?: string;
-  begin(fingerprint: string): Promise<IdempotentResponse | undefined>;
+  begin(parts: unknown[]): Promise<IdempotentResponse | undefined>;
 }
 
 const pending = new WeakMap<FastifyRequest, Pending>();
 
-export function fingerprint(parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+/**
+ * Hash of what makes two requests the same: the query string (e.g. a heartbeat's parameters) and
+ * `parts` (the media type and parsed body, or what a route read from a multipart body).
+ */
+export function requestFingerprint(url: string, parts: unknown[]): string {
+  const q = url.indexOf('?');
+  return createHash('sha256').update(JSON.stringify([q < 0 ? '' : url.slice(q + 1), ...parts])).digest('hex');
 }
 
 /** The scope of requests made with API key `key`. */
@@ -71,7 +76,8 @@ export function registerIdempotency(app: FastifyInstance, deps: { store: Store; 
     const id: IdempotencyKey = { scope: scopeOf(req), method: req.method, path: req.url.split('?')[0], key };
     const state: Pending = {
       id,
-      begin: async (fp) => {
+      begin: async (parts) => {
+        const fp = requestFingerprint(req.url, parts);
         const now = deps.clock.now();
         if (now - lastSweep >= SWEEP_EVERY_MS) {
           lastSweep = now;
@@ -99,7 +105,7 @@ export function registerIdempotency(app: FastifyInstance, deps: { store: Store; 
     pending.set(req, state);
     if (req.isMultipart()) return; // the route fingerprints the parts it reads (idempotentReplay)
     const mediaType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const replay = await state.begin(fingerprint([mediaType, req.body ?? null]));
+    const replay = await state.begin([mediaType, req.body ?? null]);
     if (replay) return sendReplay(reply, replay);
   });
 
@@ -125,14 +131,14 @@ export function registerIdempotency(app: FastifyInstance, deps: { store: Store; 
 }
 
 /**
- * For routes that read their body themselves (multipart uploads): call with a fingerprint of what
- * was read, just before creating anything. True when a stored response was replayed instead (the
+ * For routes that read their body themselves (multipart uploads): call with what identifies the
+ * body that was read (content hash, names, fields), just before creating anything. True when a stored response was replayed instead (the
  * route must then create nothing and return `reply`); throws the 409s described above.
  */
-export async function idempotentReplay(req: FastifyRequest, reply: FastifyReply, fp: string): Promise<boolean> {
+export async function idempotentReplay(req: FastifyRequest, reply: FastifyReply, parts: unknown[]): Promise<boolean> {
   const state = pending.get(req);
   if (!state) return false;
-  const replay = await state.begin(fp);
+  const replay = await state.begin(parts);
   if (!replay) return false;
   sendReplay(reply, replay);
   return true;

@@ -8,7 +8,7 @@ import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import { hashKey } from '../../src/server/auth.ts';
-import { apiKeyScope, fingerprint } from '../../src/server/idempotency.ts';
+import { apiKeyScope, requestFingerprint } from '../../src/server/idempotency.ts';
 import { MODEL, rejection, startRig, text, type Rig } from './helpers.ts';
 
 const DAY = 24 * 3600_000;
@@ -87,6 +87,21 @@ describe('Idempotency-Key on creates', () => {
     expect(await sessionIds(client, agent.id)).toEqual([fixed.data.id]);
   });
 
+  it('counts the query string as part of the request', async () => {
+    const agent = await freshAgent();
+    const key = newKey();
+    const post = (query: string) => fetch(`${rig.h.url}/v1/sessions?${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': rig.h.apiKey, 'idempotency-key': key },
+      body: JSON.stringify({ agent: agent.id, environment_id: rig.envId }),
+    });
+    expect((await post('x=1')).status).toBe(200);
+    const again = await post('x=1');
+    expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+    expect((await post('x=2')).status).toBe(409);
+    expect(await sessionIds(client, agent.id)).toHaveLength(1);
+  });
+
   it('concurrent duplicates create one session; every caller gets it', async () => {
     const agent = await freshAgent();
     const key = newKey();
@@ -105,7 +120,7 @@ describe('Idempotency-Key on creates', () => {
     // Hold the key as an in-flight request of this API key would (same scope, method, path, fingerprint).
     const id = { scope: apiKeyScope(rig.h.apiKey), method: 'POST', path: '/v1/sessions', key };
     const repo = rig.h.hangar.store.idempotency;
-    await repo.claim(id, { fingerprint: fingerprint(['application/json', body]), claimId: 'held', nowMs: Date.now() }, { expiredBefore: 0, staleBefore: 0 });
+    await repo.claim(id, { fingerprint: requestFingerprint('/v1/sessions', ['application/json', body]), claimId: 'held', nowMs: Date.now() }, { expiredBefore: 0, staleBefore: 0 });
     const err = await rejection(client.beta.sessions.create(body, idem(key)));
     expect(err.status).toBe(409);
     expect(err.headers?.get('x-should-retry')).toBe('true');

@@ -7,7 +7,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, tooLarge } from '../../protocol/errors.ts';
 import { contentDisposition, parseExpiresIn } from '../../domain/files.ts';
 import type { StagedUpload } from '../../harness/file-service.ts';
-import { fingerprint, idempotentReplay } from '../idempotency.ts';
+import { idempotentReplay } from '../idempotency.ts';
 import { pageBody, pageParams, queryArray, queryOf, queryString } from '../http.ts';
 
 type IdParams = { Params: { id: string } };
@@ -52,8 +52,8 @@ export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (problem) throw problem;
       if (!staged) throw invalidRequest('file: a "file" part is required');
       // A retried upload with the same Idempotency-Key is recognised by its content, not its boundary.
-      const fp = fingerprint(['multipart', staged.filename, staged.mimeType, staged.sizeBytes, staged.sha256, expiresInSeconds ?? null]);
-      if (await idempotentReplay(req, reply, fp)) {
+      const identity = ['multipart', staged.filename, staged.mimeType, staged.sizeBytes, staged.sha256, expiresInSeconds ?? null];
+      if (await idempotentReplay(req, reply, identity)) {
         await files.abandonUpload(staged);
         return reply;
       }
