@@ -135,6 +135,11 @@ export class PersistentShell {
     await this.stop();
   }
 
+  /** Host pid of the running shell's outermost process, if one runs. */
+  get pid(): number | undefined {
+    return this.live && !this.live.exited ? this.live.shell.child.pid : undefined;
+  }
+
   /** Whether a shell process is currently running. */
   get started(): boolean {
     return this.live !== undefined && !this.live.exited;
