@@ -56,5 +56,10 @@ export interface Sandbox {
 export interface SandboxProvider {
   /** Why sandboxes cannot run here (e.g. bubblewrap missing), or undefined when they can. */
   unavailableReason(): string | undefined;
+  /**
+   * One line per resource limit (memory, pids, cpu) the sandboxes cannot enforce here, saying why;
+   * empty when all hold. Optional: providers without limits to report leave it out.
+   */
+  limitWarnings?(): string[];
   provision(spec: SandboxSpec, signal: AbortSignal): Promise<Sandbox>;
 }

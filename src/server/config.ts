@@ -37,6 +37,9 @@ const schema = z.object({
   HANGAR_SANDBOX_PIDS: int(512, 8, 1_000_000),
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
+  HANGAR_SANDBOX_UID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_UID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_GID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_GID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_PROVISION_CONCURRENCY: int(8, 1, 1024),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
   HANGAR_MASTER_KEY: z.string().optional(),
   HANGAR_PRICING: z.string().optional(),
@@ -68,6 +71,10 @@ export interface HangarConfig {
   sandbox: 'bwrap' | 'unsafe-local';
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
+  /** Host uid/gid of sandboxed processes when running as root (unset: the provider's dedicated default). */
+  sandboxUser?: { uid: number; gid: number };
+  /** How many sandboxes may be provisioning at once; further first tool calls wait in line. */
+  sandboxProvisionConcurrency: number;
   fileMaxBytes: number;
   /**
    * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
@@ -121,6 +128,11 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandbox: c.HANGAR_SANDBOX,
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
+    // One of the two alone sets both: a dedicated uid usually comes with a group of the same number.
+    sandboxUser: c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID
+      ? { uid: (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID)!, gid: (c.HANGAR_SANDBOX_GID ?? c.HANGAR_SANDBOX_UID)! }
+      : undefined,
+    sandboxProvisionConcurrency: c.HANGAR_SANDBOX_PROVISION_CONCURRENCY,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
     masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),

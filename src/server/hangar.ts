@@ -85,6 +85,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
+  else provider.limitWarnings?.(); // probed and logged once now, not at the first /readyz
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
@@ -190,6 +191,8 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     startEgressProxy: createEgressProxyStarter({ log: (entry) => logger.info(entry, 'sandbox egress') }),
     limits: config.sandboxLimits,
     logger,
+    hostUser: config.sandboxUser,
+    maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
 }
 

@@ -144,6 +144,10 @@ export class SandboxToolRunner implements ToolRunner {
 
   private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
+    // Private to the server: the sandbox provider reaches the workspace without path access (see
+    // the bubblewrap adapter's stage), and no sandbox user can walk into another session's tree.
+    await mkdir(join(this.o.dataDir, 'sandboxes'), { recursive: true, mode: 0o700 });
+    await mkdir(dirs.root, { recursive: true, mode: 0o700 });
     await mkdir(dirs.workspace, { recursive: true });
     await mkdir(dirs.outputs, { recursive: true });
     const spec: SandboxSpec = {

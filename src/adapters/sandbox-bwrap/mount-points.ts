@@ -6,7 +6,7 @@
 // with O_NOFOLLOW: an openat emulation, since Node has no openat), and refuses a path that goes
 // through a symlink or a non-directory. bubblewrap then finds the mount point in place and creates
 // nothing.
-import { closeSync, constants, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { SandboxMount } from '../../ports/sandbox.ts';
 import { WORKSPACE } from '../../tools/runtime.ts';
@@ -51,7 +51,7 @@ export function prepareMountPoints(workspaceDir: string, mounts: readonly Sandbo
         try {
           next = openSync(path, DIR_FLAGS);
         } catch (err) {
-          throw unsafe(mount, parts.slice(0, i + 1), err);
+          throw unsafe(mount, parts.slice(0, i + 1), err, path);
         }
         closeSync(fd);
         fd = next;
@@ -66,7 +66,7 @@ export function prepareMountPoints(workspaceDir: string, mounts: readonly Sandbo
         try {
           file = openSync(at(fd, leaf), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
         } catch (inner) {
-          throw unsafe(mount, parts, inner);
+          throw unsafe(mount, parts, inner, at(fd, leaf));
         }
         const st = fstatSync(file);
         closeSync(file);
@@ -80,6 +80,14 @@ export function prepareMountPoints(workspaceDir: string, mounts: readonly Sandbo
   }
 }
 
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function chownAt(dirFd: number, name: string, owner: { uid: number; gid: number }): void {
   const fd = openSync(at(dirFd, name), DIR_FLAGS);
   try {
@@ -89,10 +97,12 @@ function chownAt(dirFd: number, name: string, owner: { uid: number; gid: number 
   }
 }
 
-function unsafe(mount: SandboxMount, parts: string[], cause: unknown): UnsafeMountPathError {
+function unsafe(mount: SandboxMount, parts: string[], cause: unknown, path?: string): UnsafeMountPathError {
   const where = posix.join(WORKSPACE, ...parts);
   const code = (cause as NodeJS.ErrnoException).code;
-  const what = code === 'ELOOP' ? 'is a symlink' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be used (${(cause as Error).message})`;
+  // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR; tell the two apart for the message only.
+  const isLink = code === 'ELOOP' || (path !== undefined && isSymlink(path));
+  const what = isLink ? 'is a symlink' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be used (${(cause as Error).message})`;
   return new UnsafeMountPathError(
     `the file resource mount path ${mount.sandboxPath} cannot be mounted: ${where} ${what} in the workspace; ` +
     'the sandbox cannot start until the session resource is removed or given another mount_path',
