@@ -1,0 +1,60 @@
+// Which sandbox limits are really enforced, as the provider reports them (`limitWarnings()`, shown
+// on /readyz): on fake cgroup trees (plain directories) a missing controller is reported, and a
+// tree that accepts the limit files but enforces nothing (exactly what a fake tree does) is caught
+// by the real probe processes. (On this host, test/sandbox/escape.test.ts checks that every limit
+// not reported is enforced for real.)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BwrapSandboxProvider } from '../../src/adapters/sandbox-bwrap/bwrap-provider.ts';
+
+const roots: string[] = [];
+function fakeCgroup(controllers: string): string {
+  const root = mkdtempSync(join(tmpdir(), 'hangar-limits-'));
+  roots.push(root);
+  const parent = join(root, 'svc');
+  mkdirSync(join(parent, 'hangar'), { recursive: true });
+  writeFileSync(join(parent, 'cgroup.controllers'), `${controllers}\n`);
+  writeFileSync(join(parent, 'hangar', 'cgroup.controllers'), `${controllers}\n`);
+  return parent;
+}
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
+function provider(cgroupParent: string, probeLimits: boolean, warned: string[]) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'hangar-limits-state-'));
+  roots.push(stateDir);
+  return new BwrapSandboxProvider({ stateDir, cgroupParent, probeLimits, logger: { warn: (_o, msg) => warned.push(msg) } });
+}
+
+describe('limitWarnings', () => {
+  it('reports a missing cgroup controller, once, and nothing for the present ones', () => {
+    const warned: string[] = [];
+    const p = provider(fakeCgroup('memory pids'), false, warned);
+    expect(p.limitWarnings()).toEqual([expect.stringMatching(/^sandbox cpu limit is NOT enforced: the cgroup v2 controller "cpu" is not available in /)]);
+    expect(p.limitWarnings()).toHaveLength(1);
+    expect(warned).toEqual(p.limitWarnings()); // logged once per missing limit, not per call
+  });
+
+  it('reports all three limits when there is no usable cgroup tree at all', () => {
+    const warned: string[] = [];
+    const p = provider(fakeCgroup('cpu'), false, warned);
+    const warnings = p.limitWarnings();
+    expect(warnings.map((w) => w.split(' ')[1])).toEqual(['memory', 'pids', 'cpu']);
+    for (const w of warnings) expect(w).toMatch(/NOT enforced: .*not a writable cgroup v2 directory with the memory and pids controllers/);
+    expect(warned).toHaveLength(3);
+  });
+
+  it('catches limits that are accepted but not enforced, with real probe processes', () => {
+    // A fake tree takes every limit file and pid written to it and limits nothing.
+    const warned: string[] = [];
+    const p = provider(fakeCgroup('cpu memory pids'), true, warned);
+    const warnings = p.limitWarnings();
+    expect(warnings).toEqual([
+      expect.stringMatching(/^sandbox memory limit is NOT enforced: a probe allocated 64 MiB under a 16 MiB cgroup memory limit/),
+      expect.stringMatching(/^sandbox pids limit is NOT enforced: a probe started 24 processes under a cgroup pids limit of 8/),
+    ]);
+  });
+});
