@@ -237,6 +237,9 @@ export class BwrapRuntime implements SandboxRuntime {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true, // own process group, so the kill reaches the whole chain
       env: { PATH: HOST_PATH, SHLVL: '1' },
+      // The host side of a sandbox names its session by its working directory (the workspace), now
+      // that its command line no longer does; nothing in the chain resolves a relative path.
+      cwd: this.spec.workspaceDir,
     });
     const argsPipe = child.stdio[ARGS_FD] as NodeJS.WritableStream | null;
     argsPipe?.on('error', () => {});
