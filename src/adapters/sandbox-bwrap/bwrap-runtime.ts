@@ -15,6 +15,7 @@ import { buildBwrapArgs, sandboxCommand, type BwrapNetwork, type FileBind } from
 import type { SessionCgroup } from './cgroups.ts';
 import { prepareMountPoints } from './mount-points.ts';
 import { PersistentShell } from './persistent-shell.ts';
+import { spawnTurn } from './spawn-pacer.ts';
 import { DEFAULT_STAGE_DIR, planStage, stageCommand, STAGE_FAILED, type StagePlan } from './stage.ts';
 import { exited, killGroup, supervise } from './process-capture.ts';
 import type { SandboxHost } from './sandbox-host.ts';
@@ -99,6 +100,7 @@ export class BwrapRuntime implements SandboxRuntime {
     }
     this.shellProc = new PersistentShell({
       launch: () => this.spawnSandboxed(['bash', '--noprofile', '--norc'], undefined),
+      beforeLaunch: spawnTurn,
       startTimeoutMs: opts.shellStartTimeoutMs,
       onBroken: (err) => {
         this.brokenReason ??= err.message;
@@ -166,6 +168,9 @@ export class BwrapRuntime implements SandboxRuntime {
   }
 
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    this.assertUsable();
+    if (opts.signal.aborted) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, timedOut: false, truncated: false };
+    await spawnTurn();
     this.assertUsable();
     if (opts.signal.aborted) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, timedOut: false, truncated: false };
     const spawned = this.spawnSandboxed(argv, opts.cwd);
