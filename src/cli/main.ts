@@ -1,74 +1,109 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
 // a running server's API) and `worker` (serve a self-hosted environment's work queue from this
-// machine). The only place the CLI reads process.env and argv.
-import { parseArgs } from 'node:util';
+// machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
+// only place the CLI reads process.env and argv.
 import { join } from 'node:path';
-import pino from 'pino';
+import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
 import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
+import { createLogger } from '../server/logger.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
-
-const USAGE = `usage:
-  hangar serve                                       start the server (configured by HANGAR_* variables)
-  hangar env-key create <environment_id>             issue an environment key (shown once)
-  hangar env-key list <environment_id>
-  hangar env-key revoke <environment_id> <key_id>
-      --url URL          the server (default $HANGAR_URL or http://127.0.0.1:8700)
-      --api-key KEY      an API key (default $HANGAR_API_KEY)
-  hangar worker --environment <environment_id>       run sessions' sandbox tools on this machine
-      --url URL          the server (default $HANGAR_URL or http://127.0.0.1:8700)
-      --key KEY          the environment key (default $HANGAR_ENVIRONMENT_KEY)
-      --data-dir DIR     workspaces and sandbox state (default $HANGAR_WORKER_DATA_DIR or ./.hangar-worker)
-      --sandbox bwrap|unsafe-local   (default bwrap)
-      --network unrestricted|none    sandbox egress (default unrestricted, through the filtering proxy)
-      --memory-mb N --pids N --cpus N  per-session limits
-      --max-idle-ms N    leave a session after its turn ended this long ago (default 60000)
-      --worker-id ID     Anthropic-Worker-ID (default: host name + random id)
-`;
 
 class UsageError extends Error {}
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === 'serve') {
-    await import('../server/main.ts');
-    return -1; // the server keeps the process alive and exits on its own signals
-  }
-  if (command === 'env-key') return envKey(rest);
-  if (command === 'worker') return worker(rest);
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  throw new UsageError(`unknown command "${command}"`);
+const DEFAULT_URL = 'http://127.0.0.1:8700';
+
+/** Exit code of a command that keeps running (the server exits on its own signals). */
+const KEEP_RUNNING = -1;
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('hangar')
+    .description('Hangar: a self-hosted managed-agents platform (Claude Managed Agents API).')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError();
+  // ── Subcommands: one registration call each ─────────────────────────────────────────────────
+  registerServe(program, setExit);
+  registerEnvKey(program, setExit);
+  registerWorker(program, setExit);
+  return program;
 }
 
-async function envKey(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { url: { type: 'string' }, 'api-key': { type: 'string' } } });
-  const [action, environmentId, keyId] = positionals;
-  const apiKey = values['api-key'] ?? process.env.HANGAR_API_KEY;
-  if (!apiKey) throw new UsageError('an API key is needed: pass --api-key or set HANGAR_API_KEY');
-  if (!environmentId) throw new UsageError('missing <environment_id>');
-  const o = { baseUrl: values.url ?? process.env.HANGAR_URL ?? 'http://127.0.0.1:8700', apiKey, out: (l: string) => process.stdout.write(`${l}\n`) };
-  if (action === 'create') await createEnvKey(environmentId, o);
-  else if (action === 'list') await listEnvKeys(environmentId, o);
-  else if (action === 'revoke') {
-    if (!keyId) throw new UsageError('missing <key_id>');
-    await revokeEnvKey(environmentId, keyId, o);
-  } else throw new UsageError(`unknown env-key action "${action ?? ''}" (create, list or revoke)`);
-  return 0;
+function registerServe(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('serve')
+    .description('start the server (configured by HANGAR_* variables; see the README)')
+    .addHelpText('after', '\nConfiguration comes from the environment: HANGAR_HOST, HANGAR_PORT, HANGAR_DATA_DIR, HANGAR_API_KEY,\nANTHROPIC_API_KEY, HANGAR_LOG_LEVEL, HANGAR_LOG_FORMAT, ... (the README lists them all).')
+    .action(async () => {
+      await import('../server/main.ts');
+      setExit(KEEP_RUNNING);
+    });
 }
 
-async function worker(args: string[]): Promise<number> {
-  const names = ['url', 'environment', 'key', 'data-dir', 'sandbox', 'network', 'memory-mb', 'pids', 'cpus', 'max-idle-ms', 'worker-id', 'log-level'];
-  const { values } = parseArgs({ args, options: Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])) });
-  const config = parseWorkerConfig(values as Record<string, string | undefined>, process.env);
-  const logger = pino({ level: config.logLevel });
+function registerEnvKey(program: Command, setExit: (code: number) => void): void {
+  const envKey = program
+    .command('env-key')
+    .description("issue, list and revoke a self-hosted environment's keys (through a running server)");
+  const connection = (cmd: Command) => cmd
+    .option('--url <url>', `the server (default $HANGAR_URL or ${DEFAULT_URL})`)
+    .option('--api-key <key>', 'an API key (default $HANGAR_API_KEY)');
+  const options = (values: { url?: string; apiKey?: string }) => {
+    const apiKey = values.apiKey ?? process.env.HANGAR_API_KEY;
+    if (!apiKey) throw new UsageError('an API key is needed: pass --api-key or set HANGAR_API_KEY');
+    return { baseUrl: values.url ?? process.env.HANGAR_URL ?? DEFAULT_URL, apiKey, out: (l: string) => process.stdout.write(`${l}\n`) };
+  };
+  connection(envKey.command('create').argument('<environment_id>').description('issue an environment key (shown once)'))
+    .action(async (environmentId: string, values) => {
+      await createEnvKey(environmentId, options(values));
+      setExit(0);
+    });
+  connection(envKey.command('list').argument('<environment_id>').description("list an environment's keys"))
+    .action(async (environmentId: string, values) => {
+      await listEnvKeys(environmentId, options(values));
+      setExit(0);
+    });
+  connection(envKey.command('revoke').argument('<environment_id>').argument('<key_id>').description('revoke an environment key'))
+    .action(async (environmentId: string, keyId: string, values) => {
+      await revokeEnvKey(environmentId, keyId, options(values));
+      setExit(0);
+    });
+}
+
+/** The worker's flags, as typed (kebab-case), in the order help lists them. */
+const WORKER_FLAGS: Array<[flag: string, help: string]> = [
+  ['environment', 'the self-hosted environment (env_…) whose work to serve'],
+  ['url', `the server (default $HANGAR_URL or ${DEFAULT_URL})`],
+  ['key', 'the environment key (default $HANGAR_ENVIRONMENT_KEY)'],
+  ['data-dir', 'workspaces and sandbox state (default $HANGAR_WORKER_DATA_DIR or ./.hangar-worker)'],
+  ['sandbox', 'bwrap|unsafe-local (default $HANGAR_SANDBOX or bwrap)'],
+  ['network', 'unrestricted|none: sandbox egress (default unrestricted, through the filtering proxy)'],
+  ['memory-mb', 'per-session memory limit in MB (default 2048)'],
+  ['pids', 'per-session process limit (default 512)'],
+  ['cpus', 'per-session CPU share in cores (default 1)'],
+  ['max-idle-ms', "leave a session after its turn ended this long ago (default 60000)"],
+  ['worker-id', 'Anthropic-Worker-ID (default: host name + random id)'],
+  ['log-level', 'fatal|error|warn|info|debug|trace|silent (default $HANGAR_LOG_LEVEL or info)'],
+];
+
+function registerWorker(program: Command, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('worker')
+    .description("run sessions' sandbox tools on this machine (serves a self-hosted environment's work queue)");
+  for (const [flag, help] of WORKER_FLAGS) cmd.addOption(new Option(`--${flag} <value>`, help));
+  cmd.action(async (values: Record<string, string | undefined>) => {
+    // commander names options in camelCase; the config parser takes them as typed.
+    const flags = Object.fromEntries(WORKER_FLAGS.map(([flag]) => [flag, values[flag.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase())]]));
+    setExit(await worker(flags));
+  });
+}
+
+async function worker(flags: Record<string, string | undefined>): Promise<number> {
+  const config = parseWorkerConfig(flags, process.env);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let provider: SandboxProvider;
   if (config.sandbox === 'unsafe-local') {
     provider = new UnsafeLocalSandboxProvider({ logger });
@@ -81,6 +116,7 @@ async function worker(args: string[]): Promise<number> {
     });
     const reason = provider.unavailableReason();
     if (reason) logger.warn({ reason }, 'sandbox tools will fail until this is fixed');
+    else for (const w of provider.limitWarnings?.() ?? []) logger.warn({}, w);
   }
   const stop = new AbortController();
   const onSignal = (signal: string) => {
@@ -94,13 +130,34 @@ async function worker(args: string[]): Promise<number> {
   return 0;
 }
 
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  // Help and usage mistakes come back here instead of exiting inside commander.
+  program.exitOverride();
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    for (const leaf of sub.commands) leaf.exitOverride();
+  }
+  if (argv.length === 0) {
+    process.stdout.write(program.helpInformation());
+    return 2;
+  }
+  await program.parseAsync(argv, { from: 'user' });
+  return code;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (err) => {
+    if (err instanceof CommanderError) {
+      // commander already printed the help or the error (with a hint); asked-for help exits 0.
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
     if (err instanceof UsageError || err instanceof WorkerConfigError) {
-      process.stderr.write(`hangar: ${err.message}\n\n${USAGE}`);
+      process.stderr.write(`hangar: ${err.message} (see hangar --help)\n`);
       process.exit(2);
     }
     process.stderr.write(`hangar: ${err?.message ?? err}\n`);

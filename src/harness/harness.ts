@@ -46,6 +46,8 @@ export interface HarnessDeps {
   tools: ToolRunner;
   clock: Clock;
   logger: Logger;
+  /** The model API's host, named in the log line of a failed model request. */
+  modelHost?: string;
 }
 
 interface ActiveLoop {
@@ -255,7 +257,7 @@ export class Harness {
     sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal,
     evaluation?: { startId: string; outcomeId: string; iteration: number },
   ): Promise<void> {
-    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status }, 'model call failed');
+    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: this.deps.modelHost }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
     await this.deps.log.commit(sessionId, (current, readLog) => {
@@ -311,6 +313,7 @@ export class Harness {
       let outcome: ToolOutcome;
       let error: SessionErrorBody | undefined;
       let webCall: 'web_fetch_requests' | 'web_search_requests' | undefined;
+      const toolStarted = Date.now();
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
         outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
@@ -322,6 +325,7 @@ export class Harness {
       } else {
         outcome = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal });
       }
+      this.deps.logger.info({ sessionId, tool: use.name, durationMs: Date.now() - toolStarted, isError: outcome.isError }, 'tool call');
       if (signal.aborted) return; // the interrupt answers this call
       await this.deps.log.commit(sessionId, (current, log) => {
         const now = isoAt(this.deps.clock.now());

@@ -18,6 +18,8 @@ import { registerSessionResourceRoutes } from './routes/session-resources.ts';
 import { registerWorkRoutes } from './routes/work.ts';
 import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
+import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
+import { registerRequestLog } from './request-log.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -60,9 +62,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   app.decorateRequest('principal', null as never);
+  registerRequestLog(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
-    if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (PUBLIC_PATHS.has(req.url.split('?')[0])) return;
     const key = presentedKey(req.headers);
     if (!key) throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key> or x-api-key');
     // API key, environment key or work session token; each reaches only the routes scopes.ts allows.
@@ -97,7 +100,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   // Multipart bodies are streamed part by part; per-route limits (upload size) are set where parsed.
   await app.register(multipart);
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  registerHealthRoutes(app, deps.readiness);
   registerAgentRoutes(app, deps);
   registerEnvironmentRoutes(app, deps);
   registerSessionRoutes(app, deps);

@@ -23,6 +23,7 @@ const schema = z.object({
   HANGAR_DATABASE_URL: z.string().optional(),
   HANGAR_API_KEY: z.string().min(16, 'HANGAR_API_KEY must be at least 16 characters').optional(),
   HANGAR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HANGAR_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be "json" (the default) or "pretty"' }).default('json'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
   HANGAR_LEASE_TTL_MS: int(15_000, 500, 600_000),
@@ -45,7 +46,7 @@ const schema = z.object({
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
   HANGAR_OUTCOME_ONGOING_MS: int(10_000, 10, 600_000),
-  HANGAR_WEB_SEARCH_SEARXNG_URL: z.url().optional(),
+  HANGAR_WEB_SEARCH_SEARXNG_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of a SearXNG instance, e.g. http://127.0.0.1:8888' }).optional(),
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
@@ -58,6 +59,8 @@ export interface HangarConfig {
   databaseUrl: string | undefined;
   apiKey: string | undefined;
   logLevel: string;
+  /** `json` (one object a line, for machines) or `pretty` (pino-pretty, for people). */
+  logFormat: 'json' | 'pretty';
   anthropicApiKey: string | undefined;
   anthropicBaseUrl: string | undefined;
   leaseTtlMs: number;
@@ -116,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     databaseUrl: c.HANGAR_DATABASE_URL,
     apiKey: c.HANGAR_API_KEY,
     logLevel: c.HANGAR_LOG_LEVEL,
+    logFormat: c.HANGAR_LOG_FORMAT,
     anthropicApiKey: c.ANTHROPIC_API_KEY,
     anthropicBaseUrl: c.ANTHROPIC_BASE_URL,
     leaseTtlMs: c.HANGAR_LEASE_TTL_MS,

@@ -6,6 +6,7 @@ import type { SessionService } from '../harness/session-service.ts';
 import type { FileService } from '../harness/file-service.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
+import type { Readiness } from './readiness.ts';
 
 export interface AppDeps {
   store: Store;
@@ -18,4 +19,6 @@ export interface AppDeps {
   vaults: VaultService;
   /** Interval between SSE keep-alive `ping` frames. */
   pingIntervalMs: number;
+  /** `GET /readyz`'s checks (none = always ready). */
+  readiness?: Readiness;
 }

@@ -2,7 +2,7 @@
 // from a parsed config. Used by `main.ts` (the CLI entry point) and by in-process tests.
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { HangarConfig } from './config.ts';
 import { ConfigError } from './config.ts';
@@ -38,6 +38,8 @@ import { openSecretBox } from '../adapters/secret-box/master-key.ts';
 import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
+import { createLogger } from './logger.ts';
+import { createReadiness, type Readiness } from './readiness.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -47,6 +49,10 @@ export interface Hangar {
   work: WorkQueue;
   vaults: VaultService;
   logger: Logger;
+  /** The sandbox provider built-in tools run in (for the start-up summary). */
+  sandbox: SandboxProvider;
+  /** The checks `GET /readyz` serves. */
+  readiness: Readiness;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
   generatedApiKey: string | undefined;
   listen(): Promise<string>;
@@ -71,12 +77,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   if (config.databaseUrl) {
     throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
   }
-  const logger = overrides.logger ?? pino({ level: config.logLevel });
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
-  const log = new SessionLog(store, bus);
+  const log = new SessionLog(store, bus, logger);
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
   const files = new FileService(
     { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
@@ -85,7 +91,6 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
-  else provider.limitWarnings?.(); // probed and logged once now, not at the first /readyz
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
@@ -110,6 +115,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const harness = new Harness(
     {
       store, log, model, tools, clock, logger, prices, serverTools,
+      modelHost: upstreamHost(config.anthropicBaseUrl),
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
@@ -143,10 +149,11 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
   });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs }, { bodyLimit: config.bodyLimitBytes, logger });
+  const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness }, { bodyLimit: config.bodyLimitBytes, logger });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey,
+    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
@@ -194,6 +201,11 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     hostUser: config.sandboxUser,
     maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
+}
+
+/** The model API's host, for log lines about failed model requests (never the key or path). */
+function upstreamHost(baseUrl: string | undefined): string {
+  return baseUrl ? new URL(baseUrl).host : 'api.anthropic.com';
 }
 
 /** A file's text, cut at `maxBytes` (rubrics are text files). */

@@ -71,11 +71,17 @@ export class HangarWorker {
   }
 }
 
+/**
+ * The SDK's per-request line (`[log_…] get …/work/poll succeeded with status 204 in 3ms`) at info
+ * would log every poll, day and night; successful requests go to debug. Failures stay at info.
+ */
+const SDK_REQUEST_OK = /^\[[^\]]*\] \w+ \S+ succeeded with status \d+ in \d+ms$/;
+
 /** The SDK logs `(message, fields?)`; pino takes `(fields, message)`. */
 function sdkLogger(log: WorkerLogger) {
   const at = (level: keyof WorkerLogger) => (message: string, ...rest: unknown[]) => {
     const fields = rest.find((r) => r !== null && typeof r === 'object') as object | undefined;
-    log[level](fields ?? {}, message);
+    log[level === 'info' && SDK_REQUEST_OK.test(message) ? 'debug' : level](fields ?? {}, message);
   };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }

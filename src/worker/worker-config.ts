@@ -15,6 +15,7 @@ export interface WorkerConfig {
   maxIdleMs: number | undefined;
   workerId: string | undefined;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
 }
 
 export class WorkerConfigError extends Error {
@@ -39,11 +40,12 @@ const schema = z.object({
   maxIdleMs: int(0, 86_400_000).optional(),
   workerId: z.string().min(1).max(256).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: z.enum(['json', 'pretty'], { error: 'HANGAR_LOG_FORMAT must be "json" or "pretty"' }).default('json'),
 });
 
 /**
  * `flags` are the parsed command-line options (kebab-case names, as typed); `env` supplies
- * HANGAR_URL, HANGAR_ENVIRONMENT_KEY, HANGAR_WORKER_DATA_DIR, HANGAR_SANDBOX and HANGAR_LOG_LEVEL.
+ * HANGAR_URL, HANGAR_ENVIRONMENT_KEY, HANGAR_WORKER_DATA_DIR, HANGAR_SANDBOX, HANGAR_LOG_LEVEL and HANGAR_LOG_FORMAT.
  */
 export function parseWorkerConfig(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): WorkerConfig {
   const pick = (...values: Array<string | undefined>) => values.find((v) => v !== undefined && v !== '');
@@ -60,6 +62,7 @@ export function parseWorkerConfig(flags: Record<string, string | undefined>, env
     maxIdleMs: pick(flags['max-idle-ms']),
     workerId: pick(flags['worker-id']),
     logLevel: pick(flags['log-level'], env.HANGAR_LOG_LEVEL),
+    logFormat: pick(env.HANGAR_LOG_FORMAT),
   });
   if (!r.success) {
     const i = r.error.issues[0];
@@ -77,5 +80,6 @@ export function parseWorkerConfig(flags: Record<string, string | undefined>, env
     maxIdleMs: c.maxIdleMs,
     workerId: c.workerId,
     logLevel: c.logLevel,
+    logFormat: c.logFormat,
   };
 }

@@ -61,7 +61,7 @@ export function freePort(): Promise<number> {
 let nodeBinary: string | undefined;
 
 /** Node ≥ 22 to run the server with: the current runtime when it qualifies, else the pinned one. */
-function serverNode(): string {
+export function serverNode(): string {
   if (nodeBinary) return nodeBinary;
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 22) return (nodeBinary = process.execPath);

@@ -117,7 +117,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
   /**
    * One line per sandbox limit (memory, pids, cpu) that is NOT enforced here, saying why; empty
    * when all are. Detected once (controller present and writable, then a tiny real probe of the
-   * memory and pids limits) and logged once per missing limit.
+   * memory and pids limits); the start-up summary logs each line once and /readyz shows them.
    */
   limitWarnings(): string[] {
     if (!this.warnings) {
@@ -125,7 +125,6 @@ export class BwrapSandboxProvider implements SandboxProvider {
       const byName = new Map<LimitName, string>();
       for (const name of ['memory', 'pids', 'cpu'] as const) if (missing[name]) byName.set(name, missing[name]);
       this.warnings = [...byName].map(([name, why]) => `sandbox ${name} limit is NOT enforced: ${why}`);
-      for (const w of this.warnings) this.opts.logger?.warn({}, w);
     }
     return [...this.warnings];
   }

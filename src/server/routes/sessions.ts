@@ -12,7 +12,14 @@ const STATUSES = new Set<SessionStatus>(['idle', 'running', 'rescheduling', 'ter
 export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const svc = deps.sessions;
 
-  app.post('/v1/sessions', async (req) => svc.present(await svc.create(parseWith(createSessionSchema, req.body))));
+  app.post('/v1/sessions', async (req) => {
+    const row = await svc.create(parseWith(createSessionSchema, req.body));
+    const agent = row.session.agent as { id?: string } | undefined;
+    req.log.info({ sessionId: row.session.id, agentId: agent?.id, environmentId: row.session.environment_id }, 'session created');
+    // Created with initial events, the session starts its first turn at once (no commit logs it).
+    if (row.session.status === 'running') req.log.info({ sessionId: row.session.id }, 'turn started');
+    return svc.present(row);
+  });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => svc.present(await svc.get(req.params.id)));
 
