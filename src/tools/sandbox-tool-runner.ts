@@ -3,7 +3,7 @@
 // period, captures `/mnt/session/outputs` when the session settles, and removes the workspace when
 // the session is deleted. The live-sandbox map is a resource cache, not session state: after a
 // restart the next call provisions again over the same on-disk workspace.
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
@@ -146,8 +146,10 @@ export class SandboxToolRunner implements ToolRunner {
     const dirs = this.dirs(session.id);
     // Private to the server: the sandbox provider reaches the workspace without path access (see
     // the bubblewrap adapter's stage), and no sandbox user can walk into another session's tree.
-    await mkdir(join(this.o.dataDir, 'sandboxes'), { recursive: true, mode: 0o700 });
-    await mkdir(dirs.root, { recursive: true, mode: 0o700 });
+    for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700); // also trees made by versions that needed them world-searchable
+    }
     await mkdir(dirs.workspace, { recursive: true });
     await mkdir(dirs.outputs, { recursive: true });
     const spec: SandboxSpec = {

@@ -2,7 +2,7 @@
 // uses (checked at start-up), reach bind sources under a private (0700) directory, show no host
 // path or session id in any command line, and cannot make Hangar create files outside their own
 // workspace through a symlink planted where a file resource is mounted.
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';

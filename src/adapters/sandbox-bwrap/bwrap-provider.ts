@@ -7,14 +7,13 @@
 // provisioning created; the workspace stays on disk.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressProxyHandle, StartEgressProxy } from '../../ports/egress.ts';
 import type { Sandbox, SandboxProvider, SandboxSpec } from '../../ports/sandbox.ts';
 import { RuntimeSandbox } from '../../tools/runtime-sandbox.ts';
-import { buildBwrapArgs } from './bwrap-args.ts';
 import { BwrapRuntime, type HostUser } from './bwrap-runtime.ts';
 import { createSessionCgroup, detectCgroups, missingControllers, SessionCgroup, type CgroupLimits, type CgroupMode, type LimitName } from './cgroups.ts';
 import { prepareMountPoints } from './mount-points.ts';
