@@ -33,6 +33,14 @@ describe.skipIf(skip)('sandbox hardening', () => {
     expect(res).toMatchObject({ exitCode: 0, output: 'written\n' });
   });
 
+  it('stages host paths with spaces, tabs and backslashes', async () => {
+    const dir = join(fx.root, 'odd name\twith \\ and #');
+    const { runtime, spec } = await fx.provision({ workspaceDir: join(dir, 'workspace'), outputsDir: join(dir, 'out puts') });
+    expect((await runtime.shell('echo odd > f && cat f && echo o > /mnt/session/outputs/o', opts())).output).toBe('odd\n');
+    expect(readFileSync(join(spec.workspaceDir, 'f'), 'utf8')).toBe('odd\n');
+    expect(readFileSync(join(spec.outputsDir, 'o'), 'utf8')).toBe('o\n');
+  });
+
   it.skipIf(!isRoot)('runs sandboxed processes as the dedicated host uid, not an account', async () => {
     expect(fx.provider.sandboxUser).toEqual({ uid: DEFAULT_SANDBOX_HOST_ID, gid: DEFAULT_SANDBOX_HOST_ID });
     const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[2]);

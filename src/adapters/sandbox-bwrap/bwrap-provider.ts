@@ -361,8 +361,10 @@ export class BwrapSandboxProvider implements SandboxProvider {
     if (join(dir, 'egress.sock').length > MAX_SOCKET_PATH) {
       dir = join(tmpdir(), `hangar-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
     }
-    // Private to us: bubblewrap reaches the socket through the stage, never by this path.
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Searchable, not listable: bubblewrap reaches the socket through the stage (which binds this
+    // directory), the directories above may stay private.
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    await chmod(dir, 0o711);
     const handle = await this.opts.startEgressProxy({ allowedHosts: spec.network.allowedHosts }, join(dir, 'egress.sock'));
     // The proxy listens as us with mode 0600; the sandbox connects as the unprivileged user.
     if (this.hostUser) await chown(handle.socketPath, this.hostUser.uid, this.hostUser.gid);

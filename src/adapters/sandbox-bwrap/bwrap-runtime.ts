@@ -163,7 +163,8 @@ export class BwrapRuntime implements SandboxRuntime {
     ];
     for (const f of this.opts.host.etc) if (!f.hostPath.startsWith('/etc/')) sources.push({ kind: 'dir', host: dirname(f.hostPath) });
     for (const m of this.spec.mounts) sources.push({ kind: 'file', host: m.hostPath });
-    if (this.network.type === 'proxy') sources.push({ kind: 'file', host: this.network.socketPath });
+    // The socket's own directory (it holds nothing else): one directory bind, no file mount point.
+    if (this.network.type === 'proxy') sources.push({ kind: 'dir', host: dirname(this.network.socketPath) });
     return planStage(this.opts.stageDir ?? DEFAULT_STAGE_DIR, sources);
   }
 
