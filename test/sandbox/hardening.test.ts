@@ -31,6 +31,8 @@ describe.skipIf(skip)('sandbox hardening', () => {
     const { runtime } = await fx.provision();
     const res = await runtime.shell('echo written > f.txt && cat f.txt', opts());
     expect(res).toMatchObject({ exitCode: 0, output: 'written\n' });
+    // The stage lives in each process's private mount namespace, never in the host's.
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('hangar-stage');
   });
 
   it('stages host paths with spaces, tabs and backslashes', async () => {
