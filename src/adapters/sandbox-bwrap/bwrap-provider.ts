@@ -243,6 +243,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
         return `cannot create the sandbox stage directory ${this.stageDir} (${(err as Error).message}); make it creatable by root`;
       }
     }
+    this.socatMissing = socatMissing(); // reported per networked provision, not here: offline sandboxes work without it
     const host = this.prepareHost();
     const probeDir = join(this.opts.stateDir, 'probe');
     mkdirSync(join(probeDir, 'workspace'), { recursive: true });
@@ -354,8 +355,8 @@ export class BwrapSandboxProvider implements SandboxProvider {
   private async startProxy(spec: SandboxSpec): Promise<EgressProxyHandle> {
     if (spec.network.type !== 'proxy') throw new Error('unreachable');
     if (!this.opts.startEgressProxy) throw new Error('this server has no egress proxy configured, so sandboxes with network access cannot start');
-    // Checked once per process: a synchronous spawn on every provision would stall every session.
-    this.socatMissing ??= spawnSync('socat', ['-V'], { encoding: 'utf8', timeout: 10_000 }).error !== undefined;
+    // Checked once, at start-up (probe), not inside a burst of provisions: a synchronous spawn stalls every session.
+    this.socatMissing ??= socatMissing();
     if (this.socatMissing) throw new Error('socat is not installed (needed for sandbox network access); install it with: apt-get install socat');
     let dir = join(this.opts.stateDir, spec.sessionId);
     if (join(dir, 'egress.sock').length > MAX_SOCKET_PATH) {
@@ -376,6 +377,10 @@ export class BwrapSandboxProvider implements SandboxProvider {
       },
     };
   }
+}
+
+function socatMissing(): boolean {
+  return spawnSync('socat', ['-V'], { encoding: 'utf8', timeout: 10_000 }).error !== undefined;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
