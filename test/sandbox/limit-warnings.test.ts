@@ -43,6 +43,13 @@ describe('limitWarnings', () => {
     for (const w of warnings) expect(w).toMatch(/NOT enforced: .*not a writable cgroup v2 directory with the memory and pids controllers/);
   });
 
+  it('names the missing controller rather than the probe when both fail', () => {
+    const p = provider(fakeCgroup('memory pids'), true);
+    const warnings = p.limitWarnings();
+    expect(warnings).toHaveLength(3);
+    expect(warnings[2]).toMatch(/^sandbox cpu limit is NOT enforced: the cgroup v2 controller "cpu" is not available/);
+  });
+
   it('catches limits that are accepted but not enforced, with real probe processes', () => {
     // A fake tree takes every limit file and pid written to it and limits nothing.
     const p = provider(fakeCgroup('cpu memory pids'), true);

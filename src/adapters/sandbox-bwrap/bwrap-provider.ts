@@ -120,7 +120,8 @@ export class BwrapSandboxProvider implements SandboxProvider {
    */
   limitWarnings(): string[] {
     if (!this.warnings) {
-      const missing = { ...missingControllers(this.cgroups), ...(this.opts.probeLimits === false ? {} : this.probeEnforcement()) };
+      // A missing controller is the better reason: the probe would only find its limit unenforced.
+      const missing = { ...(this.opts.probeLimits === false ? {} : this.probeEnforcement()), ...missingControllers(this.cgroups) };
       const byName = new Map<LimitName, string>();
       for (const name of ['memory', 'pids', 'cpu'] as const) if (missing[name]) byName.set(name, missing[name]);
       this.warnings = [...byName].map(([name, why]) => `sandbox ${name} limit is NOT enforced: ${why}`);
