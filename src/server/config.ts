@@ -112,6 +112,9 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     throw new ConfigError(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
   }
   const c = r.data;
+  if (c.HANGAR_SANDBOX === 'unsafe-local' && (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID) !== undefined) {
+    throw new ConfigError('invalid configuration: HANGAR_SANDBOX_UID/HANGAR_SANDBOX_GID apply to HANGAR_SANDBOX=bwrap only (unsafe-local runs tools as this server\'s own user); unset them');
+  }
   return {
     host: c.HANGAR_HOST,
     port: c.HANGAR_PORT,

@@ -59,7 +59,7 @@ describe.skipIf(skip)('sandbox hardening', () => {
     expect(uids).toEqual(pids.map(() => String(DEFAULT_SANDBOX_HOST_ID)));
   });
 
-  it.skipIf(!isRoot)('refuses a sandbox uid or gid that belongs to an account, and one configured while not root is explained', () => {
+  it.skipIf(!isRoot)('refuses a sandbox uid or gid that belongs to an account or group', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hangar-accounts-'));
     try {
       writeFileSync(join(dir, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nalice:x:4242:4242::/home/alice:/bin/sh\n');

@@ -19,6 +19,11 @@ describe('sandbox configuration', () => {
     expect(loadConfig({ ...base, HANGAR_SANDBOX_PROVISION_CONCURRENCY: '32' }).sandboxProvisionConcurrency).toBe(32);
   });
 
+  it('refuses a sandbox uid with the unsafe-local sandbox, which would ignore it', () => {
+    expect(() => loadConfig({ ...base, HANGAR_SANDBOX: 'unsafe-local', HANGAR_SANDBOX_UID: '1600000000' })).toThrow(/HANGAR_SANDBOX_UID.*bwrap only/);
+    expect(loadConfig({ ...base, HANGAR_SANDBOX: 'unsafe-local' }).sandboxUser).toBeUndefined();
+  });
+
   it('refuses root, negative, fractional and non-numeric ids and a zero bound, naming the variable', () => {
     for (const [name, value] of [
       ['HANGAR_SANDBOX_UID', '0'], ['HANGAR_SANDBOX_UID', '-5'], ['HANGAR_SANDBOX_UID', '12.5'], ['HANGAR_SANDBOX_UID', 'nobody'],

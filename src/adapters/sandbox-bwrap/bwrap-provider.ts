@@ -260,7 +260,9 @@ export class BwrapSandboxProvider implements SandboxProvider {
     const cmd = runtime.commandLine(['true']).argv;
     const run = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 15_000, cwd: '/' });
     if (run.status !== 0) {
-      return `bubblewrap cannot create a sandbox here (${(run.stderr || run.error?.message || `status ${run.status}`).trim()}); ` +
+      // One line: it is shown as is on /readyz and in the start-up block.
+      const why = (run.stderr || run.error?.message || `status ${run.status}`).trim().replace(/\s*\n\s*/g, '; ');
+      return `bubblewrap cannot create a sandbox here (${why}); ` +
         'it needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)' +
         (this.hostUser ? ' and, as root, unshare --mount' : '');
     }
