@@ -35,6 +35,21 @@ describe.skipIf(skip)('sandbox hardening', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('hangar-stage');
   });
 
+  it("a session's new sandbox, provisioned while its previous one is still being released, keeps its cgroup", async () => {
+    // An idle release racing the next tool call: the new provisioning starts, then the release.
+    // The order inside is up to timing, so the race is run a few times.
+    let current = await fx.provision();
+    for (let round = 0; round < 4; round++) {
+      const next = fx.provision({ sessionId: current.spec.sessionId, workspaceDir: current.spec.workspaceDir, outputsDir: current.spec.outputsDir });
+      const releasing = current.release();
+      current = await next;
+      await releasing;
+      expect((await current.runtime.shell('echo alive', opts())).output, `round ${round}`).toBe('alive\n');
+      expect((await current.runtime.exec(['true'], opts())).exitCode, `round ${round}`).toBe(0);
+      for (const file of current.cgroup?.procsFiles ?? []) expect(existsSync(file), file).toBe(true);
+    }
+  }, 30_000);
+
   it('stages host paths with spaces, tabs and backslashes', async () => {
     const dir = join(fx.root, 'odd name\twith \\ and #');
     const { runtime, spec } = await fx.provision({ workspaceDir: join(dir, 'workspace'), outputsDir: join(dir, 'out puts') });

@@ -88,6 +88,8 @@ export class BwrapSandboxProvider implements SandboxProvider {
   private socatMissing: boolean | undefined;
   private warnings: string[] | undefined;
   private readonly slots: Array<() => void> = [];
+  /** Releases under way, by session: a new sandbox of that session waits for its predecessor's. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private provisioning = 0;
 
   constructor(opts: BwrapSandboxProviderOptions) {
@@ -178,6 +180,9 @@ export class BwrapSandboxProvider implements SandboxProvider {
   private async provisionNow(spec: SandboxSpec, signal: AbortSignal): Promise<ProvisionedRuntime> {
     const host = this.prepareHost();
     await this.prepareDirs(spec);
+    // A release of this session's previous sandbox may still be tearing down its cgroup, which has
+    // the same name as the one about to be made: let it finish, or it removes the new one.
+    await this.releasing.get(spec.sessionId);
 
     const cleanups: Array<() => Promise<void> | void> = [];
     const undo = async () => {
@@ -217,7 +222,17 @@ export class BwrapSandboxProvider implements SandboxProvider {
       return {
         runtime,
         cgroup,
-        release: () => (released ??= undo()),
+        release: () => {
+          if (!released) {
+            const done = undo();
+            released = done;
+            this.releasing.set(spec.sessionId, done);
+            void done.finally(() => {
+              if (this.releasing.get(spec.sessionId) === done) this.releasing.delete(spec.sessionId);
+            });
+          }
+          return released;
+        },
       };
     } catch (err) {
       await undo();
