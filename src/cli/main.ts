@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
 // a running server's API) and `worker` (serve a self-hosted environment's work queue from this
 // machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
@@ -13,6 +13,7 @@ import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/uns
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { createLogger } from '../server/logger.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import { watchLauncher } from '../server/launcher-watch.ts';
 
 class UsageError extends Error {}
 
@@ -39,9 +40,19 @@ function registerServe(program: Command, setExit: (code: number) => void): void 
     .description('start the server (configured by HANGAR_* variables; see the README)')
     .addHelpText('after', '\nConfiguration comes from the environment: HANGAR_HOST, HANGAR_PORT, HANGAR_DATA_DIR, HANGAR_API_KEY,\nANTHROPIC_API_KEY, HANGAR_LOG_LEVEL, HANGAR_LOG_FORMAT, ... (the README lists them all).')
     .action(async () => {
+      await requireSqlite();
       await import('../server/main.ts');
       setExit(KEEP_RUNNING);
     });
+}
+
+/** The server's store is node:sqlite, unflagged since Node 22.13: say so in one line, not a stack trace. */
+async function requireSqlite(): Promise<void> {
+  try {
+    await import('node:sqlite');
+  } catch {
+    throw new Error(`Node.js ${process.version} has no node:sqlite; the server needs Node.js ^22.13.0 || >=24 (see engines in package.json)`);
+  }
 }
 
 function registerEnvKey(program: Command, setExit: (code: number) => void): void {
@@ -125,6 +136,8 @@ async function worker(flags: Record<string, string | undefined>): Promise<number
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  // Started by npm (`npx hangar worker`): npm signals only its shell, so a vanished launcher is the stop signal.
+  if (process.env.npm_lifecycle_event) watchLauncher(() => onSignal('launcher exited'));
   await new HangarWorker({ ...config, provider, logger }).run(stop.signal);
   logger.info({}, 'worker stopped');
   return 0;

@@ -38,6 +38,7 @@ import { openSecretBox } from '../adapters/secret-box/master-key.ts';
 import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
+import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
 
@@ -78,6 +79,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
   }
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  // The `auto` policy parses shell commands; until the grammar is loaded it asks.
+  await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
