@@ -1,7 +1,7 @@
 // What the host contributes to every sandbox's filesystem: the read-only system directories, an
 // allowlist of harmless /etc entries, and generated passwd/group/hosts files (the host's own never
 // enter, and /etc/shadow-like files are never bound).
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileBind, SystemEntry } from './bwrap-args.ts';
 import { SANDBOX_GID, SANDBOX_UID } from './bwrap-args.ts';
@@ -41,6 +41,7 @@ export function detectSystem(): SystemEntry[] {
 function generatedEtc(stateDir: string): FileBind[] {
   const dir = join(stateDir, 'etc');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755); // whatever the umask: the sandbox user reads these through the stage
   const files: Record<string, string> = {
     passwd: [
       'root:x:0:0:root:/root:/usr/sbin/nologin',
@@ -55,6 +56,7 @@ function generatedEtc(stateDir: string): FileBind[] {
   return Object.entries(files).map(([name, text]) => {
     const hostPath = join(dir, name);
     writeFileSync(hostPath, text, { mode: 0o644 });
+    chmodSync(hostPath, 0o644);
     return { hostPath, sandboxPath: `/etc/${name}` };
   });
 }
