@@ -340,7 +340,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
       const why = `the limit probe failed: ${(err as Error).message}`;
       return { memory: why, pids: why, cpu: why };
     } finally {
-      void group.remove().catch(() => {});
+      removeProbeGroup(group);
     }
     return out;
   }
@@ -395,6 +395,28 @@ export class BwrapSandboxProvider implements SandboxProvider {
       },
     };
   }
+}
+
+/**
+ * Kills what the probes left in their group (the pids probe's sleeps outlive its shell) and
+ * removes it, synchronously: this runs once at start-up, and an async removal would leak the
+ * group when the process exits soon after (a CLI, a test).
+ */
+function removeProbeGroup(group: SessionCgroup): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 100; i++) {
+    const pids = group.pids();
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    Atomics.wait(nap, 0, 0, 10); // a 10 ms synchronous pause while the kernel reaps them
+  }
+  group.removeNow();
 }
 
 function socatMissing(): boolean {
