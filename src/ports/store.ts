@@ -186,12 +186,17 @@ export interface OutputCapture {
 }
 
 export interface FileRepo {
-  /** Inserts the file and, in the same transaction, records (upserts) `capture` when given. */
-  insert(row: FileRow, capture?: OutputCapture): Promise<void>;
+  /**
+   * Inserts the file and, in the same transaction, records (upserts) `capture` when given and
+   * deletes the row of the file it `replaces` (a previous version of the same output).
+   */
+  insert(row: FileRow, capture?: OutputCapture, replaces?: string): Promise<void>;
   get(id: string): Promise<FileRow | undefined>;
   /** Keyset-paginated in insertion order (`order` desc = newest first). */
   list(q: FileListQuery): Promise<Page<FileRow>>;
   delete(id: string): Promise<boolean>;
+  /** Total `size_bytes` of the files scoped to `scopeId` (a session's captured outputs). */
+  scopeBytes(scopeId: string): Promise<number>;
   /** Ids of files expired at `now` (oldest expiry first), for lazy cleanup. */
   expired(now: string, limit: number): Promise<string[]>;
   capture(sessionId: string, path: string): Promise<OutputCapture | undefined>;

@@ -42,6 +42,8 @@ const schema = z.object({
   HANGAR_SANDBOX_GID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_GID must not be 0 (root)').max(4_294_967_294).optional(),
   HANGAR_SANDBOX_PROVISION_CONCURRENCY: int(8, 1, 1024),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+  HANGAR_SESSION_DISK_MB: int(2048, 1, 16 * 1024 * 1024),
+  HANGAR_MIN_FREE_DISK_MB: int(512, 0, 16 * 1024 * 1024),
   HANGAR_MASTER_KEY: z.string().optional(),
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
@@ -79,6 +81,10 @@ export interface HangarConfig {
   /** How many sandboxes may be provisioning at once; further first tool calls wait in line. */
   sandboxProvisionConcurrency: number;
   fileMaxBytes: number;
+  /** Per-session disk quota: workspace + outputs on disk, and captured outputs by apparent size. */
+  sessionDiskBytes: number;
+  /** Free-space floor of the data dir's filesystem under which uploads and captures are refused. */
+  minFreeDiskBytes: number;
   /**
    * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
    * the key file `<dataDir>/master.key`. Validated when the secret box opens; never logged.
@@ -141,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
       : undefined,
     sandboxProvisionConcurrency: c.HANGAR_SANDBOX_PROVISION_CONCURRENCY,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    sessionDiskBytes: c.HANGAR_SESSION_DISK_MB * 1024 * 1024,
+    minFreeDiskBytes: c.HANGAR_MIN_FREE_DISK_MB * 1024 * 1024,
     masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),
     graderModel: c.HANGAR_GRADER_MODEL,

@@ -19,6 +19,7 @@ import { SessionService } from '../harness/session-service.ts';
 import { FileService, type FileServiceOptions } from '../harness/file-service.ts';
 import type { ToolRunner } from '../harness/tool-runner.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import { SandboxToolRunner } from '../tools/sandbox-tool-runner.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
 import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
@@ -68,6 +69,8 @@ export interface HangarOverrides {
   sandboxProvider?: SandboxProvider;
   /** File size limits (defaults: 500 MB uploads and captured outputs). */
   files?: FileServiceOptions;
+  /** Wraps the file blob store (tests gate it to make capture races deterministic). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore;
   /** Replaces MCP and web tools (tests). */
   serverTools?: ServerToolRunner;
   /** Work-queue lease settings (tests shorten leases). */
@@ -88,14 +91,15 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const log = new SessionLog(store, bus, logger);
   const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
   const files = new FileService(
-    { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
-    overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
+    { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
+    { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
   );
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
+    sessionDiskBytes: config.sessionDiskBytes,
   });
   const prices = new PriceTable(config.priceOverrides);
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.

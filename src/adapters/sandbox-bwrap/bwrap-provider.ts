@@ -364,7 +364,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
       if (this.hostUser) {
         const st = await lstat(dir);
         if (st.uid !== this.hostUser.uid || st.gid !== this.hostUser.gid) await chownTree(dir, this.hostUser);
-        await chmod(dir, 0o755);
+        await chmod(dir, 0o700); // the sandbox uid owns it; nobody else needs in
       }
     }
     prepareMountPoints(spec.workspaceDir, spec.mounts, this.hostUser);

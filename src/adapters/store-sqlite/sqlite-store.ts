@@ -1,7 +1,7 @@
 // SQLite adapter of the store port, on Node's built-in `node:sqlite` (WAL, synchronous=NORMAL,
 // BEGIN IMMEDIATE). Calls are synchronous underneath; the port is async so PostgreSQL fits too.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
@@ -17,6 +17,9 @@ import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
 
+/** Most prepared statements kept; the fixed queries number well under this. */
+const STATEMENT_CACHE_SIZE = 200;
+
 export class SqliteStore implements Store {
   readonly agents: AgentRepo;
   readonly environments: EnvironmentRepo;
@@ -30,7 +33,7 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') makePrivate(file);
     this.db = new DatabaseSync(file);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     this.migrate();
@@ -44,14 +47,26 @@ export class SqliteStore implements Store {
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
   }
 
-  /** Cached prepared statement. */
+  /**
+   * Cached prepared statement. The cache is LRU-bounded (`STATEMENT_CACHE_SIZE`): filters with a
+   * variable number of values (`IN (?,?,…)`) make one SQL text per count, and an unbounded cache
+   * would grow with every new shape a client sends.
+   */
   stmt(sql: string): StatementSync {
     let s = this.statements.get(sql);
-    if (!s) {
+    if (s) {
+      this.statements.delete(sql); // re-insert: most recently used last
+    } else {
       s = this.db.prepare(sql);
-      this.statements.set(sql, s);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
     }
+    this.statements.set(sql, s);
     return s;
+  }
+
+  /** How many prepared statements are cached (for tests and metrics). */
+  get statementCacheSize(): number {
+    return this.statements.size;
   }
 
   all(sql: string, ...params: Array<string | number | null>): Row[] {
@@ -96,6 +111,18 @@ export class SqliteStore implements Store {
       });
     }
   }
+}
+
+/**
+ * The database holds every transcript: create it (and its directory, when missing) private to the
+ * service user before SQLite opens it. SQLite gives the -wal and -shm files the database file's
+ * mode; files left by an older version are tightened too. The directory is 0711, not 0700, because
+ * the sandbox user must still traverse it to reach its workspace under `sandboxes/`.
+ */
+function makePrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o711 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 function isUniqueError(err: unknown): boolean {
@@ -442,11 +469,12 @@ class SqliteFileRepo implements FileRepo {
       c.sessionId, c.path, c.sizeBytes, c.mtimeMs, c.sha256, c.fileId);
   }
 
-  async insert(row: FileRow, capture?: OutputCapture) {
+  async insert(row: FileRow, capture?: OutputCapture, replaces?: string) {
     this.s.tx(() => {
       this.s.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
         row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
       if (capture) this.upsertCapture(capture);
+      if (replaces !== undefined) this.s.run('DELETE FROM files WHERE id = ?', replaces);
     });
   }
 
@@ -468,6 +496,10 @@ class SqliteFileRepo implements FileRepo {
 
   async delete(id: string) {
     return this.s.run('DELETE FROM files WHERE id = ?', id) > 0;
+  }
+
+  async scopeBytes(scopeId: string) {
+    return Number(this.s.get("SELECT COALESCE(SUM(json_extract(data, '$.size_bytes')), 0) AS n FROM files WHERE scope_id = ?", scopeId)!.n);
   }
 
   async expired(now: string, limit: number) {
