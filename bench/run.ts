@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, burst, workqueue, mcp, policy).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, burst, workqueue, mcp, policy, auth).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -11,6 +11,7 @@ import { benchSandboxBurst } from './sandbox-burst.ts';
 import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
+import { benchAuthFailures } from './auth-failures.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -36,6 +37,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
+  auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
-// a running server's API) and `worker` (serve a self-hosted environment's work queue from this
-// machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
-// only place the CLI reads process.env and argv.
-import { join } from 'node:path';
+// a running server's API), `keys list|create|revoke` (API keys, in the data directory) and `worker`
+// (serve a self-hosted environment's work queue from this machine). Parsed with commander; every
+// subcommand is registered in `buildProgram` below. The only place the CLI reads process.env and argv.
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
+import { createKey, listKeys, revokeKey } from './keys.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
@@ -30,6 +31,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   // ── Subcommands: one registration call each ─────────────────────────────────────────────────
   registerServe(program, setExit);
   registerEnvKey(program, setExit);
+  registerKeys(program, setExit);
   registerWorker(program, setExit);
   return program;
 }
@@ -80,6 +82,36 @@ function registerEnvKey(program: Command, setExit: (code: number) => void): void
   connection(envKey.command('revoke').argument('<environment_id>').argument('<key_id>').description('revoke an environment key'))
     .action(async (environmentId: string, keyId: string, values) => {
       await revokeEnvKey(environmentId, keyId, options(values));
+      setExit(0);
+    });
+}
+
+function registerKeys(program: Command, setExit: (code: number) => void): void {
+  const keys = program
+    .command('keys')
+    .description("list, create and revoke the server's API keys (in its data directory; works while it runs)");
+  const dataDir = (cmd: Command) => cmd.option('--data-dir <dir>', "the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)");
+  const options = (values: { dataDir?: string }) => ({
+    dataDir: resolve(values.dataDir ?? process.env.HANGAR_DATA_DIR ?? './.hangar'),
+    out: (l: string) => process.stdout.write(`${l}\n`),
+    now: () => new Date().toISOString(),
+  });
+  dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source'))
+    .action(async (values) => {
+      await requireSqlite();
+      await listKeys(options(values));
+      setExit(0);
+    });
+  dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for'))
+    .action(async (values) => {
+      await requireSqlite();
+      await createKey(values.name, options(values));
+      setExit(0);
+    });
+  dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))
+    .action(async (keyId: string, values) => {
+      await requireSqlite();
+      await revokeKey(keyId, options(values));
       setExit(0);
     });
 }

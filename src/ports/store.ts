@@ -147,10 +147,36 @@ export interface SessionRepo {
   orphaned(nowMs: number, limit: number): Promise<string[]>;
 }
 
+/**
+ * Where an API key came from: `env` is the bootstrap key (HANGAR_API_KEY; a changed value revokes
+ * it), `generated` the key printed on a first start without one, `cli` made by `hangar keys create`,
+ * `legacy` stored before keys had a source (revoked when HANGAR_API_KEY names another key).
+ */
+export type ApiKeySource = 'env' | 'generated' | 'cli' | 'legacy';
+
+/** An API key as listed: never the key or its hash, only a hint of its last characters. */
+export interface ApiKeyRow {
+  id: string;
+  name: string | null;
+  hint: string | null;
+  source: ApiKeySource;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 export interface ApiKeyRepo {
+  /** Active (unrevoked) keys. */
   count(): Promise<number>;
-  insert(id: string, hash: string, createdAt: string): Promise<void>;
+  insert(id: string, hash: string, createdAt: string, meta?: { name?: string; hint?: string; source?: ApiKeySource }): Promise<void>;
+  /** Whether an active key has this hash. */
   existsHash(hash: string): Promise<boolean>;
+  /** The key with this hash, revoked or not. */
+  findByHash(hash: string): Promise<ApiKeyRow | undefined>;
+  /** Every key, oldest first, revoked ones included. */
+  list(): Promise<ApiKeyRow[]>;
+  /** Revokes at once; false when no active key has this id. */
+  revoke(id: string, at: string): Promise<boolean>;
+  setSource(id: string, source: ApiKeySource): Promise<void>;
 }
 
 /** A stored file: its wire metadata plus what is filtered on or needed to dedupe. */

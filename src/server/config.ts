@@ -52,6 +52,8 @@ const schema = z.object({
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
+  HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
+  HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
 });
 
 export interface HangarConfig {
@@ -101,6 +103,9 @@ export interface HangarConfig {
   mcpEgressGuard: boolean;
   /** Work-item lease when a self-hosted worker asks for none. */
   workLeaseTtlSeconds: number;
+  /** Failed authentications per source address and window before it is locked out (0 = no limit). */
+  authFailLimit: number;
+  authFailWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -157,5 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
     mcpEgressGuard: c.HANGAR_MCP_EGRESS_GUARD === 'on',
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
+    authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
+    authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
   };
 }

@@ -155,9 +155,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await files.deleteSessionFiles(id);
     },
   });
-  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
+  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now())).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness }, {
+    bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
+  });
 
   return {
     app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness,

@@ -75,4 +75,15 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         id INTEGER PRIMARY KEY CHECK (id = 1), sealed TEXT NOT NULL, key_id TEXT NOT NULL, updated_at TEXT NOT NULL);
     `,
   },
+  {
+    // Revocable API keys (issue 9): a name, a hint of the key's last characters, where the key came
+    // from (see ApiKeySource; rows from before are `legacy`) and when it was revoked.
+    version: 5,
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN name TEXT;
+      ALTER TABLE api_keys ADD COLUMN hint TEXT;
+      ALTER TABLE api_keys ADD COLUMN source TEXT NOT NULL DEFAULT 'legacy';
+      ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+    `,
+  },
 ];

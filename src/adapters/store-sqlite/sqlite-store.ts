@@ -8,7 +8,7 @@ import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
@@ -135,14 +135,37 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
     this.s = s;
   }
   async count() {
-    return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys')!.n);
+    return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL')!.n);
   }
-  async insert(id: string, hash: string, createdAt: string) {
-    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at) VALUES (?, ?, ?)', id, hash, createdAt);
+  async insert(id: string, hash: string, createdAt: string, meta: { name?: string; hint?: string; source?: ApiKeySource } = {}) {
+    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at, name, hint, source) VALUES (?, ?, ?, ?, ?, ?)',
+      id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli');
   }
   async existsHash(hash: string) {
-    return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ?', hash) !== undefined;
+    return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ? AND revoked_at IS NULL', hash) !== undefined;
   }
+  async findByHash(hash: string) {
+    const row = this.s.get(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`, hash);
+    return row && apiKeyRow(row);
+  }
+  async list() {
+    return this.s.all(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid`).map(apiKeyRow);
+  }
+  async revoke(id: string, at: string) {
+    return this.s.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) > 0;
+  }
+  async setSource(id: string, source: ApiKeySource) {
+    this.s.run('UPDATE api_keys SET source = ? WHERE id = ?', source, id);
+  }
+}
+
+const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
+
+function apiKeyRow(r: Row): ApiKeyRow {
+  return {
+    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
+    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
+  };
 }
 
 class SqliteAgentRepo implements AgentRepo {

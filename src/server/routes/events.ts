@@ -6,6 +6,7 @@ import { invalidRequest } from '../../protocol/errors.ts';
 import type { BusMessage } from '../../ports/event-bus.ts';
 import { pageBody, pageParams, parseWith, queryArray, queryOf, queryOrder, queryTimestamp } from '../http.ts';
 import { openSse } from '../sse.ts';
+import { authorizeEvents } from '../scopes.ts';
 
 const DELTA_SET = new Set<string>(DELTA_TYPES);
 
@@ -19,6 +20,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
     const body = parseWith(sendEventsSchema, req.body);
+    authorizeEvents(req.principal, body.events.map((e) => e.type));
     return { data: await svc.send(req.params.id, body.events) };
   });
 
