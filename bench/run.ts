@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, burst, workqueue, mcp, policy, auth).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -12,6 +12,7 @@ import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
 import { benchAuthFailures } from './auth-failures.ts';
+import { benchIdempotency } from './idempotency.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -27,6 +28,7 @@ const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
   budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, budgetCents: '100000000' }),
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
+  idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),
 };
 // Benchmarks that wire their own server (here: a timed tool runner around real bubblewrap sandboxes).
 const STANDALONE: Record<string, () => Promise<void>> = {

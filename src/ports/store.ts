@@ -350,6 +350,52 @@ export interface EnvironmentKeyRepo {
   delete(environmentId: string, id: string): Promise<boolean>;
 }
 
+/** Identifies one idempotent request: who sent it, to which method and path, with which key. */
+export interface IdempotencyKey {
+  /** The caller (a hash of the API key, or the environment key / work item id), so callers never collide. */
+  scope: string;
+  method: string;
+  /** Request path without the query string. */
+  path: string;
+  key: string;
+}
+
+/** The first successful response to a request with an idempotency key, replayed to its repeats. */
+export interface IdempotentResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** What is stored under a key: an in-flight claim (`response` null) or the finished response. */
+export interface IdempotencyRecord {
+  /** Hash of the request (content type and body): a repeat with another hash is a different request. */
+  fingerprint: string;
+  /** Random id of the claim, so only its owner completes or releases it. */
+  claimId: string;
+  response: IdempotentResponse | null;
+  /** When the claim was taken (ms epoch). */
+  createdAt: number;
+}
+
+export interface IdempotencyRepo {
+  /**
+   * Atomically takes the key for a new request unless a live record holds it: records created at or
+   * before `expiredBefore` are dead, and so are in-flight claims created at or before `staleBefore`
+   * (their request crashed). Returns the live record instead of claiming when there is one.
+   */
+  claim(
+    id: IdempotencyKey, claim: { fingerprint: string; claimId: string; nowMs: number },
+    opts: { expiredBefore: number; staleBefore: number },
+  ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }>;
+  /** Stores the response on the claim `claimId` (no-op when the claim is no longer held). */
+  complete(id: IdempotencyKey, claimId: string, response: IdempotentResponse): Promise<void>;
+  /** Drops an in-flight claim `claimId` (the request failed; the key may be used again). */
+  release(id: IdempotencyKey, claimId: string): Promise<void>;
+  /** Deletes up to `limit` records created at or before `expiredBefore`; returns how many. */
+  sweep(expiredBefore: number, limit: number): Promise<number>;
+}
+
 export interface Store {
   agents: AgentRepo;
   environments: EnvironmentRepo;
@@ -359,5 +405,6 @@ export interface Store {
   vaults: VaultRepo;
   work: WorkRepo;
   environmentKeys: EnvironmentKeyRepo;
+  idempotency: IdempotencyRepo;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerRequestLog } from './request-log.ts';
+import { registerIdempotency } from './idempotency.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   // Multipart bodies are streamed part by part; per-route limits (upload size) are set where parsed.
   await app.register(multipart);
 
+  registerIdempotency(app, deps);
   registerHealthRoutes(app, deps.readiness);
   registerAgentRoutes(app, deps);
   registerEnvironmentRoutes(app, deps);

@@ -86,4 +86,16 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
     `,
   },
+  {
+    // Idempotency keys: one row per (caller, method, path, key) with the request's fingerprint and,
+    // once it succeeded, its response. Rows expire after 24 h (swept by created_at).
+    version: 6,
+    sql: `
+      CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL, claim_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        status INTEGER, content_type TEXT, body TEXT, PRIMARY KEY (scope, method, path, key));
+      CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
+import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -29,6 +30,7 @@ export class SqliteStore implements Store {
   readonly vaults: VaultRepo;
   readonly work: SqliteWorkRepo;
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
+  readonly idempotency: SqliteIdempotencyRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
@@ -45,6 +47,7 @@ export class SqliteStore implements Store {
     this.vaults = new SqliteVaultRepo(this);
     this.work = new SqliteWorkRepo(this);
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
+    this.idempotency = new SqliteIdempotencyRepo(this);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, tooLarge } from '../../protocol/errors.ts';
 import { contentDisposition, parseExpiresIn, servedContentType } from '../../domain/files.ts';
 import type { StagedUpload } from '../../harness/file-service.ts';
+import { idempotentReplay } from '../idempotency.ts';
 import { pageBody, pageParams, queryArray, queryOf, queryString } from '../http.ts';
 
 type IdParams = { Params: { id: string } };
@@ -45,7 +46,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   // Parts are read in order and the SDK sends `file` before `expires_in_seconds`, so the bytes are
   // staged first and only become a listed file once every field has been read and validated.
-  app.post('/v1/files', async (req) => {
+  app.post('/v1/files', async (req, reply) => {
     if (!req.isMultipart()) throw invalidRequest('POST /v1/files expects multipart/form-data with a "file" part');
     let staged: StagedUpload | undefined;
     let problem: ApiError | undefined;
@@ -71,6 +72,12 @@ export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
       }
       if (problem) throw problem;
       if (!staged) throw invalidRequest('file: a "file" part is required');
+      // A retried upload with the same Idempotency-Key is recognised by its content, not its boundary.
+      const identity = ['multipart', staged.filename, staged.mimeType, staged.sizeBytes, staged.sha256, expiresInSeconds ?? null];
+      if (await idempotentReplay(req, reply, identity)) {
+        await files.abandonUpload(staged);
+        return reply;
+      }
       return await files.finishUpload(staged, { expiresInSeconds });
     } catch (err) {
       if (staged) await files.abandonUpload(staged);
