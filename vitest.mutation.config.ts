@@ -10,6 +10,7 @@ export default defineConfig({
       'test/unit/outcomes-state.test.ts', // planner.ts, budget.ts
       'test/unit/pricing.test.ts', // budget.ts
       'test/unit/auto-policy.test.ts', // auto-policy.ts
+      'test/unit/auto-policy-bypass.test.ts', // auto-policy.ts (the bypass corpus)
       'test/egress/address-policy.test.ts', // address-policy.ts
       'test/unit/secret-box.test.ts', // secret-box/*
       'test/unit/vaults-master-key.test.ts', // secret-box/* through the vault service

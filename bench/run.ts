@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, workqueue, mcp).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -7,8 +7,12 @@ import { benchTurnOverhead } from './turn-overhead.ts';
 import { benchConcurrentSessions } from './concurrent-sessions.ts';
 import { benchIdleSessionHeap } from './idle-session-heap.ts';
 import { benchSandboxTools } from './sandbox-tools.ts';
+import { benchSandboxBurst } from './sandbox-burst.ts';
 import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
+import { benchAutoPolicy } from './auto-policy.ts';
+import { benchAuthFailures } from './auth-failures.ts';
+import { benchIdempotency } from './idempotency.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -24,14 +28,18 @@ const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
   budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, budgetCents: '100000000' }),
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
+  idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),
 };
 // Benchmarks that wire their own server (here: a timed tool runner around real bubblewrap sandboxes).
 const STANDALONE: Record<string, () => Promise<void>> = {
   sandbox: () => benchSandboxTools({
     firstCalls: 30, warmupSessions: 3, warmCalls: 200, warmupCalls: 20, concurrent: 50, rawShell: 200, rawExec: 30, turnTimeoutMs: 60_000,
   }),
+  burst: () => benchSandboxBurst({ sessions: 200, turnTimeoutMs: 120_000 }),
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
+  policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
+  auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 

@@ -38,7 +38,12 @@ const schema = z.object({
   HANGAR_SANDBOX_PIDS: int(512, 8, 1_000_000),
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
+  HANGAR_SANDBOX_UID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_UID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_GID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_GID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_PROVISION_CONCURRENCY: int(8, 1, 1024),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+  HANGAR_SESSION_DISK_MB: int(2048, 1, 16 * 1024 * 1024),
+  HANGAR_MIN_FREE_DISK_MB: int(512, 0, 16 * 1024 * 1024),
   HANGAR_MASTER_KEY: z.string().optional(),
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
@@ -47,6 +52,8 @@ const schema = z.object({
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
+  HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
+  HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
 });
 
 export interface HangarConfig {
@@ -71,7 +78,15 @@ export interface HangarConfig {
   sandbox: 'bwrap' | 'unsafe-local';
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
+  /** Host uid/gid of sandboxed processes when running as root (unset: the provider's dedicated default). */
+  sandboxUser?: { uid: number; gid: number };
+  /** How many sandboxes may be provisioning at once; further first tool calls wait in line. */
+  sandboxProvisionConcurrency: number;
   fileMaxBytes: number;
+  /** Per-session disk quota: workspace + outputs on disk, and captured outputs by apparent size. */
+  sessionDiskBytes: number;
+  /** Free-space floor of the data dir's filesystem under which uploads and captures are refused. */
+  minFreeDiskBytes: number;
   /**
    * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
    * the key file `<dataDir>/master.key`. Validated when the secret box opens; never logged.
@@ -88,6 +103,9 @@ export interface HangarConfig {
   mcpEgressGuard: boolean;
   /** Work-item lease when a self-hosted worker asks for none. */
   workLeaseTtlSeconds: number;
+  /** Failed authentications per source address and window before it is locked out (0 = no limit). */
+  authFailLimit: number;
+  authFailWindowMs: number;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +123,9 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     throw new ConfigError(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
   }
   const c = r.data;
+  if (c.HANGAR_SANDBOX === 'unsafe-local' && (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID) !== undefined) {
+    throw new ConfigError('invalid configuration: HANGAR_SANDBOX_UID/HANGAR_SANDBOX_GID apply to HANGAR_SANDBOX=bwrap only (unsafe-local runs tools as this server\'s own user); unset them');
+  }
   return {
     host: c.HANGAR_HOST,
     port: c.HANGAR_PORT,
@@ -125,7 +146,14 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandbox: c.HANGAR_SANDBOX,
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
+    // One of the two alone sets both: a dedicated uid usually comes with a group of the same number.
+    sandboxUser: c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID
+      ? { uid: (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID)!, gid: (c.HANGAR_SANDBOX_GID ?? c.HANGAR_SANDBOX_UID)! }
+      : undefined,
+    sandboxProvisionConcurrency: c.HANGAR_SANDBOX_PROVISION_CONCURRENCY,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    sessionDiskBytes: c.HANGAR_SESSION_DISK_MB * 1024 * 1024,
+    minFreeDiskBytes: c.HANGAR_MIN_FREE_DISK_MB * 1024 * 1024,
     masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),
     graderModel: c.HANGAR_GRADER_MODEL,
@@ -134,5 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
     mcpEgressGuard: c.HANGAR_MCP_EGRESS_GUARD === 'on',
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
+    authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
+    authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
   };
 }
