@@ -8,7 +8,9 @@ import type { HangarConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
-import { AnthropicModel } from '../adapters/model-anthropic/anthropic-model.ts';
+import { ModelCatalog } from '../domain/model-routing.ts';
+import { modelsConfig } from './models-config.ts';
+import { createModelClient, missingKeyWarnings } from './model-providers.ts';
 import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
@@ -37,6 +39,7 @@ import { VaultService } from '../harness/vault-service.ts';
 import { openSecretBox } from '../adapters/secret-box/master-key.ts';
 import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
+import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
@@ -83,7 +86,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger);
-  const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
+  const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
+  for (const warning of missingKeyWarnings(config.models)) logger.warn(warning);
+  const model = overrides.model ?? createModelClient(config.models, catalog);
   const files = new FileService(
     { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
     overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
@@ -94,7 +99,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
-  const prices = new PriceTable(config.priceOverrides);
+  const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
     const row = await store.sessions.get(sessionId);
@@ -138,6 +143,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     resolveResources: (params) => files.resolveSessionResources(params),
     onInput: (s) => work.onSessionInput(s.id, s.environment_id),
     assertVaults: (ids) => vaults.assertUsable(ids),
+    assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -150,7 +156,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog }, { bodyLimit: config.bodyLimitBytes, logger });
 
   return {
     app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness,

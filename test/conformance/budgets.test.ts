@@ -74,7 +74,7 @@ describe('budget at creation', () => {
   });
 
   it('rejects a budget for a model without a list price (model_not_budgetable); without a budget its list_cost is null', async () => {
-    const agent = await newAgent(client, { model: 'unpriced-model-x' });
+    const agent = await newAgent(client, { model: 'claude-unpriced-model-x' });
     const err = await rejection(client.beta.sessions.create({ agent: agent.id, environment_id: rig.envId, budget: usd(100) }));
     expect(err.status).toBe(400);
     expect(err.message).toContain('model_not_budgetable');
