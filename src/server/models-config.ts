@@ -82,6 +82,12 @@ export function parseModelsText(text: string, env: Record<string, string | undef
     throw new ModelsFileError(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) doc = {};
+  const providersDoc = (doc as { providers?: unknown }).providers;
+  for (const [name, p] of Object.entries(providersDoc && typeof providersDoc === 'object' ? providersDoc : {})) {
+    if (p && typeof p === 'object' && 'api_key' in p) {
+      throw new ModelsFileError(`providers.${name}.api_key: keys never go in the models file; put the key in an environment variable and name it in api_key_env`);
+    }
+  }
   const r = fileSchema.safeParse(doc);
   if (!r.success) throw new ModelsFileError(issueLine(r.error, doc));
   const providers = defaultProviders(env);
