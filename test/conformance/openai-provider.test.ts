@@ -150,7 +150,7 @@ describe('tools on an OpenAI-compatible provider', () => {
 
   it('runs a built-in bash call in the sandbox and sends its output back as the tool message', async () => {
     up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo "sum=$((20+22))"' } }] }, { content: [{ type: 'text', text: 'It is 42.' }] });
-    const s = await session(LOCAL, { tools: [toolset()] });
+    const s = await session(LOCAL, { tools: [toolset() as never] });
     const events = await drive(s.id, () => sendEvents(client, s.id, text('add')), (e) => isIdle(e), TOOL_WAIT_MS);
     expect(types(persisted(events))).toEqual(expect.arrayContaining(['agent.tool_use', 'agent.tool_result', 'agent.message']));
     const result = up.requests[1].body.messages.at(-1);

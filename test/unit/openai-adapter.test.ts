@@ -219,7 +219,7 @@ describe('the adapter over the real client and the fake upstream', () => {
     const ac = new AbortController();
     const p = model.stream(REQUEST, { signal: ac.signal, onEvent: (e) => { if (e.type === 'text_delta') ac.abort(); } });
     await expect(p).rejects.toMatchObject({ kind: 'aborted', retryable: false });
-    const err = await p.catch((e: ModelError) => e);
+    const err = (await p.catch((e: unknown) => e)) as ModelError;
     expect(err.partial[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^Part/) });
   });
 
