@@ -4,23 +4,52 @@
 import { ModelError, type ModelClient, type ModelContentBlock, type ModelRequest, type ModelResponse, type ModelStreamEvent } from '../ports/model.ts';
 import type { ModelCatalog, ResolvedModel } from '../domain/model-routing.ts';
 
-type StreamOpts = { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void };
+type StreamOpts = { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void; attempt?: number };
+
+export interface ModelRouterOptions {
+  /** The harness's retry limit: a fallback answers once the primary fails on its last try. */
+  maxRetries: number;
+}
+
+/** Failures a fallback model may answer for: the primary is busy, not broken. */
+const FALLBACK_KINDS = new Set(['rate_limited', 'overloaded']);
 
 const fail = (message: string) => new ModelError('request_failed', message, { retryable: false });
 
 export class ModelRouter implements ModelClient {
   private readonly catalog: ModelCatalog;
   private readonly clients: ReadonlyMap<string, ModelClient>;
+  private readonly maxRetries: number;
 
   /** `clients`: one adapter per provider name. */
-  constructor(catalog: ModelCatalog, clients: ReadonlyMap<string, ModelClient>) {
+  constructor(catalog: ModelCatalog, clients: ReadonlyMap<string, ModelClient>, opts: ModelRouterOptions = { maxRetries: 0 }) {
     this.catalog = catalog;
     this.clients = clients;
+    this.maxRetries = opts.maxRetries;
   }
 
   async stream(request: ModelRequest, opts: StreamOpts): Promise<ModelResponse> {
     const route = this.catalog.resolve(request.model.id);
     if (!route) throw fail(`model ${JSON.stringify(request.model.id)} is not configured (see HANGAR_MODELS)`);
+    try {
+      return await this.call(request, route, opts);
+    } catch (err) {
+      const lastTry = (opts.attempt ?? 0) >= this.maxRetries;
+      if (!route.fallback || !lastTry || !(err instanceof ModelError) || !FALLBACK_KINDS.has(err.kind) || opts.signal.aborted) throw err;
+      const backup = this.catalog.resolve(route.fallback);
+      if (!backup) throw err;
+      try {
+        const response = await this.call({ ...request, model: { ...request.model, id: route.fallback } }, backup, opts);
+        return { ...response, fallback: { model: route.fallback, cause: err } };
+      } catch (fallbackErr) {
+        if (fallbackErr instanceof ModelError && fallbackErr.kind === 'aborted') throw fallbackErr;
+        const why = fallbackErr instanceof Error ? fallbackErr.message : String(fallbackErr);
+        throw new ModelError(err.kind, `${err.message}; fallback model ${route.fallback} failed too: ${why}`, { retryable: err.retryable, retryAfterMs: err.retryAfterMs, status: err.status, cause: err });
+      }
+    }
+  }
+
+  private async call(request: ModelRequest, route: ResolvedModel, opts: StreamOpts): Promise<ModelResponse> {
     const client = this.clients.get(route.provider.name);
     if (!client) throw fail(`provider ${route.provider.name} has no adapter`);
     if (route.provider.keyMissing) {

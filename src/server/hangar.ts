@@ -10,7 +10,7 @@ import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { ModelCatalog } from '../domain/model-routing.ts';
 import { modelsConfig } from './models-config.ts';
-import { createModelClient, missingKeyWarnings } from './model-providers.ts';
+import { createModelClient, missingKeyWarnings, routingProblems } from './model-providers.ts';
 import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
@@ -80,15 +80,18 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   if (config.databaseUrl) {
     throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
   }
+  const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
+  const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
+  const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
+  if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  for (const warning of missingKeyWarnings(config.models)) logger.warn(warning);
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger);
-  const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
-  for (const warning of missingKeyWarnings(config.models)) logger.warn(warning);
-  const model = overrides.model ?? createModelClient(config.models, catalog);
+  const model = overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries });
   const files = new FileService(
     { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
     overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
@@ -99,7 +102,6 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
   });
-  const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
     const row = await store.sessions.get(sessionId);

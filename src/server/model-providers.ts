@@ -12,14 +12,25 @@ function maxTokensParam(p: ProviderSettings): 'max_completion_tokens' | 'max_tok
   return !p.baseUrl || new URL(p.baseUrl).host === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens';
 }
 
-export function createModelClient(settings: ModelsSettings, catalog: ModelCatalog): ModelRouter {
+export function createModelClient(settings: ModelsSettings, catalog: ModelCatalog, opts: { maxRetries: number }): ModelRouter {
   const clients = new Map<string, ModelClient>();
   for (const p of settings.providers) {
     clients.set(p.name, p.type === 'anthropic'
       ? new AnthropicModel({ apiKey: p.apiKey, baseURL: p.baseUrl })
       : new OpenAIModel({ apiKey: p.apiKey, baseURL: p.baseUrl, maxTokensParam: maxTokensParam(p) }));
   }
-  return new ModelRouter(catalog, clients);
+  return new ModelRouter(catalog, clients, { maxRetries: opts.maxRetries });
+}
+
+/**
+ * Start-up checks of the routing against prices and the grader: a fallback without a price would let
+ * a budgeted session spend unaccounted, and an unknown grader model would fail every evaluation.
+ */
+export function routingProblems(config: { models: ModelsSettings; graderModel: string | undefined }, catalog: ModelCatalog, priced: (id: string) => boolean): string | undefined {
+  if (config.graderModel && !catalog.resolve(config.graderModel)) return `HANGAR_GRADER_MODEL: ${catalog.unknownMessage(config.graderModel, 'grader model')}`;
+  const unpriced = config.models.models.find((m) => m.fallback && priced(m.id) && !priced(m.fallback));
+  if (unpriced) return `HANGAR_MODELS: model ${unpriced.id} has prices but its fallback ${unpriced.fallback} has none, so budgets could not be enforced when it answers; price the fallback too`;
+  return undefined;
 }
 
 /** Start-up warnings: providers whose key variable is unset. */

@@ -49,6 +49,15 @@ models:
     pricing: {input: 10000, output: 20000, cache_read: 5000}
   - id: ${GHOST}
     provider: keyless
+  - id: busy
+    provider: local
+    upstream_id: busy-upstream
+    pricing: {input: 10000, output: 10000}
+    fallback: spare
+  - id: spare
+    provider: local
+    upstream_id: spare-upstream
+    pricing: {input: 20000, output: 20000}
 `;
 }
 
@@ -222,6 +231,34 @@ describe('interrupts, retries and failures', () => {
   });
 });
 
+describe('fallbacks', () => {
+  it('a primary rate-limited past its retries is answered by its fallback; session.error says which model answered; cost is the fallback\'s', async () => {
+    up.setResponder((r) => (r.body.model === 'busy-upstream'
+      ? { kind: 'error', status: 429, type: 'requests', code: 'rate_limit_exceeded', retryAfterSeconds: 0 }
+      : { content: [{ type: 'text', text: 'the spare answers' }], usage: { prompt_tokens: 3, completion_tokens: 2 } }));
+    const s = await session('busy', {}, { budget: { type: 'limit', max_list_cost: { amount: '1000', currency: 'USD' } } });
+    const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')));
+    const errors = events.filter(isType('session.error'));
+    // HANGAR_MODEL_MAX_RETRIES=2: two retries of the primary, then the fallback on the last try.
+    expect(errors.map((e) => e.error.retry_status.type)).toEqual(['retrying', 'retrying', 'retrying']);
+    expect(errors[2].error.type).toBe('model_rate_limited_error');
+    expect(errors[2].error.message).toMatch(/^model busy failed past its retries \(.*429.*\); fallback model spare answered$/);
+    expect(events.find(isType('agent.message'))!.content[0].text).toBe('the spare answers');
+    expect(up.requests.map((r) => r.body.model)).toEqual(['busy-upstream', 'busy-upstream', 'busy-upstream', 'spare-upstream']);
+    // 5 tokens at the spare's 2 cents each.
+    expect((await client.beta.sessions.retrieve(s.id)).usage.list_cost).toEqual({ amount: '10', currency: 'USD' });
+  });
+
+  it('without a fallback, a primary rate-limited past its retries ends the turn as before', async () => {
+    up.setResponder(() => ({ kind: 'error', status: 429, type: 'requests', retryAfterSeconds: 0 }));
+    const s = await session(PRICED);
+    const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')));
+    expect(events.filter(isType('session.error')).map((e) => e.error.retry_status.type)).toEqual(['retrying', 'retrying', 'exhausted']);
+    expect(events.at(-1)).toMatchObject({ stop_reason: { type: 'retries_exhausted' } });
+    expect(up.requests).toHaveLength(3);
+  });
+});
+
 describe('budgets and list cost with file prices', () => {
   it('list_cost is the upstream usage × the configured prices (cached tokens at the cache price)', async () => {
     up.script(
@@ -266,7 +303,7 @@ describe('the models API and unknown models', () => {
     const created = await rejection(client.beta.agents.create({ name: 'x', model: 'mystery-model' }));
     expect(created.status).toBe(400);
     const message = (created.error as any).error.message as string;
-    expect(message).toContain('model: unknown model "mystery-model"; configured models: llama3.1:8b, local-priced, ghost-model, claude-');
+    expect(message).toContain('model: unknown model "mystery-model"; configured models: llama3.1:8b, local-priced, ghost-model, busy, spare, claude-');
     expect(message).toContain('id patterns: claude-* (anthropic)');
     expect(message).toContain('<upstream id>@<provider> with provider one of: anthropic, local, keyless');
     // `@` with a provider nobody configured is unknown too.

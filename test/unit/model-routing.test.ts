@@ -131,6 +131,27 @@ describe('the router', () => {
     expect(seen.map((s) => [s.provider, s.request.model.id])).toEqual([['anthropic', 'claude-opus-4-6'], ['local', 'llama3.1:8b']]);
   });
 
+  it('falls back only on the last try, only for rate limits and overloads, and says so in the response', async () => {
+    const busy = new ModelError('overloaded', 'overloaded (529)', { retryable: true });
+    const calls: string[] = [];
+    const flaky: ModelClient = {
+      async stream(req) {
+        calls.push(req.model.id);
+        if (req.model.id === 'llama3.1:8b') throw busy;
+        return { content: [], stopReason: 'end_turn', usage: { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation_5m: 0, cache_creation_1h: 0 } };
+      },
+    };
+    const r = new ModelRouter(catalog, new Map([['local', flaky], ['openai', flaky]]), { maxRetries: 2 });
+    await expect(r.stream(request(), { signal, attempt: 1 })).rejects.toBe(busy);
+    expect(calls).toEqual(['llama3.1:8b']);
+    const answered = await r.stream(request(), { signal, attempt: 2 });
+    expect(answered.fallback).toEqual({ model: 'gpt-4o', cause: busy });
+    expect(calls).toEqual(['llama3.1:8b', 'llama3.1:8b', 'gpt-4o']);
+    const broken = new ModelError('request_failed', 'bad request', { retryable: false });
+    const r2 = new ModelRouter(catalog, new Map([['local', { stream: async () => { throw broken; } }]]), { maxRetries: 0 });
+    await expect(r2.stream(request(), { signal })).rejects.toBe(broken);
+  });
+
   it('fails without calling anything for an unknown model or a provider whose key variable is unset', async () => {
     seen.length = 0;
     await expect(router.stream(request({ model: { id: 'mystery' } }), { signal })).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('"mystery" is not configured') });

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/server/config.ts';
-import { parseModelsText } from '../../src/server/models-config.ts';
+import { modelsConfig, parseModelsText } from '../../src/server/models-config.ts';
+import { missingKeyWarnings, routingProblems } from '../../src/server/model-providers.ts';
+import { ModelCatalog } from '../../src/domain/model-routing.ts';
+import { PriceTable } from '../../src/domain/pricing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hangar-models-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -127,5 +130,30 @@ describe('a malformed models file is one line naming the file and the problem', 
 
   it('OPENAI_BASE_URL that is not an http(s) URL', () => {
     expect(() => loadConfig({ HANGAR_DATA_DIR: dir, OPENAI_BASE_URL: 'ftp://x' })).toThrow(/OPENAI_BASE_URL: must be an http\(s\) URL/);
+  });
+});
+
+describe('start-up checks of the routing', () => {
+  const check = (yaml: string, env: Record<string, string> = {}) => {
+    const c = configWith(yaml, env).load();
+    const catalog = new ModelCatalog(modelsConfig(c.models, Object.keys(c.priceOverrides)));
+    const prices = new PriceTable({ ...catalog.prices(), ...c.priceOverrides });
+    return routingProblems(c, catalog, (id) => prices.priceOf(id) !== undefined);
+  };
+
+  it('refuses a priced model whose fallback has no price (budgets could not be enforced)', () => {
+    expect(check('models:\n  - {id: a, provider: anthropic, pricing: {input: 1, output: 1}, fallback: b}\n  - {id: b, provider: anthropic}'))
+      .toBe('HANGAR_MODELS: model a has prices but its fallback b has none, so budgets could not be enforced when it answers; price the fallback too');
+    expect(check('models:\n  - {id: a, provider: anthropic, pricing: {input: 1, output: 1}, fallback: b}\n  - {id: b, provider: anthropic, pricing: {input: 0, output: 0}}')).toBeUndefined();
+  });
+
+  it('refuses a grader model no provider serves', () => {
+    expect(check('', { HANGAR_GRADER_MODEL: 'mystery' })).toMatch(/^HANGAR_GRADER_MODEL: grader model: unknown model "mystery"; configured models: /);
+    expect(check('', { HANGAR_GRADER_MODEL: 'claude-haiku-4-5' })).toBeUndefined();
+  });
+
+  it('names providers whose key variable is unset in start-up warnings', () => {
+    const c = configWith('providers:\n  local: {type: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: LOCAL_KEY_UNSET}').load();
+    expect(missingKeyWarnings(c.models)).toEqual(['provider local: LOCAL_KEY_UNSET is not set; sessions on its models fail with session.error until it is set']);
   });
 });
