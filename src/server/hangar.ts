@@ -10,7 +10,7 @@ import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { ModelCatalog } from '../domain/model-routing.ts';
 import { modelsConfig } from './models-config.ts';
-import { createModelClient, missingKeyWarnings, routingProblems } from './model-providers.ts';
+import { createModelClient, routingProblems } from './model-providers.ts';
 import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
@@ -85,7 +85,6 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  for (const warning of missingKeyWarnings(config.models)) logger.warn(warning);
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);

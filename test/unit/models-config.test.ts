@@ -9,6 +9,7 @@ import { modelsConfig, parseModelsText } from '../../src/server/models-config.ts
 import { missingKeyWarnings, routingProblems } from '../../src/server/model-providers.ts';
 import { ModelCatalog } from '../../src/domain/model-routing.ts';
 import { PriceTable } from '../../src/domain/pricing.ts';
+import { startupSummary } from '../../src/server/startup.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hangar-models-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -155,5 +156,22 @@ describe('start-up checks of the routing', () => {
   it('names providers whose key variable is unset in start-up warnings', () => {
     const c = configWith('providers:\n  local: {type: openai, base_url: "http://127.0.0.1:1/v1", api_key_env: LOCAL_KEY_UNSET}').load();
     expect(missingKeyWarnings(c.models)).toEqual(['provider local: LOCAL_KEY_UNSET is not set; sessions on its models fail with session.error until it is set']);
+  });
+});
+
+describe('the start-up block with providers', () => {
+  it('lists each extra provider with its host and key state, the models file, and warns about an unset key variable', () => {
+    const { file, load } = configWith(GOOD, { ANTHROPIC_API_KEY: 'sk-ant', OPENAI_API_KEY: 'sk-oa' });
+    const s = startupSummary({
+      version: '1', url: 'http://127.0.0.1:8700', config: load(), socat: true, consoleDir: undefined,
+      sandbox: { unavailableReason: () => undefined, provision: async () => { throw new Error('unused'); } },
+    });
+    expect(s.text).toContain('  provider   openai: openai at api.openai.com (key set)\n');
+    expect(s.text).toContain('  provider   local: openai at 127.0.0.1:11434 (NO KEY: LOCAL_LLM_KEY unset)\n');
+    expect(s.text).toContain('  provider   gateway: anthropic at llm-gateway.internal (no key)\n');
+    expect(s.text).toContain(`  model file ${file} (2 models)\n`);
+    expect(s.warnings).toEqual(['provider local: LOCAL_LLM_KEY is not set; sessions on its models fail with session.error until it is set']);
+    // The keys themselves never appear.
+    expect(s.text).not.toMatch(/sk-ant|sk-oa/);
   });
 });
