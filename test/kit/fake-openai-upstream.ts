@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { FakeBlock, RecordedRequest } from './fake-upstream.ts';
+import type { FakeBlock, FakeReply, RecordedRequest } from './fake-upstream.ts';
 
 export type { FakeBlock, RecordedRequest } from './fake-upstream.ts';
 
@@ -34,19 +34,26 @@ export type FakeOpenAIReply =
   /** A 200 stream whose data lines are not JSON: a provider answering garbage. */
   | { kind: 'garbage' };
 
+/** Either shape: Chat Completions replies, or the Anthropic fake's replies (translated), so shared suites run here too. */
+export type AnyFakeReply = FakeOpenAIReply | FakeReply;
+
 export interface FakeOpenAIUpstream {
   /** The base URL to configure (`…/v1`). */
   url: string;
-  requests: RecordedRequest[];
-  script(...replies: FakeOpenAIReply[]): void;
-  setResponder(fn: ((req: RecordedRequest) => FakeOpenAIReply | Promise<FakeOpenAIReply>) | null): void;
+  /**
+   * Recorded requests. With `view: 'anthropic'`, `body` is the request translated to the Messages API
+   * shape (so suites written against the Anthropic fake can inspect it) and `wire` is what was sent.
+   */
+  requests: Array<RecordedRequest & { wire?: any }>;
+  script(...replies: AnyFakeReply[]): void;
+  setResponder(fn: ((req: RecordedRequest) => AnyFakeReply | Promise<AnyFakeReply>) | null): void;
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   pending(): number;
   reset(): void;
   close(): Promise<void>;
 }
 
-type Responder = (req: RecordedRequest) => FakeOpenAIReply | Promise<FakeOpenAIReply>;
+type Responder = (req: RecordedRequest) => AnyFakeReply | Promise<AnyFakeReply>;
 type MessageReply = Extract<FakeOpenAIReply, { content: FakeBlock[] }>;
 type Waiter = { n: number; resolve: (r: RecordedRequest[]) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -54,9 +61,9 @@ const MIN_CHUNK = 4;
 const MAX_CHUNKS = 256;
 const DEFAULT_WAIT_MS = 5_000;
 
-export function startFakeOpenAIUpstream(opts: { port?: number } = {}): Promise<FakeOpenAIUpstream> {
-  const requests: RecordedRequest[] = [];
-  const queue: FakeOpenAIReply[] = [];
+export function startFakeOpenAIUpstream(opts: { port?: number; view?: 'openai' | 'anthropic' } = {}): Promise<FakeOpenAIUpstream> {
+  const requests: Array<RecordedRequest & { wire?: any }> = [];
+  const queue: AnyFakeReply[] = [];
   const sockets = new Set<Socket>();
   let waiters: Waiter[] = [];
   let responder: Responder | null = null;
@@ -112,14 +119,17 @@ export function startFakeOpenAIUpstream(opts: { port?: number } = {}): Promise<F
     } catch {
       /* recorded raw */
     }
-    const rec: RecordedRequest = { method: req.method, path: target, headers: { ...req.headers }, body, receivedAt: Date.now() };
+    const rec: RecordedRequest & { wire?: any } = opts.view === 'anthropic' && typeof body === 'object'
+      ? { method: req.method, path: target, headers: { ...req.headers }, body: asMessagesRequest(body), wire: body, receivedAt: Date.now() }
+      : { method: req.method, path: target, headers: { ...req.headers }, body, receivedAt: Date.now() };
     requests.push(rec);
     notifyWaiters();
     if (typeof body !== 'object') {
       sendError(res, { kind: 'error', status: 400, type: 'invalid_request_error', message: 'fake openai upstream: body is not JSON' });
       return;
     }
-    const reply = queue.shift() ?? (responder ? await responder(rec) : undefined);
+    const scripted = queue.shift() ?? (responder ? await responder(rec) : undefined);
+    const reply = scripted ? fromAnthropicReply(scripted) : undefined;
     if (!reply) {
       sendError(res, { kind: 'error', status: 500, type: 'server_error', message: 'fake openai upstream: no scripted reply' });
       return;
@@ -140,6 +150,7 @@ export function startFakeOpenAIUpstream(opts: { port?: number } = {}): Promise<F
       res.end('data: {"id": "chatcmpl-x", "choices": [ this is not json\n\n');
       return;
     }
+    body = rec.wire ?? body;
     if (body.stream !== true) {
       sendError(res, { kind: 'error', status: 400, type: 'invalid_request_error', message: 'fake openai upstream: only streaming requests are served' });
       return;
@@ -244,6 +255,63 @@ export function startFakeOpenAIUpstream(opts: { port?: number } = {}): Promise<F
       });
     });
   });
+}
+
+const FINISH: Record<string, 'stop' | 'tool_calls' | 'length' | 'content_filter'> = {
+  end_turn: 'stop', stop_sequence: 'stop', pause_turn: 'stop', tool_use: 'tool_calls', max_tokens: 'length', refusal: 'content_filter',
+};
+
+/** An Anthropic-fake reply in Chat Completions terms (uncached input + cache reads = prompt tokens). */
+function fromAnthropicReply(r: AnyFakeReply): FakeOpenAIReply {
+  if (r.kind === 'error') return { ...r, type: r.type };
+  if (r.kind === 'disconnect' || r.kind === 'garbage' || !('content' in r)) return r as FakeOpenAIReply;
+  if (!('stop_reason' in r) && !(r.usage && ('input_tokens' in r.usage || 'output_tokens' in r.usage || 'cache_read_input_tokens' in r.usage))) return r as FakeOpenAIReply;
+  const a = r as Extract<FakeReply, { content: FakeBlock[] }>;
+  const u = a.usage ?? {};
+  const cached = u.cache_read_input_tokens ?? 0;
+  const out: FakeOpenAIReply = {
+    content: a.content, delayMs: a.delayMs, chunkDelayMs: a.chunkDelayMs, hang: a.hang,
+    usage: { prompt_tokens: (u.input_tokens ?? 10) + cached + (u.cache_creation_input_tokens ?? 0), completion_tokens: u.output_tokens ?? 5, cached_tokens: cached },
+  };
+  if (a.stop_reason) out.finish_reason = FINISH[a.stop_reason];
+  return out;
+}
+
+/** A Chat Completions request read back as the Messages API request it stands for. */
+export function asMessagesRequest(body: Record<string, any>): Record<string, any> {
+  const messages: Array<{ role: string; content: Array<Record<string, any>> }> = [];
+  const system: Array<Record<string, any>> = [];
+  const push = (role: string, blocks: Array<Record<string, any>>) => {
+    const last = messages[messages.length - 1];
+    if (last && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  const parts = (c: unknown): Array<Record<string, any>> => {
+    if (typeof c === 'string') return c ? [{ type: 'text', text: c }] : [];
+    if (!Array.isArray(c)) return [];
+    return c.map((p: any) => {
+      if (p.type !== 'image_url') return p.type === 'text' ? { type: 'text', text: p.text } : p;
+      const m = /^data:([^;]+);base64,(.*)$/.exec(String(p.image_url?.url));
+      return { type: 'image', source: m ? { type: 'base64', media_type: m[1], data: m[2] } : { type: 'url', url: p.image_url?.url } };
+    });
+  };
+  const ERROR_PREFIX = '[the tool reported an error]\n';
+  for (const m of (body.messages ?? []) as Array<Record<string, any>>) {
+    if (m.role === 'system') system.push({ type: 'text', text: m.content });
+    else if (m.role === 'assistant') {
+      const calls = ((m.tool_calls ?? []) as Array<Record<string, any>>).map((c) => ({ type: 'tool_use', id: c.id, name: c.function.name, input: JSON.parse(c.function.arguments || '{}') }));
+      push('assistant', [...parts(m.content), ...calls]);
+    } else if (m.role === 'tool') {
+      const text = String(m.content);
+      const isError = text.startsWith(ERROR_PREFIX);
+      push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: [{ type: 'text', text: isError ? text.slice(ERROR_PREFIX.length) : text }], is_error: isError }]);
+    } else push('user', parts(m.content));
+  }
+  const out: Record<string, any> = { model: body.model, max_tokens: body.max_tokens ?? body.max_completion_tokens, stream: body.stream, messages };
+  if (system.length) out.system = system;
+  if (body.tools) out.tools = body.tools.map((t: any) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters }));
+  if (body.tool_choice?.function) out.tool_choice = { type: 'tool', name: body.tool_choice.function.name };
+  return out;
 }
 
 function sendError(res: ServerResponse, e: Extract<FakeOpenAIReply, { kind: 'error' }>): void {

@@ -39,9 +39,9 @@ function userParts(blocks: ModelContentBlock[]): Part[] {
   return parts;
 }
 
-/** All-text content goes as a plain string, which every compatible server accepts. */
+/** A lone text goes as a plain string, which every compatible server accepts; more keep their boundaries as parts. */
 function content(parts: Part[]): string | Part[] {
-  return parts.every((p) => p.type === 'text') ? parts.map((p) => String(p.text)).join('\n\n') : parts;
+  return parts.length === 1 && parts[0].type === 'text' ? String(parts[0].text) : parts;
 }
 
 function toolResultText(b: Extract<ModelContentBlock, { type: 'tool_result' }>): { text: string; images: Part[] } {
