@@ -33,6 +33,11 @@ export function useModelProvider(p: 'anthropic' | 'openai'): void {
   rigProvider = p;
 }
 export const modelProvider = () => rigProvider;
+/**
+ * For `it.skipIf`: true when the suite runs on `provider`, which lacks what the test checks. The
+ * reason is required so every skipped case says why (it is the provider's limit, not Hangar's).
+ */
+export const lacks = (provider: 'anthropic' | 'openai', reason: string): boolean => reason.length > 0 && rigProvider === provider;
 
 /** A Hangar whose default `anthropic` provider is an OpenAI-compatible server: every test model id goes there. */
 async function startOpenAIRig(env: Record<string, string>): Promise<{ up: FakeUpstream; h: TestHangar; cleanup: () => void }> {
