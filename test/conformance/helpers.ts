@@ -18,6 +18,8 @@ export type StreamParams = Anthropic.Beta.Sessions.Events.EventStreamParams;
 export interface Rig {
   h: TestHangar;
   up: FakeUpstream;
+  /** startHangar options that point another Hangar at this rig's upstream (restarts). */
+  hangarOptions?: { upstreamUrl?: string; env?: Record<string, string> };
   client: Anthropic;
   envId: string;
   close(): Promise<void>;
@@ -40,21 +42,21 @@ export const modelProvider = () => rigProvider;
 export const lacks = (provider: 'anthropic' | 'openai', reason: string): boolean => reason.length > 0 && rigProvider === provider;
 
 /** A Hangar whose default `anthropic` provider is an OpenAI-compatible server: every test model id goes there. */
-async function startOpenAIRig(env: Record<string, string>): Promise<{ up: FakeUpstream; h: TestHangar; cleanup: () => void }> {
+async function startOpenAIRig(env: Record<string, string>): Promise<{ up: FakeUpstream; h: TestHangar; models: string; cleanup: () => void }> {
   const up = await startFakeOpenAIUpstream({ view: 'anthropic' });
   const dir = mkdtempSync(join(tmpdir(), 'hangar-rig-models-'));
   writeFileSync(join(dir, 'models.yaml'), `providers:\n  anthropic:\n    type: openai\n    base_url: ${up.url}\n    api_key_env: ANTHROPIC_API_KEY\n`);
   const h = await startHangar({ env: { HANGAR_MODELS: join(dir, 'models.yaml'), ...env } });
-  return { up: up as unknown as FakeUpstream, h, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { up: up as unknown as FakeUpstream, h, models: join(dir, 'models.yaml'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** One fake upstream + one Hangar pointed at it, plus an environment every session can use. */
 export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
   if (rigProvider === 'openai') {
-    const { up, h, cleanup } = await startOpenAIRig(env);
+    const { up, h, models, cleanup } = await startOpenAIRig(env);
     const environment = await h.client.beta.environments.create({ name: `env-${Math.random().toString(36).slice(2)}` });
     return {
-      h, up, client: h.client, envId: environment.id,
+      h, up, client: h.client, envId: environment.id, hangarOptions: { env: { HANGAR_MODELS: models } },
       async close() {
         await h.close();
         await up.close();
