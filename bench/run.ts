@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, workqueue, mcp).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, workqueue, mcp, providers).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -9,6 +9,7 @@ import { benchIdleSessionHeap } from './idle-session-heap.ts';
 import { benchSandboxTools } from './sandbox-tools.ts';
 import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
+import { benchProviders } from './providers.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -32,6 +33,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   }),
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
+  providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 
