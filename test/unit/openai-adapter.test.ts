@@ -223,6 +223,15 @@ describe('the adapter over the real client and the fake upstream', () => {
     expect(err.partial[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^Part/) });
   });
 
+  it('an error that echoes the API key never carries it further', async () => {
+    up.script({ kind: 'error', status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided: sk-test.' });
+    const err = (await model.stream(REQUEST, { signal: live() }).catch((e: unknown) => e)) as ModelError;
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err.message).toContain('Incorrect API key provided: [redacted].');
+    expect(err.message).not.toContain('sk-test');
+    expect(err.cause).toBeUndefined();
+  });
+
   it('a connection reset is a retryable connection error; a scripted 400 on a tool schema names the tool', async () => {
     up.script({ kind: 'disconnect' });
     await expect(model.stream(REQUEST, { signal: live() })).rejects.toMatchObject({ kind: 'connection', retryable: true });

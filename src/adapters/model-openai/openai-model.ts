@@ -2,7 +2,7 @@
 // over the official `openai` client's streaming Chat Completions. The client's own retries are
 // off: the harness retries visibly (session.error + rescheduling), as with the Anthropic adapter.
 import OpenAI from 'openai';
-import type { ModelClient, ModelOutputBlock, ModelRequest, ModelResponse, ModelStreamEvent, ModelUsage } from '../../ports/model.ts';
+import { ModelError, type ModelClient, type ModelOutputBlock, type ModelRequest, type ModelResponse, type ModelStreamEvent, type ModelUsage } from '../../ports/model.ts';
 import { toOpenAIParams, type OpenAIParamOptions } from './openai-params.ts';
 import { toModelError } from './openai-errors.ts';
 
@@ -126,8 +126,10 @@ export class ChunkAssembler {
 export class OpenAIModel implements ModelClient {
   private readonly client: OpenAI;
   private readonly params: OpenAIParamOptions;
+  private readonly apiKey: string | undefined;
 
   constructor(opts: OpenAIModelOptions) {
+    this.apiKey = opts.apiKey;
     this.client = new OpenAI({
       // Local servers often need no key, but the client insists on one.
       apiKey: opts.apiKey ?? 'no-key',
@@ -147,7 +149,13 @@ export class OpenAIModel implements ModelClient {
       return assembler.finishAnswer();
     } catch (err) {
       const partial = assembler.blocks.filter((b) => b.type === 'text' && b.text.length > 0);
-      throw toModelError(err, opts.signal, partial, request.tools.map((t) => t.name));
+      throw this.redacted(toModelError(err, opts.signal, partial, request.tools.map((t) => t.name)));
     }
+  }
+
+  /** Some servers echo the key they refused in the error text; it must not reach session.error or logs. */
+  private redacted(e: ModelError): ModelError {
+    if (!this.apiKey || !e.message.includes(this.apiKey)) return e;
+    return new ModelError(e.kind, e.message.split(this.apiKey).join('[redacted]'), { retryable: e.retryable, retryAfterMs: e.retryAfterMs, status: e.status, partial: e.partial });
   }
 }
