@@ -221,6 +221,24 @@ describe('interrupts, retries and failures', () => {
     expect(next.find(isType('agent.message'))!.content[0].text).toBe('back to normal');
   });
 
+  it('a content_filter finish idles the session with stop_reason refusal, and the next message is answered', async () => {
+    up.script({ content: [{ type: 'text', text: 'I will not' }], finish_reason: 'content_filter' }, { content: [{ type: 'text', text: 'fine' }] });
+    const s = await session();
+    const events = await drive(s.id, () => sendEvents(client, s.id, text('something filtered')));
+    expect(events.at(-1)).toMatchObject({ stop_reason: { type: 'refusal' }, stop_details: { type: 'refusal', category: 'content_filter' } });
+    const next = await drive(s.id, () => sendEvents(client, s.id, text('ok then')));
+    expect(next.find(isType('agent.message'))!.content[0].text).toBe('fine');
+  });
+
+  it('a tool schema the provider rejects is a session.error naming the tool', async () => {
+    up.script({ kind: 'error', status: 400, type: 'invalid_request_error', param: 'tools[0].function.parameters', message: "Invalid schema for function 'lookup'" });
+    const s = await session(LOCAL, { tools: [customTool('lookup')] });
+    const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')), isType('session.status_idle', 'session.status_terminated'));
+    const error = events.find(isType('session.error'))!;
+    expect(error.error.message).toMatch(/^the provider rejected the definition of tool lookup \(tools\[0\]\.function\.parameters\)/);
+    expect(error.error.retry_status.type).toBe('terminal');
+  });
+
   it('a provider whose key variable is unset fails its sessions with a session.error naming the variable, without calling it', async () => {
     const s = await session(GHOST);
     const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')), isType('session.status_idle', 'session.status_terminated'));
