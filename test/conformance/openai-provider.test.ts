@@ -335,6 +335,9 @@ describe('the models API and unknown models', () => {
     const overridden = await rejection(client.beta.sessions.create({ agent: { type: 'agent_with_overrides', id: agent.id, model: 'mystery-model' } as any, environment_id: envId }));
     expect(overridden.status).toBe(400);
     expect((overridden.error as any).error.message).toMatch(/^agent\.model: unknown model "mystery-model"/);
+    // Advisors name models too.
+    const advisor = await rejection(client.beta.agents.create({ name: 'x', model: LOCAL, multiagent: { type: 'coordinator', agents: [{ type: 'advisor', model: 'mystery-model' }] } as any }));
+    expect((advisor.error as any).error.message).toMatch(/^multiagent\.agents\[0\]\.model: unknown model "mystery-model"/);
     // Any claude-* id stays accepted for the default Anthropic provider.
     expect((await client.beta.agents.create({ name: 'c', model: 'claude-something-new-9' })).model.id).toBe('claude-something-new-9');
   });

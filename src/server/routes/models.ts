@@ -13,6 +13,16 @@ export function assertKnownModel(catalog: ModelCatalog | undefined, id: string, 
   if (catalog && !catalog.resolve(id)) throw invalidRequest(catalog.unknownMessage(id, field));
 }
 
+/** Model ids a multiagent param names for advisors (they run on a model of their own). */
+export function advisorModels(multiagent: unknown): Array<{ id: string; field: string }> {
+  const m = multiagent as { type?: string; agents?: Array<{ type?: string; model?: string }>; advisor?: { type?: string; model?: string } | null } | null | undefined;
+  if (!m) return [];
+  if (m.type === 'coordinator') {
+    return (m.agents ?? []).flatMap((a, i) => (a.type === 'advisor' && a.model ? [{ id: a.model, field: `multiagent.agents[${i}].model` }] : []));
+  }
+  return m.advisor?.type === 'enabled' && m.advisor.model ? [{ id: m.advisor.model, field: 'multiagent.advisor.model' }] : [];
+}
+
 function modelInfo(catalog: ModelCatalog, id: string, createdAt: string): Record<string, unknown> | undefined {
   const route = catalog.resolve(id);
   if (!route) return undefined;
