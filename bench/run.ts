@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, sandbox, workqueue, mcp, providers).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, workqueue, mcp, policy, auth, providers).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -9,6 +9,9 @@ import { benchIdleSessionHeap } from './idle-session-heap.ts';
 import { benchSandboxTools } from './sandbox-tools.ts';
 import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
+import { benchAutoPolicy } from './auto-policy.ts';
+import { benchAuthFailures } from './auth-failures.ts';
+import { benchIdempotency } from './idempotency.ts';
 import { benchProviders } from './providers.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
@@ -25,6 +28,7 @@ const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
   budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, budgetCents: '100000000' }),
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
+  idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),
 };
 // Benchmarks that wire their own server (here: a timed tool runner around real bubblewrap sandboxes).
 const STANDALONE: Record<string, () => Promise<void>> = {
@@ -33,6 +37,8 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   }),
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
+  policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
+  auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];

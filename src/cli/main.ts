@@ -1,11 +1,12 @@
-#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+#!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
-// a running server's API) and `worker` (serve a self-hosted environment's work queue from this
-// machine). Parsed with commander; every subcommand is registered in `buildProgram` below. The
-// only place the CLI reads process.env and argv.
-import { join } from 'node:path';
+// a running server's API), `keys list|create|revoke` (API keys, in the data directory) and `worker`
+// (serve a self-hosted environment's work queue from this machine). Parsed with commander; every
+// subcommand is registered in `buildProgram` below. The only place the CLI reads process.env and argv.
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
+import { createKey, listKeys, revokeKey } from './keys.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
@@ -13,6 +14,7 @@ import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/uns
 import { createEgressProxyStarter } from '../adapters/egress-proxy/egress-proxy.ts';
 import { createLogger } from '../server/logger.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import { watchLauncher } from '../server/launcher-watch.ts';
 
 class UsageError extends Error {}
 
@@ -29,6 +31,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   // ── Subcommands: one registration call each ─────────────────────────────────────────────────
   registerServe(program, setExit);
   registerEnvKey(program, setExit);
+  registerKeys(program, setExit);
   registerWorker(program, setExit);
   return program;
 }
@@ -39,9 +42,19 @@ function registerServe(program: Command, setExit: (code: number) => void): void 
     .description('start the server (configured by HANGAR_* variables; see the README)')
     .addHelpText('after', '\nConfiguration comes from the environment: HANGAR_HOST, HANGAR_PORT, HANGAR_DATA_DIR, HANGAR_API_KEY,\nANTHROPIC_API_KEY, HANGAR_LOG_LEVEL, HANGAR_LOG_FORMAT, ... (the README lists them all).')
     .action(async () => {
+      await requireSqlite();
       await import('../server/main.ts');
       setExit(KEEP_RUNNING);
     });
+}
+
+/** The server's store is node:sqlite, unflagged since Node 22.13: say so in one line, not a stack trace. */
+async function requireSqlite(): Promise<void> {
+  try {
+    await import('node:sqlite');
+  } catch {
+    throw new Error(`Node.js ${process.version} has no node:sqlite; the server needs Node.js ^22.13.0 || >=24 (see engines in package.json)`);
+  }
 }
 
 function registerEnvKey(program: Command, setExit: (code: number) => void): void {
@@ -69,6 +82,36 @@ function registerEnvKey(program: Command, setExit: (code: number) => void): void
   connection(envKey.command('revoke').argument('<environment_id>').argument('<key_id>').description('revoke an environment key'))
     .action(async (environmentId: string, keyId: string, values) => {
       await revokeEnvKey(environmentId, keyId, options(values));
+      setExit(0);
+    });
+}
+
+function registerKeys(program: Command, setExit: (code: number) => void): void {
+  const keys = program
+    .command('keys')
+    .description("list, create and revoke the server's API keys (in its data directory; works while it runs)");
+  const dataDir = (cmd: Command) => cmd.option('--data-dir <dir>', "the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)");
+  const options = (values: { dataDir?: string }) => ({
+    dataDir: resolve(values.dataDir ?? process.env.HANGAR_DATA_DIR ?? './.hangar'),
+    out: (l: string) => process.stdout.write(`${l}\n`),
+    now: () => new Date().toISOString(),
+  });
+  dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source'))
+    .action(async (values) => {
+      await requireSqlite();
+      await listKeys(options(values));
+      setExit(0);
+    });
+  dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for'))
+    .action(async (values) => {
+      await requireSqlite();
+      await createKey(values.name, options(values));
+      setExit(0);
+    });
+  dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))
+    .action(async (keyId: string, values) => {
+      await requireSqlite();
+      await revokeKey(keyId, options(values));
       setExit(0);
     });
 }
@@ -124,6 +167,8 @@ async function worker(flags: Record<string, string | undefined>): Promise<number
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  // Started by npm (`npx hangar worker`): npm signals only its shell, so a vanished launcher is the stop signal.
+  if (process.env.npm_lifecycle_event) watchLauncher(() => onSignal('launcher exited'));
   await new HangarWorker({ ...config, provider, logger }).run(stop.signal);
   logger.info({}, 'worker stopped');
   return 0;

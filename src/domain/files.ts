@@ -87,6 +87,24 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
+/**
+ * Types a download is served with as declared: passive formats a browser does not execute. Anything
+ * else the client declared (HTML, SVG, XML, JavaScript, unknown types...) is served as
+ * `application/octet-stream`, so a download link can never run script in the API's origin.
+ */
+const PASSIVE_TYPES = new Set([
+  'text/plain', 'text/csv', 'text/markdown', 'text/tab-separated-values', 'application/json', 'application/pdf',
+  'application/zip', 'application/gzip', 'application/x-tar', 'application/octet-stream',
+  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp',
+  'audio/mpeg', 'audio/wav', 'audio/ogg', 'video/mp4', 'video/webm', 'video/mpeg',
+]);
+
+/** The Content-Type a stored file is downloaded with (its metadata keeps the declared type). */
+export function servedContentType(mimeType: string): string {
+  const base = mimeType.split(';')[0].trim().toLowerCase();
+  return PASSIVE_TYPES.has(base) ? base : GENERIC;
+}
+
 export const defaultMountPath = (fileId: string) => `/mnt/session/uploads/${fileId}`;
 
 /** File resources may live only under these directories (the sandbox's own trees stay off limits). */

@@ -2,11 +2,13 @@
 // mounts, and capturing a session's outputs directory as session-scoped files.
 // Bytes go through the blob port, metadata through the store port; a row is written only after
 // its blob is complete and deleted before its blob, so a crash never leaves a row without bytes.
+// Disk use is bounded: a session's captured outputs by a quota on their apparent size, only the
+// latest version of each output path is kept, and below a free-space floor nothing new is stored.
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { hasPrefix, newId } from '../protocol/ids.ts';
-import { invalidRequest, notFound, tooLarge } from '../protocol/errors.ts';
+import { ApiError, invalidRequest, notFound, tooLarge } from '../protocol/errors.ts';
 import {
   assertMountPathFree, cleanFilename, defaultMountPath, mimeTypeFor, mountPathsOf, validateMountPath,
   type FileObject, type FileResource, type SessionResourceParam,
@@ -27,7 +29,28 @@ export interface FileServiceOptions {
   maxOutputFiles?: number;
   /** Deepest directory level a capture descends into (default 32). */
   maxOutputDepth?: number;
+  /** Most bytes (apparent size) of captured outputs kept per session (default 2 GiB); the rest is skipped. */
+  sessionQuotaBytes?: number;
+  /** Free space on the blob storage below which uploads (507) and captures are refused (default 512 MiB). */
+  minFreeBytes?: number;
+  /** Reads the free space (default: the blob store's statfs); tests inject a fixed value. */
+  freeBytes?: () => Promise<number>;
 }
+
+/** Why an output was not captured (reported through `onSkipped`). */
+export type OutputSkipReason = 'too_large' | 'session_quota' | 'disk_full';
+
+export interface OutputSkip {
+  path: string;
+  sizeBytes: number;
+  reason: OutputSkipReason;
+}
+
+/** 507 Insufficient Storage: the SDK surfaces it as an `InternalServerError` (an `APIError`). */
+export const storageFull = (message: string) => new ApiError(507, 'api_error', message);
+
+/** Sessions whose files were deleted, remembered so a late capture cannot recreate them. */
+const DELETED_SESSIONS_REMEMBERED = 10_000;
 
 /** Bytes of an upload already on disk under `id`, not yet visible until `finishUpload`. */
 export interface StagedUpload {
@@ -49,11 +72,17 @@ export class FileService {
   private readonly maxOutputBytes: number;
   private readonly maxOutputFiles: number;
   private readonly maxOutputDepth: number;
+  private readonly sessionQuotaBytes: number;
+  private readonly minFreeBytes: number;
+  private readonly readFreeBytes: () => Promise<number>;
   private readonly store: Store;
   private readonly blobs: BlobStore;
   private readonly clock: Clock;
   /** Serializes captures per session within this process (the harness lease covers other processes). */
   private readonly capturing = new Map<string, Promise<unknown>>();
+  /** Aborts the running capture of a session (so a delete need not wait for a long copy). */
+  private readonly captureAborts = new Map<string, AbortController>();
+  private readonly deletedSessions = new Set<string>();
 
   constructor(deps: { store: Store; blobs: BlobStore; clock: Clock }, opts: FileServiceOptions = {}) {
     this.store = deps.store;
@@ -63,6 +92,14 @@ export class FileService {
     this.maxOutputBytes = opts.maxOutputBytes ?? this.maxUploadBytes;
     this.maxOutputFiles = opts.maxOutputFiles ?? 1000;
     this.maxOutputDepth = opts.maxOutputDepth ?? 32;
+    this.sessionQuotaBytes = opts.sessionQuotaBytes ?? 2048 * MB;
+    this.minFreeBytes = opts.minFreeBytes ?? 512 * MB;
+    this.readFreeBytes = opts.freeBytes ?? (() => this.blobs.freeBytes());
+  }
+
+  /** Bytes that may still be stored before the free-space floor is reached (≤ 0: none). */
+  private async room(): Promise<number> {
+    return (await this.readFreeBytes()) - this.minFreeBytes;
   }
 
   private now(): string {
@@ -83,11 +120,14 @@ export class FileService {
     const filename = cleanFilename(meta.filename);
     const id = newId('file');
     const limitError = () => tooLarge(`file exceeds the ${this.maxUploadBytes} byte upload limit`);
+    const fullError = () => storageFull('the server is low on disk space and cannot store this file; free space on the server or try again later');
+    const room = await this.room();
+    if (room <= 0) throw fullError();
     let written: { sizeBytes: number; sha256: string };
     try {
-      written = await this.blobs.write(id, content, { maxBytes: this.maxUploadBytes });
+      written = await this.blobs.write(id, content, { maxBytes: Math.min(this.maxUploadBytes, room) });
     } catch (err) {
-      if (err instanceof BlobTooLarge) throw limitError();
+      if (err instanceof BlobTooLarge) throw room < this.maxUploadBytes ? fullError() : limitError();
       throw err;
     }
     if (meta.truncated?.()) {
@@ -177,6 +217,12 @@ export class FileService {
 
   /** Deletes every file captured from the session's outputs, and its capture ledger. Returns the count. */
   async deleteSessionFiles(sessionId: string): Promise<number> {
+    // A capture in flight would insert files after the sweep below: stop it and wait for it, and
+    // refuse later captures of this session (it is gone; ids are never reused).
+    this.deletedSessions.add(sessionId);
+    if (this.deletedSessions.size > DELETED_SESSIONS_REMEMBERED) this.deletedSessions.delete(this.deletedSessions.values().next().value!);
+    this.captureAborts.get(sessionId)?.abort(new Error(`session ${sessionId} was deleted`));
+    await this.capturing.get(sessionId)?.catch(() => undefined);
     let count = 0;
     for (;;) {
       const page = await this.store.files.list({ order: 'asc', limit: 100, scopeId: sessionId });
@@ -240,16 +286,35 @@ export class FileService {
   // ---- session outputs --------------------------------------------------------------------------
 
   /**
-   * Captures every regular file under `hostOutputsDir` (recursively; symlinks and special files
-   * ignored; files over `maxOutputBytes` or beyond `maxOutputFiles` skipped) as a file scoped to
-   * the session, `filename` = its `/`-separated path relative to the directory. Idempotent: a
-   * file whose size and mtime (or, failing that, content hash) match the last capture of the same
-   * path is not captured again; changed content becomes a new file (new id), older versions stay.
-   * Returns only the files created by this call. A missing directory captures nothing.
+   * Captures every regular file under `hostOutputsDir` (recursively; symlinks, fifos, sockets and
+   * devices ignored, never opened; files over `maxOutputBytes` or beyond `maxOutputFiles` skipped)
+   * as a file scoped to the session, `filename` = its `/`-separated path relative to the directory.
+   * Idempotent: a file whose size and mtime (or, failing that, content hash) match the last capture
+   * of the same path is not captured again; changed content becomes a new file (new id) and the
+   * previous version is deleted. Sizes are checked by apparent size before copying: a file that
+   * would take the session's captured bytes past `sessionQuotaBytes`, or the free space below
+   * `minFreeBytes`, is skipped (reported to `onSkipped`). Returns only the files created by this
+   * call. A missing directory, or a session whose files were deleted, captures nothing.
    */
-  async captureOutputs(sessionId: string, hostOutputsDir: string, opts: { signal?: AbortSignal } = {}): Promise<FileObject[]> {
+  async captureOutputs(
+    sessionId: string, hostOutputsDir: string,
+    opts: { signal?: AbortSignal; onSkipped?: (skip: OutputSkip) => void } = {},
+  ): Promise<FileObject[]> {
     const previous = this.capturing.get(sessionId) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.captureNow(sessionId, hostOutputsDir, opts.signal));
+    const run = previous.catch(() => undefined).then(async () => {
+      if (this.deletedSessions.has(sessionId)) return [];
+      const abort = new AbortController();
+      this.captureAborts.set(sessionId, abort);
+      try {
+        const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+        return await this.captureNow(sessionId, hostOutputsDir, signal, opts.onSkipped ?? (() => {}));
+      } catch (err) {
+        if (this.deletedSessions.has(sessionId)) return []; // stopped by the session's deletion
+        throw err;
+      } finally {
+        if (this.captureAborts.get(sessionId) === abort) this.captureAborts.delete(sessionId);
+      }
+    });
     this.capturing.set(sessionId, run);
     try {
       return await run;
@@ -258,7 +323,9 @@ export class FileService {
     }
   }
 
-  private async captureNow(sessionId: string, dir: string, signal: AbortSignal | undefined): Promise<FileObject[]> {
+  private async captureNow(
+    sessionId: string, dir: string, signal: AbortSignal, onSkipped: (skip: OutputSkip) => void,
+  ): Promise<FileObject[]> {
     let root: string;
     try {
       root = await realpath(dir);
@@ -268,13 +335,34 @@ export class FileService {
     }
     const entries = await this.walk(root, signal);
     const created: FileObject[] = [];
+    let used = await this.store.files.scopeBytes(sessionId);
     for (const e of entries) {
-      signal?.throwIfAborted();
-      if (e.stat.size > this.maxOutputBytes) continue;
+      signal.throwIfAborted();
+      const skip = (reason: OutputSkipReason) => onSkipped({ path: e.rel, sizeBytes: e.stat.size, reason });
+      if (e.stat.size > this.maxOutputBytes) {
+        skip('too_large');
+        continue;
+      }
       const prev = await this.store.files.capture(sessionId, e.rel);
       if (prev && prev.sizeBytes === e.stat.size && prev.mtimeMs === e.stat.mtimeMs) continue;
-      const file = await this.captureOne(sessionId, root, e, prev, signal);
-      if (file) created.push(file);
+      // The previous version is replaced, so its bytes do not count against the new one.
+      const prevRow = prev ? await this.store.files.get(prev.fileId) : undefined;
+      const prevBytes = prevRow ? Number(prevRow.file.size_bytes) : 0;
+      if (used - prevBytes + e.stat.size > this.sessionQuotaBytes) {
+        skip('session_quota');
+        continue;
+      }
+      if ((await this.room()) < e.stat.size) {
+        skip('disk_full');
+        continue;
+      }
+      const file = await this.captureOne(sessionId, root, e, prev, prevRow?.file.id, signal);
+      if (!file) continue;
+      created.push(file);
+      used += file.size_bytes - prevBytes;
+      // The old row went with the insert (one transaction); its bytes follow. A crash in between
+      // leaves only an unlisted blob, never two listed versions.
+      if (prevRow) await this.blobs.delete(prevRow.file.id);
     }
     return created;
   }
@@ -316,7 +404,8 @@ export class FileService {
    * skipped until the next capture.
    */
   private async captureOne(
-    sessionId: string, root: string, e: OutputEntry, prev: OutputCapture | undefined, signal: AbortSignal | undefined,
+    sessionId: string, root: string, e: OutputEntry, prev: OutputCapture | undefined, replaces: string | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<FileObject | undefined> {
     let fh: FileHandle;
     try {
@@ -329,10 +418,11 @@ export class FileService {
     let before: Stats;
     try {
       before = await fh.stat();
-      if (!before.isFile() || before.dev !== e.stat.dev || before.ino !== e.stat.ino) return undefined;
+      if (!before.isFile() || before.dev !== e.stat.dev || before.ino !== e.stat.ino || before.size !== e.stat.size) return undefined;
       if (!(await this.fdInside(fh.fd, root))) return undefined;
       try {
-        written = await this.blobs.write(id, fh.createReadStream({ autoClose: false }), { maxBytes: this.maxOutputBytes, signal });
+        // Capped at the size the quota checks saw: a file growing during the copy is skipped.
+        written = await this.blobs.write(id, fh.createReadStream({ autoClose: false, highWaterMark: MB }), { maxBytes: e.stat.size, signal });
       } catch (err) {
         if (err instanceof BlobTooLarge) return undefined;
         throw err;
@@ -357,7 +447,7 @@ export class FileService {
       created_at: this.now(), downloadable: true, expires_at: null, scope: { type: 'session', id: sessionId },
     };
     try {
-      await this.store.files.insert({ file: { ...file }, scopeId: sessionId, expiresAt: null, sha256: written.sha256 }, { ...capture, fileId: id });
+      await this.store.files.insert({ file: { ...file }, scopeId: sessionId, expiresAt: null, sha256: written.sha256 }, { ...capture, fileId: id }, replaces);
     } catch (err) {
       await this.blobs.delete(id);
       throw err;

@@ -8,9 +8,9 @@ import type { Store } from '../ports/store.ts';
 import type { ModelClient } from '../ports/model.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { SessionLog } from './session-log.ts';
-import { planStep, idlePatch, withoutReservation, type StepAction } from './planner.ts';
+import { planStep, idlePatch, withoutReservation, withoutStarted, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
-import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
+import { backoffMs, failureStatus, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
 import type { ServerToolRunner, ToolOutcome, ToolRunner, ToolSession } from './tool-runner.ts';
 import type { SessionErrorBody } from '../domain/session-events.ts';
 import type { PriceTable } from '../domain/pricing.ts';
@@ -264,7 +264,7 @@ export class Harness {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-      const retryStatus = retrying ? 'retrying' : error.retryable ? 'exhausted' : 'terminal';
+      const retryStatus = failureStatus(error, retrying);
       const events = spanStartId ? [f.modelRequestEnd(spanStartId, true, zero)] : [];
       events.push(f.error({ type: sessionErrorType(error), message: error.message, retry_status: { type: retryStatus } }));
       const releasedId = spanStartId ?? evaluation?.startId;
@@ -317,6 +317,8 @@ export class Harness {
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
         outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
+      } else if (!(await this.markStarted(sessionId, use.id))) {
+        continue; // answered meanwhile, or the session stopped running: nothing to run
       } else if (use.type === 'agent.mcp_tool_use') {
         ({ outcome, error } = await this.deps.serverTools.runMcp({ id: sessionId }, agent, String(event.mcp_server_name), use.name, input, signal));
       } else if (use.name === 'web_fetch' || use.name === 'web_search') {
@@ -326,23 +328,39 @@ export class Harness {
         outcome = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal });
       }
       this.deps.logger.info({ sessionId, tool: use.name, durationMs: Date.now() - toolStarted, isError: outcome.isError }, 'tool call');
-      if (signal.aborted) return; // the interrupt answers this call
+      // Aborted: an interrupt answers this call, or (shutdown) the next process finds it started.
+      if (signal.aborted) return;
       await this.deps.log.commit(sessionId, (current, log) => {
         const now = isoAt(this.deps.clock.now());
+        const finished = { fields: { _tools_started: withoutStarted(current.session, [use.id]) } };
         // Someone (an interrupt) may have answered the call meanwhile: never answer twice.
-        if (log().some((e) => resultTarget(e.event) === use.id)) return { now };
+        if (log().some((e) => resultTarget(e.event) === use.id)) return { now, patch: finished };
         const f = new EventFactory(nextEventId, now);
         const events = error ? [f.error(error)] : [];
         events.push(use.type === 'agent.mcp_tool_use'
           ? { id: nextEventId(), type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now }
           : { id: nextEventId(), type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now });
-        if (!webCall) return { now, events };
+        if (!webCall) return { now, events, patch: finished };
         const usage = { ...(current.session.usage as Record<string, unknown>) };
         const counts = { web_search_requests: 0, web_fetch_requests: 0, ...((usage.server_tool_use as Record<string, number> | null) ?? {}) };
         counts[webCall] += 1;
         usage.server_tool_use = counts;
-        return { now, events, patch: { fields: { usage } } };
+        return { now, events, patch: { fields: { ...finished.fields, usage } } };
       });
     }
+  }
+
+  /**
+   * Side effects are marked before they happen: durably records that the call is starting (a
+   * store-side marker, see `startedTools`), so a crash during the call can never lead to running
+   * it twice. False when the call must not run (already answered, or the session is not running).
+   */
+  private async markStarted(sessionId: string, useId: string): Promise<boolean> {
+    const committed = await this.deps.log.commit(sessionId, (current, log) => {
+      const now = isoAt(this.deps.clock.now());
+      if (current.session.status !== 'running' || log().some((e) => resultTarget(e.event) === useId)) return { now, start: false };
+      return { now, start: true, patch: { fields: { _tools_started: [...withoutStarted(current.session, [useId]), useId] } } };
+    });
+    return committed?.plan.start === true;
   }
 }

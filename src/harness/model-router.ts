@@ -53,7 +53,8 @@ export class ModelRouter implements ModelClient {
     const client = this.clients.get(route.provider.name);
     if (!client) throw fail(`provider ${route.provider.name} has no adapter`);
     if (route.provider.keyMissing) {
-      throw fail(`provider ${route.provider.name} has no API key: the environment variable ${route.provider.apiKeyEnv} is unset; set it and restart Hangar`);
+      // Like a refused key: the operator's to fix, so it ends the turn and the session carries on.
+      throw new ModelError('authentication', `provider ${route.provider.name} has no API key: the environment variable ${route.provider.apiKeyEnv} is unset; set it and restart Hangar`, { retryable: false });
     }
     return client.stream(shapeRequest(request, route), opts);
   }

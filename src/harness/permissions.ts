@@ -38,7 +38,8 @@ export function toolUseEvent(
     const base = { mcp_server_name: route.server, name: route.tool, input: call.input };
     if (route.policy.type === 'always_allow') return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } }) };
     if (route.policy.type === 'auto') {
-      // MCP tools are opaque to the rule set: `auto` asks.
+      // MCP tools are opaque to the rule set (it judges built-in tools' inputs; an MCP tool does
+      // whatever its server does), so `auto` never allows one unasked: it asks, every time.
       return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } } }) };
     }
     return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'always_ask' } }) };

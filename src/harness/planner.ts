@@ -22,6 +22,21 @@ export interface StepPlan extends CommitPlan {
 
 export const INTERRUPTED_TOOL_MESSAGE = 'Tool execution was interrupted by the user.';
 export const INTERRUPTED_OUTCOME_MESSAGE = 'The outcome was interrupted by the user.';
+export const RESTARTED_TOOL_MESSAGE = 'The server restarted while this tool was running; it may or may not have completed.';
+
+/**
+ * Tool calls whose execution began and whose result is not recorded yet (a store-side marker on
+ * the session row, hidden from clients like every `_` field). The harness commits the marker
+ * before running a call and clears it with the result, so a call found marked by a later planner
+ * was cut short by a crash or shutdown: it is answered with an error, never run a second time.
+ */
+export function startedTools(session: Record<string, unknown>): string[] {
+  return (session._tools_started as string[] | undefined) ?? [];
+}
+
+export function withoutStarted(session: Record<string, unknown>, ids: readonly string[]): string[] {
+  return startedTools(session).filter((id) => !ids.includes(id));
+}
 
 /** Drops a model request's budget reservation (its span ended). */
 export function withoutReservation(session: Record<string, unknown>, startId: string): Record<string, number> {
@@ -99,7 +114,9 @@ function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, now
     let reserved = row.session._reserved as Record<string, number> | undefined;
     for (const id of [s.danglingSpanId, s.outcome?.danglingStartId]) if (id && reserved) reserved = withoutReservation({ _reserved: reserved }, id);
     const idle = stopping ? idlePatch(row, nowMs) : undefined;
-    const fields = reserved !== row.session._reserved ? { ...idle?.fields, _reserved: reserved } : idle?.fields;
+    let fields = reserved !== row.session._reserved ? { ...idle?.fields, _reserved: reserved } : idle?.fields;
+    // Every open call is answered above, so none of them is running any more.
+    if (startedTools(row.session).length) fields = { ...fields, _tools_started: withoutStarted(row.session, s.openToolUses.map((u) => u.id)) };
     const patch = idle || fields ? { ...idle, fields } : undefined;
     return { now, events, markProcessed: s.pendingInterruptIds, patch, action: { type: 'continue' } };
   }
@@ -121,7 +138,19 @@ function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, now
   const runnable = s.openToolUses.filter((u) => u.waitsFor === 'server');
   const waiting = s.openToolUses.filter((u) => u.waitsFor !== 'server');
 
-  if (status === 'running' && runnable.length) return { now, action: { type: 'tools', uses: runnable } };
+  if (status === 'running' && runnable.length) {
+    // Started by a process that died (or shut down) before recording the result: the side effect
+    // may have happened, so the call is answered with an error instead of being run again.
+    const started = new Set(startedTools(row.session));
+    const cut = runnable.filter((u) => started.has(u.id));
+    if (cut.length) {
+      const events = cut.map((u) => u.type === 'agent.mcp_tool_use'
+        ? f.agentMcpToolResult(u.id, RESTARTED_TOOL_MESSAGE, true)
+        : f.agentToolResult(u.id, RESTARTED_TOOL_MESSAGE, true));
+      return { now, events, patch: { fields: { _tools_started: withoutStarted(row.session, cut.map((u) => u.id)) } }, action: { type: 'continue' } };
+    }
+    return { now, action: { type: 'tools', uses: runnable } };
+  }
 
   if (waiting.length) {
     const ids = waiting.map((u) => u.id);

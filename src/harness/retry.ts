@@ -15,6 +15,17 @@ export function backoffMs(policy: RetryPolicy, attempt: number, error: ModelErro
   return Math.max(jittered, Math.min(error.retryAfterMs ?? 0, policy.maxDelayMs));
 }
 
+/**
+ * The `retry_status` of a failure: `retrying` while retries remain; otherwise `exhausted` (the
+ * turn ends, the session takes new input) for failures a later message may not hit — retries ran
+ * out, or the operator must fix the provider credentials — and `terminal` (the session ends) for
+ * requests that would fail the same way again.
+ */
+export function failureStatus(error: ModelError, retrying: boolean): 'retrying' | 'exhausted' | 'terminal' {
+  if (retrying) return 'retrying';
+  return error.retryable || error.kind === 'authentication' ? 'exhausted' : 'terminal';
+}
+
 export function sessionErrorType(error: ModelError): string {
   switch (error.kind) {
     case 'rate_limited': return 'model_rate_limited_error';

@@ -113,7 +113,8 @@ export class WorkQueue {
     if (bearer.startsWith(SESSION_TOKEN_PREFIX)) {
       const raw = await this.store.work.findByTokenHash(hash);
       const row = raw && settle(raw, this.clock.now());
-      if (row && row.tokenHash === hash && row.work.data.type === 'session') {
+      // Stopping clears the hash; the state check holds even for a row written before it did.
+      if (row && row.tokenHash === hash && row.work.state !== 'stopped' && row.work.data.type === 'session') {
         return { kind: 'session_token', sessionId: row.work.data.id, workId: row.work.id, environmentId: row.work.environment_id };
       }
       throw unauthenticated('invalid session token: it is unknown, or its work item was stopped or handed to another worker');

@@ -30,4 +30,6 @@ export interface BlobStore {
   pathOf(key: string): string;
   /** Removes the blob; a missing blob is not an error. */
   delete(key: string): Promise<void>;
+  /** Bytes still available to new blobs on the backing storage (statfs), for free-space floors. */
+  freeBytes(): Promise<number>;
 }

@@ -63,7 +63,11 @@ export type ModelStreamEvent =
   | { type: 'thinking_delta'; index: number; text: string }
   | { type: 'block_stop'; index: number };
 
-export type ModelErrorKind = 'rate_limited' | 'overloaded' | 'request_failed' | 'billing' | 'connection' | 'aborted';
+/**
+ * `authentication`: the provider refused Hangar's own credentials (401/403) — an operator problem
+ * that retrying cannot fix, but that ends only the turn: once the key is fixed the session works.
+ */
+export type ModelErrorKind = 'rate_limited' | 'overloaded' | 'request_failed' | 'billing' | 'authentication' | 'connection' | 'aborted';
 
 /** A failed model call. Retry decisions read `retryable`/`retryAfterMs`, never the message. */
 export class ModelError extends Error {

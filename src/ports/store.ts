@@ -147,10 +147,36 @@ export interface SessionRepo {
   orphaned(nowMs: number, limit: number): Promise<string[]>;
 }
 
+/**
+ * Where an API key came from: `env` is the bootstrap key (HANGAR_API_KEY; a changed value revokes
+ * it), `generated` the key printed on a first start without one, `cli` made by `hangar keys create`,
+ * `legacy` stored before keys had a source (revoked when HANGAR_API_KEY names another key).
+ */
+export type ApiKeySource = 'env' | 'generated' | 'cli' | 'legacy';
+
+/** An API key as listed: never the key or its hash, only a hint of its last characters. */
+export interface ApiKeyRow {
+  id: string;
+  name: string | null;
+  hint: string | null;
+  source: ApiKeySource;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
 export interface ApiKeyRepo {
+  /** Active (unrevoked) keys. */
   count(): Promise<number>;
-  insert(id: string, hash: string, createdAt: string): Promise<void>;
+  insert(id: string, hash: string, createdAt: string, meta?: { name?: string; hint?: string; source?: ApiKeySource }): Promise<void>;
+  /** Whether an active key has this hash. */
   existsHash(hash: string): Promise<boolean>;
+  /** The key with this hash, revoked or not. */
+  findByHash(hash: string): Promise<ApiKeyRow | undefined>;
+  /** Every key, oldest first, revoked ones included. */
+  list(): Promise<ApiKeyRow[]>;
+  /** Revokes at once; false when no active key has this id. */
+  revoke(id: string, at: string): Promise<boolean>;
+  setSource(id: string, source: ApiKeySource): Promise<void>;
 }
 
 /** A stored file: its wire metadata plus what is filtered on or needed to dedupe. */
@@ -186,12 +212,17 @@ export interface OutputCapture {
 }
 
 export interface FileRepo {
-  /** Inserts the file and, in the same transaction, records (upserts) `capture` when given. */
-  insert(row: FileRow, capture?: OutputCapture): Promise<void>;
+  /**
+   * Inserts the file and, in the same transaction, records (upserts) `capture` when given and
+   * deletes the row of the file it `replaces` (a previous version of the same output).
+   */
+  insert(row: FileRow, capture?: OutputCapture, replaces?: string): Promise<void>;
   get(id: string): Promise<FileRow | undefined>;
   /** Keyset-paginated in insertion order (`order` desc = newest first). */
   list(q: FileListQuery): Promise<Page<FileRow>>;
   delete(id: string): Promise<boolean>;
+  /** Total `size_bytes` of the files scoped to `scopeId` (a session's captured outputs). */
+  scopeBytes(scopeId: string): Promise<number>;
   /** Ids of files expired at `now` (oldest expiry first), for lazy cleanup. */
   expired(now: string, limit: number): Promise<string[]>;
   capture(sessionId: string, path: string): Promise<OutputCapture | undefined>;
@@ -319,6 +350,52 @@ export interface EnvironmentKeyRepo {
   delete(environmentId: string, id: string): Promise<boolean>;
 }
 
+/** Identifies one idempotent request: who sent it, to which method and path, with which key. */
+export interface IdempotencyKey {
+  /** The caller (a hash of the API key, or the environment key / work item id), so callers never collide. */
+  scope: string;
+  method: string;
+  /** Request path without the query string. */
+  path: string;
+  key: string;
+}
+
+/** The first successful response to a request with an idempotency key, replayed to its repeats. */
+export interface IdempotentResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** What is stored under a key: an in-flight claim (`response` null) or the finished response. */
+export interface IdempotencyRecord {
+  /** Hash of the request (content type and body): a repeat with another hash is a different request. */
+  fingerprint: string;
+  /** Random id of the claim, so only its owner completes or releases it. */
+  claimId: string;
+  response: IdempotentResponse | null;
+  /** When the claim was taken (ms epoch). */
+  createdAt: number;
+}
+
+export interface IdempotencyRepo {
+  /**
+   * Atomically takes the key for a new request unless a live record holds it: records created at or
+   * before `expiredBefore` are dead, and so are in-flight claims created at or before `staleBefore`
+   * (their request crashed). Returns the live record instead of claiming when there is one.
+   */
+  claim(
+    id: IdempotencyKey, claim: { fingerprint: string; claimId: string; nowMs: number },
+    opts: { expiredBefore: number; staleBefore: number },
+  ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }>;
+  /** Stores the response on the claim `claimId` (no-op when the claim is no longer held). */
+  complete(id: IdempotencyKey, claimId: string, response: IdempotentResponse): Promise<void>;
+  /** Drops an in-flight claim `claimId` (the request failed; the key may be used again). */
+  release(id: IdempotencyKey, claimId: string): Promise<void>;
+  /** Deletes up to `limit` records created at or before `expiredBefore`; returns how many. */
+  sweep(expiredBefore: number, limit: number): Promise<number>;
+}
+
 export interface Store {
   agents: AgentRepo;
   environments: EnvironmentRepo;
@@ -328,5 +405,6 @@ export interface Store {
   vaults: VaultRepo;
   work: WorkRepo;
   environmentKeys: EnvironmentKeyRepo;
+  idempotency: IdempotencyRepo;
   close(): Promise<void>;
 }

@@ -5,8 +5,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
-import { presentedKey } from './auth.ts';
 import { authorize } from './scopes.ts';
+import { requestAuthenticator } from './request-auth.ts';
+import { clientErrorHandler, routerErrorHandler } from './router-errors.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
 import type { AppDeps } from './deps.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
@@ -21,6 +22,7 @@ import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRequestLog } from './request-log.ts';
+import { registerIdempotency } from './idempotency.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -38,6 +40,9 @@ export interface AppOptions {
   /** Largest accepted request body, in bytes (session create allows 32 MB). */
   bodyLimit: number;
   logger: Logger;
+  /** Failed authentications allowed per source address and window before it is locked out (0 = off). */
+  authFailLimit?: number;
+  authFailWindowMs?: number;
 }
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
@@ -48,7 +53,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     genReqId: () => newId('req'),
     // The SDK appends `?beta=true` in some versions; strip nothing, just tolerate it.
     routerOptions: { ignoreTrailingSlash: true },
+    // Requests that never reach a route still get authentication, the envelope and a request id.
+    frameworkErrors: routerErrorHandler((req, reply) => authenticate(req, reply)),
+    clientErrorHandler,
   });
+
+  const authenticate = requestAuthenticator(deps, { limit: opts.authFailLimit ?? 20, windowMs: opts.authFailWindowMs ?? 60_000 });
 
   // An empty body on a JSON POST (e.g. archive) is "no body", not malformed JSON.
   app.removeContentTypeParser('application/json');
@@ -67,10 +77,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
     if (PUBLIC_PATHS.has(req.url.split('?')[0])) return;
-    const key = presentedKey(req.headers);
-    if (!key) throw new ApiError(401, 'authentication_error', 'missing API key: send Authorization: Bearer <key> or x-api-key');
-    // API key, environment key or work session token; each reaches only the routes scopes.ts allows.
-    req.principal = await deps.work.authenticate(key);
+    await authenticate(req, reply);
     authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
   });
 
@@ -82,7 +89,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
       const status = (err as FastifyError).statusCode;
       if (status && status >= 400 && status < 500) {
         const mapped = status === 415 ? 400 : status;
-        const message = status === 413 ? `request body exceeds the ${opts.bodyLimit} byte limit` : err.message;
+        const message = status === 413 ? `request body exceeds the ${opts.bodyLimit} byte limit`
+          : status === 415 ? `content-type "${String(req.headers['content-type'] ?? '').slice(0, 100)}" is not supported; send application/json (multipart/form-data for POST /v1/files)`
+            : err.message;
         apiError = new ApiError(mapped, TYPE_BY_STATUS[mapped] ?? 'invalid_request_error', message);
       } else {
         req.log.error({ err }, 'unhandled error');
@@ -101,6 +110,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   // Multipart bodies are streamed part by part; per-route limits (upload size) are set where parsed.
   await app.register(multipart);
 
+  registerIdempotency(app, deps);
   registerHealthRoutes(app, deps.readiness);
   registerAgentRoutes(app, deps);
   registerEnvironmentRoutes(app, deps);

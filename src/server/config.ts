@@ -43,6 +43,8 @@ const schema = z.object({
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
+  HANGAR_SESSION_DISK_MB: int(2048, 1, 16 * 1024 * 1024),
+  HANGAR_MIN_FREE_DISK_MB: int(512, 0, 16 * 1024 * 1024),
   HANGAR_MASTER_KEY: z.string().optional(),
   HANGAR_PRICING: z.string().optional(),
   HANGAR_GRADER_MODEL: z.string().min(1).optional(),
@@ -51,6 +53,8 @@ const schema = z.object({
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
+  HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
+  HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
 });
 
 export interface HangarConfig {
@@ -76,6 +80,10 @@ export interface HangarConfig {
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
   fileMaxBytes: number;
+  /** Per-session disk quota: workspace + outputs on disk, and captured outputs by apparent size. */
+  sessionDiskBytes: number;
+  /** Free-space floor of the data dir's filesystem under which uploads and captures are refused. */
+  minFreeDiskBytes: number;
   /**
    * Base64 master key(s) sealing vault secrets, current first (`new,old` while rotating); unset =
    * the key file `<dataDir>/master.key`. Validated when the secret box opens; never logged.
@@ -92,6 +100,9 @@ export interface HangarConfig {
   mcpEgressGuard: boolean;
   /** Work-item lease when a self-hosted worker asks for none. */
   workLeaseTtlSeconds: number;
+  /** Failed authentications per source address and window before it is locked out (0 = no limit). */
+  authFailLimit: number;
+  authFailWindowMs: number;
   /** Providers (with keys) and model entries: HANGAR_MODELS over the defaults from ANTHROPIC_ and OPENAI_ variables. */
   models: ModelsSettings;
 }
@@ -132,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
+    sessionDiskBytes: c.HANGAR_SESSION_DISK_MB * 1024 * 1024,
+    minFreeDiskBytes: c.HANGAR_MIN_FREE_DISK_MB * 1024 * 1024,
     masterKey: c.HANGAR_MASTER_KEY,
     priceOverrides: parsePricing(c.HANGAR_PRICING),
     graderModel: c.HANGAR_GRADER_MODEL,
@@ -140,6 +153,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
     mcpEgressGuard: c.HANGAR_MCP_EGRESS_GUARD === 'on',
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
+    authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
+    authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
     models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
   };
 }

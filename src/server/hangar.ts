@@ -21,6 +21,7 @@ import { SessionService } from '../harness/session-service.ts';
 import { FileService, type FileServiceOptions } from '../harness/file-service.ts';
 import type { ToolRunner } from '../harness/tool-runner.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
 import { SandboxToolRunner } from '../tools/sandbox-tool-runner.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
 import { UnsafeLocalSandboxProvider } from '../adapters/sandbox-unsafe-local/unsafe-local-provider.ts';
@@ -41,6 +42,7 @@ import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
 import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
+import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
 
@@ -70,6 +72,8 @@ export interface HangarOverrides {
   sandboxProvider?: SandboxProvider;
   /** File size limits (defaults: 500 MB uploads and captured outputs). */
   files?: FileServiceOptions;
+  /** Wraps the file blob store (tests gate it to make capture races deterministic). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore;
   /** Replaces MCP and web tools (tests). */
   serverTools?: ServerToolRunner;
   /** Work-queue lease settings (tests shorten leases). */
@@ -85,6 +89,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  // The `auto` policy parses shell commands; until the grammar is loaded it asks.
+  await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
@@ -92,14 +98,15 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const log = new SessionLog(store, bus, logger);
   const model = overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries });
   const files = new FileService(
-    { store, blobs: new FsBlobStore(join(config.dataDir, 'files')), clock },
-    overrides.files ?? { maxUploadBytes: config.fileMaxBytes },
+    { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
+    { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
   );
   const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
+    sessionDiskBytes: config.sessionDiskBytes,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -155,9 +162,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await files.deleteSessionFiles(id);
     },
   });
-  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now()));
+  const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now())).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog }, { bodyLimit: config.bodyLimitBytes, logger });
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog }, {
+    bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
+  });
 
   return {
     app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness,

@@ -36,9 +36,16 @@ export function queryString(q: Query, key: string): string | undefined {
   return v;
 }
 
-/** Reads `key[]=a&key[]=b` as well as `key=a&key=b` (the SDK sends the bracketed form). */
-export function queryArray(q: Query, key: string): string[] | undefined {
+/** Most values any array query parameter may carry: each count is a distinct SQL statement shape. */
+export const MAX_QUERY_ARRAY = 100;
+
+/**
+ * Reads `key[]=a&key[]=b` as well as `key=a&key=b` (the SDK sends the bracketed form). More than
+ * `max` values is a 400, so no client can make the store prepare statements for unbounded shapes.
+ */
+export function queryArray(q: Query, key: string, max = MAX_QUERY_ARRAY): string[] | undefined {
   const values = [q[`${key}[]`], q[key]].flatMap((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
+  if (values.length > max) throw invalidRequest(`${key}: at most ${max} values per request`);
   return values.length ? values : undefined;
 }
 

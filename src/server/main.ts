@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.ts';
 import { createHangar } from './hangar.ts';
+import { watchLauncher } from './launcher-watch.ts';
 import { checkDataDir, commandExists, describeListenError, startupSummary, StartupError } from './startup.ts';
 
 // The package root is two levels up from src/server/ (and from dist/server/ once built).
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Started by npm (`npx hangar serve`): npm signals only its shell, so a vanished launcher is the stop signal.
+  if (process.env.npm_lifecycle_event) watchLauncher(() => shutdown('launcher exited'));
 }
 
 main().catch((err) => {

@@ -17,7 +17,7 @@ export function createModelClient(settings: ModelsSettings, catalog: ModelCatalo
   for (const p of settings.providers) {
     clients.set(p.name, p.type === 'anthropic'
       ? new AnthropicModel({ apiKey: p.apiKey, baseURL: p.baseUrl })
-      : new OpenAIModel({ apiKey: p.apiKey, baseURL: p.baseUrl, maxTokensParam: maxTokensParam(p) }));
+      : new OpenAIModel({ apiKey: p.apiKey, baseURL: p.baseUrl, maxTokensParam: maxTokensParam(p), provider: { name: p.name, keyVariable: p.apiKeyEnv } }));
   }
   return new ModelRouter(catalog, clients, { maxRetries: opts.maxRetries });
 }

@@ -1,7 +1,8 @@
 // Which credential may call which route. API keys may call everything except the worker-facing
 // work routes that the API reserves for environment keys and session tokens (§4.3); an environment
 // key reaches only its own environment's work queue; a session token only its own work item and
-// its own session (retrieve, events list/send/stream). Anything else is a 403.
+// its own session (retrieve, events list/stream, and sending the results of the tools its worker
+// runs: see authorizeEvents). Anything else is a 403.
 import type { Principal } from '../domain/work.ts';
 import { forbidden } from '../protocol/errors.ts';
 
@@ -53,5 +54,21 @@ export function authorize(p: Principal, route: RouteRef): void {
       ? route.params.id === p.sessionId
       : route.params.id === p.environmentId && route.params.workId === p.workId;
     if (!own) throw forbidden(`this session token grants access only to work ${p.workId} and session ${p.sessionId}`);
+  }
+}
+
+/**
+ * What a worker posts with its session token: the results of the tools it ran (the SDK's
+ * SessionToolRunner sends `user.tool_result` for built-in tools and `user.custom_tool_result` for
+ * custom ones). Messages, tool confirmations, interrupts and outcome definitions are the user's.
+ */
+const WORKER_EVENT_TYPES: ReadonlySet<string> = new Set(['user.tool_result', 'user.custom_tool_result']);
+
+/** Throws 403 `permission_error` when `p` may not send events of these types. */
+export function authorizeEvents(p: Principal, types: readonly string[]): void {
+  if (p.kind !== 'session_token') return;
+  const denied = types.find((t) => !WORKER_EVENT_TYPES.has(t));
+  if (denied !== undefined) {
+    throw forbidden(`a work item session token may send only user.tool_result and user.custom_tool_result events; "${denied}" needs an API key`);
   }
 }

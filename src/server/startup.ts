@@ -59,7 +59,8 @@ export function checkDataDir(config: Pick<HangarConfig, 'dataDir' | 'masterKey'>
     throw new StartupError(`the data directory ${dir} exists but is not a directory; set HANGAR_DATA_DIR to a directory`);
   }
   try {
-    mkdirSync(dir, { recursive: true }); // modes are the store's business (private dirs are set up there)
+    // 0711: other users cannot list it; the sandbox user can still traverse to its workspace.
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
   } catch (err) {
     throw new StartupError(`cannot create the data directory ${dir} (${code(err)}); create it yourself or set HANGAR_DATA_DIR to a writable directory`);
   }

@@ -3,7 +3,12 @@
 // period, captures `/mnt/session/outputs` when the session settles, and removes the workspace when
 // the session is deleted. The live-sandbox map is a resource cache, not session state: after a
 // restart the next call provisions again over the same on-disk workspace.
-import { mkdir, rm, stat } from 'node:fs/promises';
+// Disk quota: when the session settles, before its first call in this process, and in the
+// background after writing calls (at most every MEASURE_EVERY_MS), the disk its workspace and
+// outputs occupy is measured; over `sessionDiskBytes`, calls of the tools that can write (bash,
+// write, edit) fail with a tool error saying so until usage is back under the quota. A single
+// call can still overshoot: this is accounting between calls, not a filesystem quota.
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
@@ -17,8 +22,18 @@ import { SANDBOX_TOOLS, sandboxToolDefinitions } from './sandbox-tools.ts';
 export interface SessionFiles {
   /** Read-only mounts for the session's `file` resources (deleted or expired files are skipped). */
   sandboxMounts(resources: readonly unknown[]): Promise<SandboxMount[]>;
-  captureOutputs(sessionId: string, hostOutputsDir: string): Promise<unknown>;
+  captureOutputs(
+    sessionId: string, hostOutputsDir: string,
+    opts?: { onSkipped?: (skip: { path: string; sizeBytes: number; reason: string }) => void },
+  ): Promise<unknown>;
 }
+
+/** Tools that can add to the workspace, refused while the session is over its disk quota. */
+const WRITING_TOOLS = new Set(['bash', 'write', 'edit']);
+/** Most directory entries one measurement visits; past it the tree counts as over any quota. */
+const MAX_MEASURED_ENTRIES = 200_000;
+/** Least time between background measurements of one session during a turn. */
+const MEASURE_EVERY_MS = 5_000;
 
 export interface RunnerLogger {
   warn(obj: object, msg: string): void;
@@ -34,6 +49,8 @@ export interface SandboxToolRunnerOptions {
   limits: SandboxLimits;
   /** Release a session's sandbox processes after this long without a call (workspace stays). */
   idleReleaseMs: number;
+  /** Per-session quota on the disk used by workspace + outputs (allocated blocks); default unlimited. */
+  sessionDiskBytes?: number;
 }
 
 interface Live {
@@ -52,6 +69,10 @@ function failure(text: string): ToolOutcome {
 export class SandboxToolRunner implements ToolRunner {
   private readonly o: SandboxToolRunnerOptions;
   private readonly live = new Map<string, Live>();
+  /** Sessions measured in this process: their last measured disk use in bytes. */
+  private readonly diskUse = new Map<string, number>();
+  /** When each session was last measured in the background, and whether a measurement is running. */
+  private readonly measuring = new Map<string, { at: number; running: boolean }>();
   private readonly reaper: NodeJS.Timeout;
 
   constructor(opts: SandboxToolRunnerOptions) {
@@ -68,6 +89,10 @@ export class SandboxToolRunner implements ToolRunner {
     if (!SANDBOX_TOOLS.has(call.name)) return failure(`The tool "${call.name}" is not available on this server.`);
     const reason = this.o.provider.unavailableReason();
     if (reason) return failure(`The sandbox is unavailable, so ${call.name} cannot run: ${reason}`);
+    if (WRITING_TOOLS.has(call.name)) {
+      const over = await this.overQuota(session.id, { remeasure: true });
+      if (over) return failure(over);
+    }
     let sandbox: Sandbox;
     try {
       sandbox = await this.sandboxFor(session, opts.signal);
@@ -78,7 +103,9 @@ export class SandboxToolRunner implements ToolRunner {
     const entry = this.live.get(session.id);
     if (entry) entry.busy++;
     try {
-      return await sandbox.execute(call.name, call.input, opts.signal);
+      const outcome = await sandbox.execute(call.name, call.input, opts.signal);
+      if (WRITING_TOOLS.has(call.name)) this.measureSoon(session.id);
+      return outcome;
     } catch (err) {
       // The sandbox itself broke: a tool error now, a fresh sandbox at the next call.
       this.o.logger.warn({ err, sessionId: session.id, tool: call.name }, 'sandbox failed; it will be replaced');
@@ -95,7 +122,49 @@ export class SandboxToolRunner implements ToolRunner {
   async settle(session: ToolSession): Promise<void> {
     const outputs = this.dirs(session.id).outputs;
     if (!(await exists(outputs))) return; // never provisioned: nothing to capture
-    await this.o.files.captureOutputs(session.id, outputs);
+    await this.o.files.captureOutputs(session.id, outputs, {
+      onSkipped: (skip) => this.o.logger.warn({ sessionId: session.id, ...skip }, 'session output not captured'),
+    });
+    await this.measure(session.id);
+  }
+
+  /**
+   * The tool error to return when the session is over its disk quota, else undefined. A session
+   * not measured yet in this process is measured first; with `remeasure`, one already over is
+   * measured again (files may have been removed since).
+   */
+  async overQuota(sessionId: string, opts: { remeasure?: boolean } = {}): Promise<string | undefined> {
+    const quota = this.o.sessionDiskBytes;
+    if (quota === undefined) return undefined;
+    let used = this.diskUse.get(sessionId);
+    if (used === undefined || (used > quota && opts.remeasure)) used = await this.measure(sessionId);
+    if (used <= quota) return undefined;
+    const mb = (n: number) => (Number.isFinite(n) ? `${Math.ceil(n / (1024 * 1024))} MB` : `more than ${MAX_MEASURED_ENTRIES} files`);
+    return `The session's files use ${mb(used)} of disk, over its ${mb(quota)} quota, so bash, write and edit are refused ` +
+      'until usage is under the quota; read, glob and grep still work. Raise HANGAR_SESSION_DISK_MB or start a new session.';
+  }
+
+  /** Measures in the background unless a measurement is running or ran in the last MEASURE_EVERY_MS. */
+  private measureSoon(sessionId: string): void {
+    if (this.o.sessionDiskBytes === undefined) return;
+    const last = this.measuring.get(sessionId);
+    if (last && (last.running || Date.now() - last.at < MEASURE_EVERY_MS)) return;
+    const state = { at: Date.now(), running: true };
+    this.measuring.set(sessionId, state);
+    void this.measure(sessionId)
+      .catch((err) => this.o.logger.warn({ err, sessionId }, 'measuring the session disk use failed'))
+      .finally(() => {
+        state.running = false;
+        state.at = Date.now();
+      });
+  }
+
+  /** Measures and remembers the disk the session's workspace and outputs occupy (allocated blocks). */
+  private async measure(sessionId: string): Promise<number> {
+    if (this.o.sessionDiskBytes === undefined) return 0;
+    const used = await diskUsage(this.dirs(sessionId).root);
+    this.diskUse.set(sessionId, used);
+    return used;
   }
 
   async release(sessionId: string): Promise<void> {
@@ -104,6 +173,8 @@ export class SandboxToolRunner implements ToolRunner {
 
   async forget(sessionId: string): Promise<void> {
     await this.drop(sessionId);
+    this.diskUse.delete(sessionId);
+    this.measuring.delete(sessionId);
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
   }
 
@@ -144,8 +215,10 @@ export class SandboxToolRunner implements ToolRunner {
 
   private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
-    await mkdir(dirs.workspace, { recursive: true });
-    await mkdir(dirs.outputs, { recursive: true });
+    // Other local users may pass through (the sandbox user must) but not list sessions or read files.
+    await mkdir(dirs.root, { recursive: true, mode: 0o711 });
+    await mkdir(dirs.workspace, { recursive: true, mode: 0o700 });
+    await mkdir(dirs.outputs, { recursive: true, mode: 0o700 });
     const spec: SandboxSpec = {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
@@ -181,6 +254,37 @@ export class SandboxToolRunner implements ToolRunner {
     const cutoff = Date.now() - this.o.idleReleaseMs;
     for (const [id, entry] of this.live) if (entry.busy === 0 && entry.lastUsed < cutoff) await this.drop(id);
   }
+}
+
+/**
+ * Bytes allocated on disk under `root` (st_blocks × 512, so sparse files count what they really
+ * use), never following symlinks; a missing tree is 0 and a tree past `MAX_MEASURED_ENTRIES`
+ * entries counts as infinitely large.
+ */
+export async function diskUsage(root: string): Promise<number> {
+  let total = 0;
+  let entries = 0;
+  const stack = [root];
+  while (stack.length) {
+    const path = stack.pop()!;
+    let st;
+    try {
+      st = await lstat(path);
+    } catch {
+      continue; // removed meanwhile
+    }
+    if (++entries > MAX_MEASURED_ENTRIES) return Number.POSITIVE_INFINITY;
+    total += st.blocks * 512;
+    if (!st.isDirectory()) continue;
+    let names: string[];
+    try {
+      names = await readdir(path);
+    } catch {
+      continue;
+    }
+    for (const name of names) stack.push(join(path, name));
+  }
+  return total;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -332,6 +332,40 @@ describe('budget updates', () => {
   });
 });
 
+describe('failed agent requests release their reservation', () => {
+  // Each request reserves its worst case (prompt + max_tokens at one cent per token, far above
+  // the 1000-cent cap) while in flight. A failed request spent nothing: if its reservation
+  // stayed, the gate would count it and pause the session with budget_reached.
+  it('a transient 500 then a retry: the retried request runs and the turn completes', async () => {
+    const s = await budgetedSession(1000);
+    rig.up.script({ kind: 'error', status: 500, type: 'api_error', message: 'transient' }, costs(10, 5, 'after retry'));
+    const turn = await drive(s.id, () => sendEvents(client, s.id, text('go')));
+    expect(turn.some(isBudgetIdle)).toBe(false);
+    expect(turn.find(isType('session.error'))).toMatchObject({ error: { retry_status: { type: 'retrying' } } });
+    expect(turn.filter(isType('agent.message')).map((e) => e.content[0].text)).toEqual(['after retry']);
+    expect(turn.at(-1)).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    expect(rig.up.requests).toHaveLength(2);
+    expect((await client.beta.sessions.retrieve(s.id)).usage.list_cost).toEqual({ amount: '15', currency: 'USD' });
+    // And the next turn is not held back either.
+    rig.up.script(costs(10, 5, 'second turn'));
+    const next = await drive(s.id, () => sendEvents(client, s.id, text('again')));
+    expect(next.at(-1)).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    expect(rig.up.requests).toHaveLength(3);
+  });
+
+  it('a request that ends the turn (401, retries_exhausted) releases it too: the next message runs', async () => {
+    const s = await budgetedSession(1000);
+    rig.up.script({ kind: 'error', status: 401, type: 'authentication_error', message: 'invalid x-api-key' });
+    const failed = await drive(s.id, () => sendEvents(client, s.id, text('go')));
+    expect(failed.at(-1)).toMatchObject({ stop_reason: { type: 'retries_exhausted' } });
+    rig.up.script(costs(10, 5, 'key fixed'));
+    const next = await drive(s.id, () => sendEvents(client, s.id, text('again')));
+    expect(next.some(isBudgetIdle)).toBe(false);
+    expect(next.at(-1)).toMatchObject({ stop_reason: { type: 'end_turn' } });
+    expect(rig.up.requests).toHaveLength(2);
+  });
+});
+
 describe('list cost arithmetic', () => {
   it.skipIf(lacks('openai', 'it prices cache-write tokens, which Chat Completions does not report (openai-provider.test.ts checks list_cost with cached reads)'))('sums every model request (grader included) at the model list price, reported in whole cents rounded down', async () => {
     // claude-sonnet-4-6 is priced as claude-sonnet-4 (USD per million tokens): input 3, output 15,

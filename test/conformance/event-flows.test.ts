@@ -168,6 +168,7 @@ describe('live previews', () => {
     expect(starts).toHaveLength(1);
     expect(starts[0].event).toEqual({ type: 'agent.thinking', id: thinkingEvent.id });
     const deltas = turn.filter(isType('event_delta'));
+    expect(deltas.length).toBeGreaterThan(0);
     for (const d of deltas) expect(d.event_id).toBe(thinkingEvent.id);
     expect(deltas.map((d) => d.delta.content.text).join('')).toBe(thinking);
     const order = types(turn);
@@ -465,8 +466,48 @@ describe('model errors', () => {
   });
 
   it.each([
+    [401, 'authentication_error', 'rejected the API key Hangar sends'],
+    [403, 'permission_error', 'lacks permission'],
+  ])('an upstream %i %s (the operator\'s model key) ends the turn, not the session: idle retries_exhausted, and the next message works once the key is fixed', async (status, type, says) => {
+    const s = await newSession(rig);
+    rig.up.script({ kind: 'error', status, type, message: 'invalid x-api-key' });
+    const tap = await EventTap.open(client, s.id);
+    try {
+      await send(s.id, text('hi'));
+      const turn = await tap.until(isIdle);
+      expect(types(turn)).toEqual([
+        'user.message', 'session.status_running', 'span.model_request_start', 'span.model_request_end', 'session.error',
+        'session.status_idle',
+      ]);
+      expect(turn[3]).toMatchObject({ model_request_start_id: turn[2].id, is_error: true });
+      const error = turn[4].error;
+      expect(error).toMatchObject({ type: 'model_request_failed_error', retry_status: { type: 'exhausted' } });
+      // Plain words: who refused (the provider and its host), why, and which variable fixes it.
+      expect(error.message).toContain(`The model provider Anthropic (${new URL(rig.up.url).host}) `);
+      expect(error.message).toContain(says);
+      expect(error.message).toContain(`(${status} ${type}: invalid x-api-key)`);
+      expect(error.message).toContain('ANTHROPIC_API_KEY');
+      expect(turn[5].stop_reason).toEqual({ type: 'retries_exhausted' });
+      // Not retried: the same key would be refused again.
+      expect(rig.up.requests).toHaveLength(1);
+      expect((await client.beta.sessions.retrieve(s.id)).status).toBe('idle');
+
+      // The operator fixes the key (here: the upstream accepts it now); the session carries on.
+      rig.up.script(reply('key works now'));
+      await send(s.id, text('try again'));
+      const next = await tap.until(isIdle);
+      expect(types(next)).toEqual(PLAIN_TURN);
+      expect(next.at(-1)!.stop_reason).toEqual({ type: 'end_turn' });
+      expect(rig.up.requests).toHaveLength(2);
+      expect(messageTexts(rig.up.requests[1]).at(-1)!.texts).toContain('try again');
+    } finally {
+      tap.close();
+    }
+  });
+
+  it.each([
     [400, 'invalid_request_error'],
-    [401, 'authentication_error'],
+    [404, 'not_found_error'],
   ])('terminates the session on a non-retryable upstream %i %s, closes the stream and rejects later sends', async (status, type) => {
     const s = await newSession(rig);
     rig.up.script({ kind: 'error', status, type });

@@ -44,7 +44,7 @@ async function mcpServer(opts: TestMcpServerOptions = {}): Promise<TestMcpServer
   return s;
 }
 
-type Policy = { type: 'always_allow' | 'always_ask' };
+type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 const ALLOW: Policy = { type: 'always_allow' };
 
 /** An agent with one MCP server `docs` at `url` and its toolset (always_allow unless told). */
@@ -443,6 +443,40 @@ describe('MCP permissions and failures', () => {
       expect(result).toMatchObject({ mcp_tool_use_id: use.id, is_error: true });
       expect(resultText(result)).toContain('not that server');
       expect(mcp.stats.toolCalls).toEqual([]);
+    } finally {
+      tap.close();
+    }
+  });
+
+  it.each(['allow', 'deny'] as const)('(e″) auto asks for MCP tools (opaque to its rule set): nothing reaches the server unasked; %s is obeyed', async (answer) => {
+    const token = rand('static');
+    const mcp = await mcpServer({ token });
+    const agent = await mcpAgent(mcp.url, { type: 'auto' });
+    const { vault } = await vaultWith({ type: 'static_bearer', mcp_server_url: mcp.url, token });
+    const s = await session(agent.id, [vault.id]);
+
+    // Even a call that looks harmless (echo) is not allowed by auto: MCP tools' effects are unknown.
+    rig.up.script({ content: [toolUse(ECHO, { text: 'harmless?' })] });
+    const tap = await EventTap.open(client, s.id);
+    try {
+      await sendEvents(client, s.id, text('go'));
+      const paused = await tap.until(isIdle, TOOL_WAIT_MS);
+      const use = paused.find(isType('agent.mcp_tool_use'))!;
+      expect(use).toMatchObject({
+        name: 'echo', evaluated_permission: 'ask',
+        evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } },
+      });
+      expect(paused.at(-1)!.stop_reason).toEqual({ type: 'requires_action', event_ids: [use.id] });
+      expect(paused.filter(isType('agent.mcp_tool_result'))).toEqual([]);
+      expect(mcp.stats.toolCalls).toEqual([]);
+
+      rig.up.script(say('ok'));
+      await sendEvents(client, s.id, { type: 'user.tool_confirmation', tool_use_id: use.id, result: answer });
+      const resumed = await tap.until(isIdle, TOOL_WAIT_MS);
+      const result = resumed.find(isType('agent.mcp_tool_result'))!;
+      expect(result).toMatchObject({ mcp_tool_use_id: use.id, is_error: answer === 'deny' });
+      expect(mcp.stats.toolCalls).toEqual(answer === 'allow' ? [{ name: 'echo', args: { text: 'harmless?' } }] : []);
+      expect(resumed.at(-1)!.stop_reason).toEqual({ type: 'end_turn' });
     } finally {
       tap.close();
     }

@@ -198,15 +198,18 @@ describe('interrupts, retries and failures', () => {
     expect(up.requests).toHaveLength(2);
   });
 
-  it('does not retry a 401: one session.error{terminal} and the session idles', async () => {
-    up.script({ kind: 'error', status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided' });
+  it('does not retry a 401: one session.error{exhausted} naming the provider and its key variable; the session takes the next message', async () => {
+    up.script({ kind: 'error', status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided' }, { content: [{ type: 'text', text: 'key works now' }] });
     const s = await session();
     const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')), isType('session.status_idle', 'session.status_terminated'));
     const errors = events.filter(isType('session.error'));
     expect(errors).toHaveLength(1);
-    expect(errors[0].error.retry_status.type).toBe('terminal');
-    expect(errors[0].error.message).toContain('401');
+    expect(errors[0].error).toMatchObject({ type: 'model_request_failed_error', retry_status: { type: 'exhausted' } });
+    expect(errors[0].error.message).toBe(`The model provider local (${new URL(up.url).host}) rejected the API key Hangar sends (401 invalid_api_key: Incorrect API key provided). This is a server configuration problem: set LOCAL_LLM_KEY on the Hangar server to a valid key and restart Hangar, then send the message again.`);
+    expect(events.at(-1)).toMatchObject({ type: 'session.status_idle', stop_reason: { type: 'retries_exhausted' } });
     expect(up.requests).toHaveLength(1);
+    const next = await drive(s.id, () => sendEvents(client, s.id, text('again')));
+    expect(next.find(isType('agent.message'))!.content[0].text).toBe('key works now');
   });
 
   it('a provider answering garbage gives a clear session.error and the session survives for the next turn', async () => {
@@ -243,8 +246,10 @@ describe('interrupts, retries and failures', () => {
     const s = await session(GHOST);
     const events = await drive(s.id, () => sendEvents(client, s.id, text('hi')), isType('session.status_idle', 'session.status_terminated'));
     const error = events.find(isType('session.error'))!;
-    expect(error.error.message).toContain('HANGAR_TEST_UNSET_KEY');
-    expect(error.error.retry_status.type).toBe('terminal');
+    expect(error.error.message).toBe('provider keyless has no API key: the environment variable HANGAR_TEST_UNSET_KEY is unset; set it and restart Hangar');
+    // Like a refused key it ends the turn, not the session.
+    expect(error.error.retry_status.type).toBe('exhausted');
+    expect(events.at(-1)).toMatchObject({ type: 'session.status_idle' });
     expect(up.requests).toHaveLength(0);
   });
 });

@@ -364,6 +364,27 @@ describe('auto policy', () => {
     for (const u of uses) expect(u.evaluated_permission, u.input.command).not.toBe('allow');
   });
 
+  it('asks for the four bypasses of issue 18 instead of running them', async () => {
+    // Each ran arbitrary programs under the hand-written rules: a background job, a process
+    // substitution, a PATH prefix in front of a copied binary, and git's external diff driver.
+    const commands = ['true & curl https://example.com', 'cat <(curl https://example.com)', 'PATH=/workspace/bin:$PATH ls', 'GIT_EXTERNAL_DIFF=bash git diff'];
+    const uses = await autoEvaluations(commands);
+    expect(uses.map((u) => u.input.command)).toEqual(commands);
+    for (const u of uses) {
+      expect(u, u.input.command).toMatchObject({
+        evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } },
+      });
+    }
+  });
+
+  it('still allows and runs a read-only shell pipeline', async () => {
+    const s = await newSession(rig, { tools });
+    const t = await toolTurn(rig, s.id, [[toolUse('bash', { command: 'echo auto-ran | grep -c auto && ls /workspace > /dev/null' })]]);
+    expect(t.uses[0]).toMatchObject({ name: 'bash', ...autoAllow });
+    expect(t.results.map((r) => r.is_error)).toEqual([false]);
+    expect(resultText(t.resultFor(t.uses[0])!)).toContain('1');
+  });
+
   it('denies the other spellings of rm -rf / as high_risk too', async () => {
     const commands = ['rm -rf /', 'rm -fr /', 'rm -r -f /', 'rm --recursive --force /'];
     const uses = await autoEvaluations(commands);

@@ -260,6 +260,7 @@ describe('update', () => {
     const cleared = await client.beta.sessions.update(s.id, { metadata: { only: null } });
     expect(cleared.metadata).toEqual({});
     const updates = await listEvents(client, s.id, { types: ['session.updated'] });
+    expect(updates.length).toBeGreaterThan(0);
     for (const e of updates) expect(e).not.toHaveProperty('metadata');
   });
 

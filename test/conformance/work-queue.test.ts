@@ -315,7 +315,32 @@ describe('credential scopes', () => {
     const stream = await item.beta.sessions.events.stream(mine.sessionId);
     stream.controller.abort();
     await eventually(() => rig.client.beta.sessions.retrieve(mine.sessionId), (s) => s.status === 'idle', 10_000, 'idle');
-    await item.beta.sessions.events.send(mine.sessionId, { events: [userMessage('from the worker')] });
+    // A worker posts tool results; what the user says, approves, interrupts or defines needs an API key.
+    const before = (await rig.client.beta.sessions.events.list(mine.sessionId)).data.length;
+    const userOnly: Array<Record<string, unknown>> = [
+      userMessage('from the worker'),
+      { type: 'user.tool_confirmation', tool_use_id: 'sevt_0000000000000000000000000', result: 'allow' },
+      { type: 'user.interrupt' },
+      { type: 'user.define_outcome', description: 'done', rubric: { type: 'text', content: 'anything' } },
+    ];
+    for (const event of userOnly) {
+      const e = await rejection(item.beta.sessions.events.send(mine.sessionId, { events: [event as never] }));
+      expect(e, `${event.type}: ${e.message}`).toBeInstanceOf(Anthropic.PermissionDeniedError);
+      expect(e.message).toContain(String(event.type));
+      expect(e.message).toContain('API key');
+    }
+    // Mixed with a tool result, the batch is refused as a whole.
+    const mixed = await rejection(item.beta.sessions.events.send(mine.sessionId, {
+      events: [{ type: 'user.custom_tool_result', custom_tool_use_id: 'sevt_0000000000000000000000000', content: [] }, userMessage('sneaked in')] as never,
+    }));
+    expect(mixed).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((await rig.client.beta.sessions.events.list(mine.sessionId)).data.length).toBe(before);
+    // A tool result passes the permission check (it is then judged on its merits: no such call here).
+    const result = await rejection(item.beta.sessions.events.send(mine.sessionId, {
+      events: [{ type: 'user.tool_result', tool_use_id: 'sevt_0000000000000000000000000', content: [] }] as never,
+    }));
+    expect(result).not.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(result.status).toBe(400);
 
     const forbidden = [
       () => item.beta.sessions.retrieve(other.sessionId),

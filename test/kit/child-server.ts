@@ -22,6 +22,10 @@ export interface ChildServerOptions {
   port?: number;
   /** Extra HANGAR_* variables (e.g. HANGAR_LEASE_TTL_MS). */
   env?: Record<string, string>;
+  /** The Node binary to run it with (default: the current runtime when ≥ 22, else the pinned one). */
+  node?: string;
+  /** The entry point, relative to the repository (default `src/server/main.ts`; `dist/server/main.js` is the build). */
+  entry?: string;
 }
 
 export interface ChildServer {
@@ -76,7 +80,7 @@ export async function startChildServer(opts: ChildServerOptions): Promise<ChildS
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('HANGAR_') && !k.startsWith('ANTHROPIC_')),
   );
-  const child = spawn(serverNode(), ['src/server/main.ts'], {
+  const child = spawn(opts.node ?? serverNode(), ['--enable-source-maps', opts.entry ?? 'src/server/main.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...inherited,

@@ -665,3 +665,92 @@ export function runFileRepoSuite(name: string, makeStore: () => Promise<Store> |
     });
   });
 }
+
+/**
+ * The idempotency-key part of the store port (`store.idempotency`): claims, stored responses,
+ * expiry and the sweep. Its own entry point, like the files suite.
+ */
+export function runIdempotencyRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (idempotency keys): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const T = BASE_MS;
+    const DAY = 24 * 3600_000;
+    const opts = (now: number) => ({ expiredBefore: now - DAY, staleBefore: now - 60_000 });
+    const keyOf = (extra: Partial<{ scope: string; method: string; path: string; key: string }> = {}) =>
+      ({ scope: 'api_key:a', method: 'POST', path: '/v1/sessions', key: `k-${name}-${Date.now()}-${++n}`, ...extra });
+    const response = { status: 200, contentType: 'application/json; charset=utf-8', body: '{"id":"sesn_1"}' };
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('claims a new key once; the second claim sees the in-flight claim, then the stored response', async () => {
+      const id = keyOf();
+      expect(await store.idempotency.claim(id, { fingerprint: 'f1', claimId: 'c1', nowMs: T }, opts(T))).toEqual({ claimed: true });
+      expect(await store.idempotency.claim(id, { fingerprint: 'f1', claimId: 'c2', nowMs: T + 1 }, opts(T + 1)))
+        .toEqual({ claimed: false, record: { fingerprint: 'f1', claimId: 'c1', response: null, createdAt: T } });
+      await store.idempotency.complete(id, 'c1', response);
+      expect(await store.idempotency.claim(id, { fingerprint: 'f2', claimId: 'c3', nowMs: T + 2 }, opts(T + 2)))
+        .toEqual({ claimed: false, record: { fingerprint: 'f1', claimId: 'c1', response, createdAt: T } });
+    });
+
+    it('keeps callers, methods, paths and keys apart', async () => {
+      const id = keyOf();
+      await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c', nowMs: T }, opts(T));
+      for (const other of [{ scope: 'api_key:b' }, { method: 'PUT' }, { path: '/v1/agents' }, { key: `${id.key}x` }]) {
+        expect(await store.idempotency.claim({ ...id, ...other }, { fingerprint: 'f', claimId: 'c', nowMs: T }, opts(T))).toEqual({ claimed: true });
+      }
+    });
+
+    it('release frees the key; only the claim owner completes or releases', async () => {
+      const id = keyOf();
+      await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c1', nowMs: T }, opts(T));
+      await store.idempotency.release(id, 'other');
+      await store.idempotency.complete(id, 'other', response);
+      const seen = await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c2', nowMs: T }, opts(T));
+      expect(seen).toMatchObject({ claimed: false, record: { claimId: 'c1', response: null } });
+      await store.idempotency.release(id, 'c1');
+      expect(await store.idempotency.claim(id, { fingerprint: 'g', claimId: 'c3', nowMs: T }, opts(T))).toEqual({ claimed: true });
+    });
+
+    it('a stored response is never released and expires only after the TTL', async () => {
+      const id = keyOf();
+      await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c1', nowMs: T }, opts(T));
+      await store.idempotency.complete(id, 'c1', response);
+      await store.idempotency.release(id, 'c1');
+      const hour = T + 3600_000; // well past the in-flight staleness, within the TTL
+      expect(await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c2', nowMs: hour }, opts(hour))).toMatchObject({ claimed: false, record: { response } });
+      const later = T + DAY;
+      expect(await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c3', nowMs: later }, opts(later))).toEqual({ claimed: true });
+      // The new claim replaced the old record: a late completion of the old claim writes nothing.
+      await store.idempotency.complete(id, 'c1', { ...response, body: 'stale' });
+      expect(await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c4', nowMs: later }, opts(later)))
+        .toMatchObject({ claimed: false, record: { claimId: 'c3', response: null } });
+    });
+
+    it('an in-flight claim older than the staleness bound can be taken over', async () => {
+      const id = keyOf();
+      await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c1', nowMs: T }, opts(T));
+      expect(await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c2', nowMs: T + 59_000 }, opts(T + 59_000))).toMatchObject({ claimed: false });
+      expect(await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c2', nowMs: T + 60_000 }, opts(T + 60_000))).toEqual({ claimed: true });
+    });
+
+    it('sweep deletes records at or before the bound, at most `limit` at a time', async () => {
+      const old = [keyOf(), keyOf(), keyOf()];
+      const fresh = keyOf();
+      for (const id of old) await store.idempotency.claim(id, { fingerprint: 'f', claimId: 'c', nowMs: T }, opts(T));
+      await store.idempotency.claim(fresh, { fingerprint: 'f', claimId: 'c', nowMs: T + 10 }, opts(T + 10));
+      expect(await store.idempotency.sweep(T, 2)).toBe(2);
+      expect(await store.idempotency.sweep(T, 100)).toBe(1);
+      expect(await store.idempotency.sweep(T, 100)).toBe(0);
+      // Swept keys are free; the fresh one is still held (a far staleness bound shows it unchanged).
+      const keep = { expiredBefore: 0, staleBefore: 0 };
+      for (const id of old) expect(await store.idempotency.claim(id, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toEqual({ claimed: true });
+      expect(await store.idempotency.claim(fresh, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toMatchObject({ claimed: false });
+    });
+  });
+}

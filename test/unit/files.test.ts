@@ -216,14 +216,16 @@ describe('FileService', () => {
       expect(blobNames()).toHaveLength(2);
     });
 
-    it('captures a changed file as a new version with a new id and keeps the old one', async () => {
+    it('captures a changed file as a new version with a new id and deletes the old one', async () => {
       const [first] = await files.captureOutputs(SESSION, outputs);
       writeFileSync(join(outputs, 'report.md'), '# report v2, longer');
       const again = await files.captureOutputs(SESSION, outputs);
       expect(again).toHaveLength(1);
       expect(again[0]).toMatchObject({ filename: 'report.md', size_bytes: 19 });
       expect(again[0].id).not.toBe(first.id);
-      expect((await scoped()).map((f) => f.id)).toContain(first.id);
+      expect((await scoped()).map((f) => f.id)).not.toContain(first.id);
+      expect(existsSync(files.hostPathOf(first.id))).toBe(false);
+      expect(blobNames()).toHaveLength(2);
       expect(await files.captureOutputs(SESSION, outputs)).toEqual([]);
     });
 
@@ -260,8 +262,10 @@ describe('FileService', () => {
       expect(await scoped()).toEqual([]);
       for (const f of mine) expect(existsSync(files.hostPathOf(f.id))).toBe(false);
       expect((await files.list({ limit: 100 })).data.map((f) => f.id).sort()).toEqual([...other.map((f) => f.id), upload.id].sort());
-      // History is gone too, so the same outputs are captured afresh.
-      expect(await files.captureOutputs(SESSION, outputs)).toHaveLength(2);
+      // History is gone too, and the deleted session's outputs are never captured again.
+      expect(await store.files.capture(SESSION, 'report.md')).toBeUndefined();
+      expect(await files.captureOutputs(SESSION, outputs)).toEqual([]);
+      expect(await scoped()).toEqual([]);
     });
   });
 });

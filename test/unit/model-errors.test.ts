@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
 import { toAnthropicParams, toModelError } from '../../src/adapters/model-anthropic/anthropic-model.ts';
 import { ModelError, type ModelOutputBlock, type ModelRequest } from '../../src/ports/model.ts';
-import { backoffMs, sessionErrorType, sleep, type RetryPolicy } from '../../src/harness/retry.ts';
+import { backoffMs, failureStatus, sessionErrorType, sleep, type RetryPolicy } from '../../src/harness/retry.ts';
 
 const live = () => new AbortController().signal;
 const body = (type: string, message = 'upstream said no') => ({ type: 'error', error: { type, message }, request_id: 'req_1' });
@@ -84,9 +84,38 @@ describe('toModelError classification', () => {
   });
 
   it.each([
+    [401, 'authentication_error', 'rejected the API key Hangar sends (401 authentication_error: upstream said no)'],
+    [403, 'permission_error', 'refused the request: the API key in ANTHROPIC_API_KEY lacks permission for it (403 permission_error: upstream said no)'],
+  ])('%i %s -> authentication, not retryable, naming the provider and the variable to fix', (status, type, says) => {
+    const e = toModelError(httpError(status, type), live(), [], { host: 'models.example:8443', keySet: true });
+    expect([e.kind, e.retryable, e.status]).toEqual(['authentication', false, status]);
+    expect(e.message).toContain(`The model provider Anthropic (models.example:8443) ${says}.`);
+    expect(e.message).toContain('set ANTHROPIC_API_KEY on the Hangar server to a valid key');
+    expect(sessionErrorType(e)).toBe('model_request_failed_error');
+    // An operator problem ends the turn, not the session.
+    expect(failureStatus(e, false)).toBe('exhausted');
+  });
+
+  it('says when no model key is configured at all', () => {
+    const e = toModelError(httpError(401, 'authentication_error'), live(), [], { host: 'api.anthropic.com', keySet: false });
+    expect(e.message).toContain('ANTHROPIC_API_KEY is not set on the Hangar server: set it to a valid key and restart Hangar, then send the message again.');
+  });
+
+  it('authentication_error in a stream frame (no status) is authentication too', () => {
+    expect(classify(streamError('authentication_error')).kind).toBe('authentication');
+  });
+
+  it('failureStatus: retrying while retries remain, exhausted for retryable or credential failures, terminal otherwise', () => {
+    const retryable = classify(httpError(500, 'api_error'));
+    const invalid = classify(httpError(400, 'invalid_request_error'));
+    expect(failureStatus(retryable, true)).toBe('retrying');
+    expect(failureStatus(retryable, false)).toBe('exhausted');
+    expect(failureStatus(invalid, false)).toBe('terminal');
+    expect(failureStatus(classify(httpError(402, 'billing_error')), false)).toBe('terminal');
+  });
+
+  it.each([
     [400, 'invalid_request_error'],
-    [401, 'authentication_error'],
-    [403, 'permission_error'],
     [404, 'not_found_error'],
     [413, 'request_too_large'],
   ])('%i %s -> request_failed, not retryable', (status, type) => {

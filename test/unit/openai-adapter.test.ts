@@ -163,7 +163,18 @@ describe('error classification', () => {
     expect([e.kind, e.retryable, e.status]).toEqual([kind, true, status]);
   });
 
-  it.each([400, 401, 403, 404, 422])('%i → not retried', (status) => {
+  it('401/403 → authentication (the operator\'s key): not retried, naming the provider, its host and key variable', () => {
+    const ctx = { displayName: 'local', host: '127.0.0.1:11434', keyVariable: 'LOCAL_LLM_KEY', keySet: true };
+    const e = toModelError(httpError(401, { type: 'invalid_request_error', code: 'invalid_api_key', message: 'bad key' }), live(), [], [], ctx);
+    expect([e.kind, e.retryable, e.status, sessionErrorType(e)]).toEqual(['authentication', false, 401, 'model_request_failed_error']);
+    expect(e.message).toBe('The model provider local (127.0.0.1:11434) rejected the API key Hangar sends (401 invalid_api_key: bad key). This is a server configuration problem: set LOCAL_LLM_KEY on the Hangar server to a valid key and restart Hangar, then send the message again.');
+    const denied = toModelError(httpError(403, { message: 'no access' }), live(), [], [], { ...ctx, keySet: false });
+    expect(denied.message).toBe('The model provider local (127.0.0.1:11434) refused the request: the API key in LOCAL_LLM_KEY lacks permission for it (403: no access). LOCAL_LLM_KEY is not set on the Hangar server: set it to a valid key and restart Hangar, then send the message again.');
+    const keyless = toModelError(httpError(401, { message: 'auth required' }), live(), [], [], { ...ctx, keyVariable: undefined, keySet: false });
+    expect(keyless.message).toContain('name the variable holding its key in api_key_env in HANGAR_MODELS');
+  });
+
+  it.each([400, 404, 422])('%i → not retried', (status) => {
     const e = toModelError(httpError(status, { message: 'no' }), live(), []);
     expect([e.kind, e.retryable, e.status]).toEqual(['request_failed', false, status]);
   });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionRow, SessionStatus, StoredEvent } from '../../src/ports/store.ts';
 import type { StepPlan } from '../../src/harness/planner.ts';
-import { INTERRUPTED_TOOL_MESSAGE, planStep } from '../../src/harness/planner.ts';
+import { INTERRUPTED_TOOL_MESSAGE, RESTARTED_TOOL_MESSAGE, planStep } from '../../src/harness/planner.ts';
 import { conversationOrder, deriveLogState, type OpenToolUse } from '../../src/harness/log-state.ts';
 import { builtinPolicy, toolUseEvent } from '../../src/harness/permissions.ts';
 import type { AgentSnapshot } from '../../src/harness/context.ts';
@@ -414,6 +414,56 @@ describe('planStep: crash recovery and retries', () => {
   });
 });
 
+describe('planStep: tool calls cut short by a restart (at most once per tool_use id)', () => {
+  /** Running, after a model request that made an allowed bash call and an allowed MCP call. */
+  function twoServerCalls() {
+    const log = new LogBuilder();
+    log.message('go');
+    log.running();
+    let bash = '';
+    let mcp = '';
+    log.modelTurn(() => { bash = log.toolUse('bash'); mcp = log.mcpToolUse('echo', 'allow'); });
+    return { log, bash, mcp };
+  }
+  const started = (r: SessionRow, ids: string[]): SessionRow => ({ ...r, session: { ...r.session, _tools_started: ids } });
+
+  it('runs calls that were never started', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    expect(usesOf(plan(row('running'), log)).map((u) => u.id)).toEqual([bash, mcp]);
+    expect(usesOf(plan(started(row('running'), []), log)).map((u) => u.id)).toEqual([bash, mcp]);
+  });
+
+  it('answers a started call without a result with an error instead of running it again, and clears its marker', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    const p = plan(started(row('running'), [bash]), log);
+    expect(types(p)).toEqual(['agent.tool_result']);
+    expect(p.events![0]).toMatchObject({ tool_use_id: bash, is_error: true, content: [{ type: 'text', text: RESTARTED_TOOL_MESSAGE }] });
+    expect(p.patch).toEqual({ fields: { _tools_started: [] } });
+    expect(p.action).toEqual({ type: 'continue' });
+    // Once that error is in the log, only the never-started call runs.
+    log.add('agent.tool_result', { tool_use_id: bash, content: [], is_error: true });
+    expect(usesOf(plan(row('running'), log)).map((u) => u.id)).toEqual([mcp]);
+  });
+
+  it('answers a started MCP call with agent.mcp_tool_result, keeping markers of other calls', () => {
+    const { log, mcp } = twoServerCalls();
+    const p = plan(started(row('running'), [mcp, 'sevt_elsewhere']), log);
+    expect(types(p)).toEqual(['agent.mcp_tool_result']);
+    expect(p.events![0]).toMatchObject({ mcp_tool_use_id: mcp, is_error: true, content: [{ type: 'text', text: RESTARTED_TOOL_MESSAGE }] });
+    expect(p.patch).toEqual({ fields: { _tools_started: ['sevt_elsewhere'] } });
+  });
+
+  it('an interrupt answers started calls once and clears their markers', () => {
+    const { log, bash, mcp } = twoServerCalls();
+    log.interrupt();
+    const p = plan(started(row('running'), [bash]), log);
+    expect(types(p)).toEqual(['agent.tool_result', 'agent.mcp_tool_result', 'session.status_idle']);
+    expect(p.events![0]).toMatchObject({ tool_use_id: bash, content: [{ type: 'text', text: INTERRUPTED_TOOL_MESSAGE }] });
+    expect(p.events![1]).toMatchObject({ mcp_tool_use_id: mcp });
+    expect(p.patch!.fields!._tools_started).toEqual([]);
+  });
+});
+
 describe('planStep: terminated', () => {
   it('does nothing for a terminated session, even with queued input and an interrupt', () => {
     const log = finishedTurn();
@@ -643,6 +693,29 @@ describe('tool-use permission evaluation', () => {
     const { event, denial } = toolUseEvent(f(), agent([{ type: 'agent_toolset_20260401' }]), { name: 'bash', input: {} }, new Set(['bash']));
     expect(event).toMatchObject({ type: 'agent.tool_use', evaluated_permission: 'allow', evaluation: { type: 'always_allow' } });
     expect(denial).toBeUndefined();
+  });
+
+  it('evaluates an MCP call by its toolset policy: always_allow allows, always_ask and auto ask (MCP tools are opaque to auto)', () => {
+    const route = (type: 'always_allow' | 'always_ask' | 'auto') => new Map([['mcp__docs__rm', { server: 'docs', tool: 'rm', policy: { type } }]]);
+    const call = { name: 'mcp__docs__rm', input: { path: '/' } };
+    const a = agent([{ type: 'mcp_toolset', mcp_server_name: 'docs' }]);
+    const allowed = toolUseEvent(f(), a, call, new Set([call.name]), route('always_allow'));
+    expect(allowed.event).toMatchObject({ type: 'agent.mcp_tool_use', mcp_server_name: 'docs', name: 'rm', evaluated_permission: 'allow', evaluation: { type: 'always_allow' } });
+    const asked = toolUseEvent(f(), a, call, new Set([call.name]), route('always_ask'));
+    expect(asked.event).toMatchObject({ evaluated_permission: 'ask', evaluation: { type: 'always_ask' } });
+    const auto = toolUseEvent(f(), a, call, new Set([call.name]), route('auto'));
+    expect(auto.event).toMatchObject({ evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } } });
+    expect(auto.denial).toBeUndefined();
+    // An ask waits for the user: the planner never runs it on its own.
+    const log = new LogBuilder();
+    log.message('go');
+    log.running();
+    const { id: _id, type: _type, processed_at: _at, ...fields } = auto.event as Fields;
+    let useId = '';
+    log.modelTurn(() => { useId = log.add('agent.mcp_tool_use', fields); });
+    const p = plan(row('running'), log);
+    expect(p.action).toEqual({ type: 'none' });
+    expect(p.events![0].stop_reason).toEqual({ type: 'requires_action', event_ids: [useId] });
   });
 
   it('denies a call to a tool that was never offered, with no evaluation and a denial text', () => {

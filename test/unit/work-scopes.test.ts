@@ -1,6 +1,6 @@
 // Which credential may call which route (src/server/scopes.ts).
 import { describe, expect, it } from 'vitest';
-import { authorize, type RouteRef } from '../../src/server/scopes.ts';
+import { authorize, authorizeEvents, type RouteRef } from '../../src/server/scopes.ts';
 import type { Principal } from '../../src/domain/work.ts';
 import { ApiError } from '../../src/protocol/errors.ts';
 
@@ -77,6 +77,24 @@ describe('authorize', () => {
       expect.unreachable();
     } catch (err) {
       expect((err as ApiError).toEnvelope('req_1').error.type).toBe('permission_error');
+    }
+  });
+
+  it('lets a session token send only tool results; user input, confirmations, interrupts and outcomes need an API key', () => {
+    const sends = (p: Principal, types: string[]) => allowed(p, route('POST', '/v1/sessions/:id/events', { id: 'sesn_s' })) === true && (() => {
+      try {
+        authorizeEvents(p, types);
+        return true;
+      } catch (err) {
+        return (err as ApiError).status;
+      }
+    })();
+    expect(sends(token, ['user.tool_result'])).toBe(true);
+    expect(sends(token, ['user.custom_tool_result', 'user.tool_result'])).toBe(true);
+    for (const t of ['user.message', 'user.tool_confirmation', 'user.interrupt', 'user.define_outcome']) {
+      expect(sends(token, [t])).toBe(403);
+      expect(sends(token, ['user.tool_result', t])).toBe(403);
+      expect(sends(api, [t])).toBe(true);
     }
   });
 });

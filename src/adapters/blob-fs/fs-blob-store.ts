@@ -1,8 +1,10 @@
 // Blob port on the local filesystem: one file per key under `<root>/`, written to `<root>/.tmp/`,
 // fsynced and renamed into place, so a crash never leaves a partial blob under a real key.
+// Blocks of zeros are not written but skipped (the blob stays sparse), so a sparse source, such as
+// a 300 MB file a sandbox made with one `truncate`, costs the host what it cost the sandbox.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobTooLarge, type BlobStore } from '../../ports/blob-store.ts';
 
@@ -10,6 +12,10 @@ const KEY = /^[A-Za-z0-9_-]{1,128}$/;
 const TMP = '.tmp';
 /** Temporaries older than this are crash leftovers (another process may be mid-write on younger ones). */
 const STALE_TMP_MS = 60 * 60 * 1000;
+/** Granularity of hole detection: the usual filesystem block size. */
+const BLOCK = 4096;
+/** Compared against whole chunks first: a long hole is then skipped in one native comparison. */
+const ZEROS = Buffer.alloc(1024 * 1024);
 
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
@@ -18,7 +24,11 @@ export class FsBlobStore implements BlobStore {
   constructor(root: string, nowMs: number = Date.now()) {
     this.root = root;
     this.tmp = join(root, TMP);
-    mkdirSync(this.tmp, { recursive: true, mode: 0o755 });
+    // Not listable by other users (0711, not 0700: a sandbox user must still reach a blob mounted
+    // into its sandbox by path, and blob names are unguessable ids); temporaries are private.
+    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
+    chmodSync(this.root, 0o711);
+    chmodSync(this.tmp, 0o700);
     for (const name of readdirSync(this.tmp)) {
       const p = join(this.tmp, name);
       try {
@@ -44,12 +54,13 @@ export class FsBlobStore implements BlobStore {
       try {
         for await (const chunk of source) {
           opts.signal?.throwIfAborted();
-          size += chunk.byteLength;
-          if (size > opts.maxBytes) throw new BlobTooLarge(opts.maxBytes);
+          if (size + chunk.byteLength > opts.maxBytes) throw new BlobTooLarge(opts.maxBytes);
           hash.update(chunk);
-          await fh.write(chunk);
+          await writeSparse(fh, chunk, size);
+          size += chunk.byteLength;
         }
         opts.signal?.throwIfAborted();
+        await fh.truncate(size); // a trailing hole still counts towards the blob's size
         await fh.sync();
       } finally {
         await fh.close();
@@ -94,4 +105,30 @@ export class FsBlobStore implements BlobStore {
   async delete(key: string) {
     await rm(this.path(key), { force: true });
   }
+
+  async freeBytes() {
+    const st = await statfs(this.root);
+    return st.bavail * st.bsize;
+  }
+}
+
+/** Writes `chunk` at `position`, leaving whole zero blocks (aligned to the file) unwritten. */
+async function writeSparse(fh: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (buf.length <= ZEROS.length && buf.equals(ZEROS.subarray(0, buf.length))) return;
+  let runStart = -1; // start (in buf) of the pending run of non-zero blocks
+  let i = 0;
+  while (i < buf.length) {
+    // Block boundaries follow file offsets, so holes line up with the filesystem's blocks.
+    const end = Math.min(buf.length, i + BLOCK - ((position + i) % BLOCK));
+    const zero = buf.subarray(i, end).equals(ZEROS.subarray(0, end - i));
+    if (zero && runStart >= 0) {
+      await fh.write(buf, runStart, i - runStart, position + runStart);
+      runStart = -1;
+    } else if (!zero && runStart < 0) {
+      runStart = i;
+    }
+    i = end;
+  }
+  if (runStart >= 0) await fh.write(buf, runStart, buf.length - runStart, position + runStart);
 }

@@ -42,10 +42,23 @@ export function toAnthropicParams(req: ModelRequest): Record<string, unknown> {
   return params;
 }
 
+/** The variable the operator sets to change the key this adapter sends (named in error messages). */
+const KEY_VARIABLE = 'ANTHROPIC_API_KEY';
+
+/** Where a credentials failure came from, for a message the operator can act on. */
+export interface ProviderContext {
+  /** The API's host, e.g. `api.anthropic.com`. */
+  host: string;
+  /** False when no key was configured at all. */
+  keySet: boolean;
+}
+
 export class AnthropicModel implements ModelClient {
   private readonly client: Anthropic;
+  private readonly provider: ProviderContext;
 
   constructor(opts: AnthropicModelOptions) {
+    this.provider = { host: opts.baseURL ? new URL(opts.baseURL).host : 'api.anthropic.com', keySet: Boolean(opts.apiKey) };
     this.client = new Anthropic({
       apiKey: opts.apiKey ?? 'missing-anthropic-api-key',
       baseURL: opts.baseURL,
@@ -110,7 +123,7 @@ export class AnthropicModel implements ModelClient {
       // The SDK ends an aborted stream quietly instead of throwing: an abort is never an answer.
       if (opts.signal.aborted) throw new Anthropic.APIUserAbortError();
     } catch (err) {
-      throw toModelError(err, opts.signal, blocks.filter((b) => b && b.type === 'text' && b.text.length > 0));
+      throw toModelError(err, opts.signal, blocks.filter((b) => b && b.type === 'text' && b.text.length > 0), this.provider);
     }
     return { content: blocks.filter(Boolean).map(({ json: _json, ...b }: any) => b), stopReason, stopDetails, usage };
   }
@@ -140,8 +153,22 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/** Plain words for the operator: who refused, why, and which variable fixes it. */
+function credentialsMessage(status: number | undefined, type: string | undefined, detail: string, provider: ProviderContext | undefined): string {
+  const who = `The model provider Anthropic (${provider?.host ?? 'api.anthropic.com'})`;
+  const what = `(${status ?? 'stream'}${type ? ` ${type}` : ''}: ${detail})`;
+  const denied = status === 403 || type === 'permission_error';
+  const refusal = denied
+    ? `${who} refused the request: the API key in ${KEY_VARIABLE} lacks permission for it ${what}.`
+    : `${who} rejected the API key Hangar sends ${what}.`;
+  const fix = provider && !provider.keySet
+    ? `${KEY_VARIABLE} is not set on the Hangar server: set it to a valid key and restart Hangar`
+    : `This is a server configuration problem: set ${KEY_VARIABLE} on the Hangar server to a valid key${denied ? ' with access to this model' : ''} and restart Hangar`;
+  return `${refusal} ${fix}, then send the message again.`;
+}
+
 /** Classifies an SDK failure by status code and error type (never by message text). */
-export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[]): ModelError {
+export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], provider?: ProviderContext): ModelError {
   if (err instanceof ModelError) return err;
   if (signal.aborted || err instanceof Anthropic.APIUserAbortError) {
     return new ModelError('aborted', 'model call aborted', { retryable: false, partial, cause: err });
@@ -157,6 +184,9 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
     if (status === 429 || type === 'rate_limit_error') return new ModelError('rate_limited', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 529 || type === 'overloaded_error') return new ModelError('overloaded', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 402 || type === 'billing_error') return new ModelError('billing', message, { retryable: false, status, cause: err });
+    if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') {
+      return new ModelError('authentication', credentialsMessage(status, type, String((err.error as any)?.error?.message ?? err.message), provider), { retryable: false, status, cause: err });
+    }
     if (status === undefined || status >= 500 || status === 408) return new ModelError('request_failed', message, { retryable: true, retryAfterMs: after, status, cause: err });
     return new ModelError('request_failed', message, { retryable: false, status, cause: err });
   }

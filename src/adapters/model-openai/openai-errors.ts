@@ -19,7 +19,34 @@ function toolOfParam(param: unknown, toolNames: string[]): string | undefined {
   return m ? toolNames[Number(m[1])] : undefined;
 }
 
-export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], toolNames: string[] = []): ModelError {
+/** Who a credentials failure came from, for a message the operator can act on. */
+export interface ProviderContext {
+  /** As operators know it: `OpenAI`, `Anthropic`, or the models file's provider name. */
+  displayName: string;
+  host: string;
+  /** The variable holding the key (undefined: the provider is configured without one). */
+  keyVariable: string | undefined;
+  keySet: boolean;
+}
+
+/** Plain words for the operator: who refused, why, and which variable fixes it. */
+function credentialsMessage(status: number | undefined, code: string | undefined, detail: string, p: ProviderContext | undefined): string {
+  const who = `The model provider ${p?.displayName ?? 'OpenAI'} (${p?.host ?? 'api.openai.com'})`;
+  const what = `(${status ?? 'stream'}${code ? ` ${code}` : ''}: ${detail})`;
+  const denied = status === 403;
+  const variable = p?.keyVariable;
+  const refusal = denied
+    ? `${who} refused the request: the API key${variable ? ` in ${variable}` : ''} lacks permission for it ${what}.`
+    : `${who} rejected the API key Hangar sends ${what}.`;
+  const fix = !variable
+    ? 'This is a server configuration problem: name the variable holding its key in api_key_env in HANGAR_MODELS and restart Hangar'
+    : p && !p.keySet
+      ? `${variable} is not set on the Hangar server: set it to a valid key and restart Hangar`
+      : `This is a server configuration problem: set ${variable} on the Hangar server to a valid key${denied ? ' with access to this model' : ''} and restart Hangar`;
+  return `${refusal} ${fix}, then send the message again.`;
+}
+
+export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], toolNames: string[] = [], provider?: ProviderContext): ModelError {
   if (err instanceof ModelError) return err;
   if (signal.aborted || err instanceof OpenAI.APIUserAbortError) {
     return new ModelError('aborted', 'model call aborted', { retryable: false, partial, cause: err });
@@ -39,6 +66,11 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
     if (status === 429) return new ModelError('rate_limited', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 503 || status === 529) return new ModelError('overloaded', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 402) return new ModelError('billing', message, { retryable: false, status, cause: err });
+    // The provider refused Hangar's own key: the operator's problem, so it ends the turn, not the session.
+    if (status === 401 || status === 403) {
+      const detail = String((err.error as { message?: unknown } | undefined)?.message ?? err.message);
+      return new ModelError('authentication', credentialsMessage(status, code, detail, provider), { retryable: false, status, cause: err });
+    }
     if (status === undefined || status >= 500 || status === 408 || status === 409) {
       return new ModelError('request_failed', message, { retryable: true, retryAfterMs: after, status, cause: err });
     }

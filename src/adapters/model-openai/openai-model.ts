@@ -4,7 +4,7 @@
 import OpenAI from 'openai';
 import { ModelError, type ModelClient, type ModelOutputBlock, type ModelRequest, type ModelResponse, type ModelStreamEvent, type ModelUsage } from '../../ports/model.ts';
 import { toOpenAIParams, type OpenAIParamOptions } from './openai-params.ts';
-import { toModelError } from './openai-errors.ts';
+import { toModelError, type ProviderContext } from './openai-errors.ts';
 
 export interface OpenAIModelOptions {
   apiKey: string | undefined;
@@ -13,7 +13,11 @@ export interface OpenAIModelOptions {
   /** Per-call timeout, ms. */
   timeoutMs?: number;
   maxTokensParam?: OpenAIParamOptions['maxTokensParam'];
+  /** The provider's name and key variable, for credentials errors the operator can act on. */
+  provider?: { name: string; keyVariable: string | undefined };
 }
+
+const VENDOR_NAMES: Record<string, string> = { openai: 'OpenAI', anthropic: 'Anthropic' };
 
 /** Chat Completions finish reasons in the session's (Anthropic) stop-reason terms. */
 export function toStopReason(finish: string | null | undefined, hasToolCalls: boolean): { stopReason: string; stopDetails: ModelResponse['stopDetails'] } {
@@ -127,9 +131,17 @@ export class OpenAIModel implements ModelClient {
   private readonly client: OpenAI;
   private readonly params: OpenAIParamOptions;
   private readonly apiKey: string | undefined;
+  private readonly provider: ProviderContext;
 
   constructor(opts: OpenAIModelOptions) {
     this.apiKey = opts.apiKey;
+    const name = opts.provider?.name ?? 'openai';
+    this.provider = {
+      displayName: VENDOR_NAMES[name] ?? name,
+      host: opts.baseURL ? new URL(opts.baseURL).host : 'api.openai.com',
+      keyVariable: opts.provider ? opts.provider.keyVariable : 'OPENAI_API_KEY',
+      keySet: Boolean(opts.apiKey),
+    };
     this.client = new OpenAI({
       // Local servers often need no key, but the client insists on one.
       apiKey: opts.apiKey ?? 'no-key',
@@ -149,7 +161,7 @@ export class OpenAIModel implements ModelClient {
       return assembler.finishAnswer();
     } catch (err) {
       const partial = assembler.blocks.filter((b) => b.type === 'text' && b.text.length > 0);
-      throw this.redacted(toModelError(err, opts.signal, partial, request.tools.map((t) => t.name)));
+      throw this.redacted(toModelError(err, opts.signal, partial, request.tools.map((t) => t.name), this.provider));
     }
   }
 

@@ -75,4 +75,27 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         id INTEGER PRIMARY KEY CHECK (id = 1), sealed TEXT NOT NULL, key_id TEXT NOT NULL, updated_at TEXT NOT NULL);
     `,
   },
+  {
+    // Revocable API keys (issue 9): a name, a hint of the key's last characters, where the key came
+    // from (see ApiKeySource; rows from before are `legacy`) and when it was revoked.
+    version: 5,
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN name TEXT;
+      ALTER TABLE api_keys ADD COLUMN hint TEXT;
+      ALTER TABLE api_keys ADD COLUMN source TEXT NOT NULL DEFAULT 'legacy';
+      ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+    `,
+  },
+  {
+    // Idempotency keys: one row per (caller, method, path, key) with the request's fingerprint and,
+    // once it succeeded, its response. Rows expire after 24 h (swept by created_at).
+    version: 6,
+    sql: `
+      CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL, claim_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+        status INTEGER, content_type TEXT, body TEXT, PRIMARY KEY (scope, method, path, key));
+      CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    `,
+  },
 ];

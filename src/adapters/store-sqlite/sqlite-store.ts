@@ -1,14 +1,15 @@
 // SQLite adapter of the store port, on Node's built-in `node:sqlite` (WAL, synchronous=NORMAL,
 // BEGIN IMMEDIATE). Calls are synchronous underneath; the port is async so PostgreSQL fits too.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
+import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
@@ -16,6 +17,9 @@ import {
 import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
+
+/** Most prepared statements kept; the fixed queries number well under this. */
+const STATEMENT_CACHE_SIZE = 200;
 
 export class SqliteStore implements Store {
   readonly agents: AgentRepo;
@@ -26,11 +30,12 @@ export class SqliteStore implements Store {
   readonly vaults: VaultRepo;
   readonly work: SqliteWorkRepo;
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
+  readonly idempotency: SqliteIdempotencyRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') makePrivate(file);
     this.db = new DatabaseSync(file);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     this.migrate();
@@ -42,16 +47,29 @@ export class SqliteStore implements Store {
     this.vaults = new SqliteVaultRepo(this);
     this.work = new SqliteWorkRepo(this);
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
+    this.idempotency = new SqliteIdempotencyRepo(this);
   }
 
-  /** Cached prepared statement. */
+  /**
+   * Cached prepared statement. The cache is LRU-bounded (`STATEMENT_CACHE_SIZE`): filters with a
+   * variable number of values (`IN (?,?,…)`) make one SQL text per count, and an unbounded cache
+   * would grow with every new shape a client sends.
+   */
   stmt(sql: string): StatementSync {
     let s = this.statements.get(sql);
-    if (!s) {
+    if (s) {
+      this.statements.delete(sql); // re-insert: most recently used last
+    } else {
       s = this.db.prepare(sql);
-      this.statements.set(sql, s);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
     }
+    this.statements.set(sql, s);
     return s;
+  }
+
+  /** How many prepared statements are cached (for tests and metrics). */
+  get statementCacheSize(): number {
+    return this.statements.size;
   }
 
   all(sql: string, ...params: Array<string | number | null>): Row[] {
@@ -98,6 +116,18 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * The database holds every transcript: create it (and its directory, when missing) private to the
+ * service user before SQLite opens it. SQLite gives the -wal and -shm files the database file's
+ * mode; files left by an older version are tightened too. The directory is 0711, not 0700, because
+ * the sandbox user must still traverse it to reach its workspace under `sandboxes/`.
+ */
+function makePrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o711 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 function isUniqueError(err: unknown): boolean {
   return err instanceof Error && /UNIQUE constraint failed/.test(err.message);
 }
@@ -108,14 +138,37 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
     this.s = s;
   }
   async count() {
-    return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys')!.n);
+    return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL')!.n);
   }
-  async insert(id: string, hash: string, createdAt: string) {
-    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at) VALUES (?, ?, ?)', id, hash, createdAt);
+  async insert(id: string, hash: string, createdAt: string, meta: { name?: string; hint?: string; source?: ApiKeySource } = {}) {
+    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at, name, hint, source) VALUES (?, ?, ?, ?, ?, ?)',
+      id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli');
   }
   async existsHash(hash: string) {
-    return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ?', hash) !== undefined;
+    return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ? AND revoked_at IS NULL', hash) !== undefined;
   }
+  async findByHash(hash: string) {
+    const row = this.s.get(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`, hash);
+    return row && apiKeyRow(row);
+  }
+  async list() {
+    return this.s.all(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid`).map(apiKeyRow);
+  }
+  async revoke(id: string, at: string) {
+    return this.s.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) > 0;
+  }
+  async setSource(id: string, source: ApiKeySource) {
+    this.s.run('UPDATE api_keys SET source = ? WHERE id = ?', source, id);
+  }
+}
+
+const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
+
+function apiKeyRow(r: Row): ApiKeyRow {
+  return {
+    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
+    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
+  };
 }
 
 class SqliteAgentRepo implements AgentRepo {
@@ -442,11 +495,12 @@ class SqliteFileRepo implements FileRepo {
       c.sessionId, c.path, c.sizeBytes, c.mtimeMs, c.sha256, c.fileId);
   }
 
-  async insert(row: FileRow, capture?: OutputCapture) {
+  async insert(row: FileRow, capture?: OutputCapture, replaces?: string) {
     this.s.tx(() => {
       this.s.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
         row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
       if (capture) this.upsertCapture(capture);
+      if (replaces !== undefined) this.s.run('DELETE FROM files WHERE id = ?', replaces);
     });
   }
 
@@ -468,6 +522,10 @@ class SqliteFileRepo implements FileRepo {
 
   async delete(id: string) {
     return this.s.run('DELETE FROM files WHERE id = ?', id) > 0;
+  }
+
+  async scopeBytes(scopeId: string) {
+    return Number(this.s.get("SELECT COALESCE(SUM(json_extract(data, '$.size_bytes')), 0) AS n FROM files WHERE scope_id = ?", scopeId)!.n);
   }
 
   async expired(now: string, limit: number) {

@@ -6,6 +6,7 @@ import { invalidRequest } from '../../protocol/errors.ts';
 import type { BusMessage } from '../../ports/event-bus.ts';
 import { pageBody, pageParams, parseWith, queryArray, queryOf, queryOrder, queryTimestamp } from '../http.ts';
 import { openSse } from '../sse.ts';
+import { authorizeEvents } from '../scopes.ts';
 
 const DELTA_SET = new Set<string>(DELTA_TYPES);
 
@@ -19,16 +20,18 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
     const body = parseWith(sendEventsSchema, req.body);
+    authorizeEvents(req.principal, body.events.map((e) => e.type));
     return { data: await svc.send(req.params.id, body.events) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
-    const row = await svc.get(req.params.id);
     const q = queryOf(req);
+    const types = queryArray(q, 'types'); // at most 100 values (400 before any lookup)
+    const row = await svc.get(req.params.id);
     const order = queryOrder(q, 'asc');
     const page = await deps.store.sessions.events(row.session.id, {
       ...pageParams(q, { order, defaultLimit: 1000, maxLimit: 1000 }),
-      types: queryArray(q, 'types'),
+      types,
       createdGt: queryTimestamp(q, 'created_at[gt]'),
       createdGte: queryTimestamp(q, 'created_at[gte]'),
       createdLt: queryTimestamp(q, 'created_at[lt]'),

@@ -1,0 +1,63 @@
+// `hangar keys list|create|revoke`: the server's API keys, managed on the host that holds its data
+// directory. It opens the database directly (SQLite in WAL mode takes a second process while the
+// server runs, and the server looks keys up on every request, so a revocation applies at once),
+// which also works when no key is left to call an API with. Run it as the server's user.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiKey } from '../server/auth.ts';
+import type { ApiKeyRepo } from '../ports/store.ts';
+
+export interface KeysCommandOptions {
+  dataDir: string;
+  out: (line: string) => void;
+  now: () => string;
+}
+
+export class KeysCommandError extends Error {}
+
+/** Opens the data dir's database for `fn`; a missing database is an error, never created here. */
+async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Promise<T>): Promise<T> {
+  const file = join(o.dataDir, 'hangar.db');
+  if (!existsSync(file)) {
+    throw new KeysCommandError(`no Hangar database at ${file}: pass --data-dir or set HANGAR_DATA_DIR to the server's data directory`);
+  }
+  // Loaded here, not at start-up: the rest of the CLI must run on a Node without node:sqlite.
+  const { SqliteStore } = await import('../adapters/store-sqlite/sqlite-store.ts');
+  const store = new SqliteStore(file);
+  try {
+    return await fn(store.apiKeys);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function listKeys(o: KeysCommandOptions): Promise<void> {
+  const keys = await withKeys(o, (repo) => repo.list());
+  if (keys.length === 0) {
+    o.out('no API keys');
+    return;
+  }
+  const rows = keys.map((k) => [k.id, k.name ?? '-', k.createdAt, k.hint ?? '-', k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.source]);
+  const header = ['ID', 'NAME', 'CREATED_AT', 'HINT', 'STATUS', 'SOURCE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) o.out(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+export async function createKey(name: string, o: KeysCommandOptions): Promise<void> {
+  if (name.trim() === '' || name.length > 200) throw new KeysCommandError('--name must be 1 to 200 characters');
+  const { id, key } = await withKeys(o, (repo) => createApiKey(repo, name, o.now()));
+  o.out(`API key ${id} "${name}" (shown only once; only its hash is stored):\n\n  ${key}\n`);
+}
+
+export async function revokeKey(id: string, o: KeysCommandOptions): Promise<void> {
+  await withKeys(o, async (repo) => {
+    if (!(await repo.revoke(id, o.now()))) {
+      const known = (await repo.list()).some((k) => k.id === id);
+      throw new KeysCommandError(known ? `API key ${id} is already revoked` : `no API key ${id} (see hangar keys list)`);
+    }
+    o.out(`revoked ${id}; requests with it are refused from now on`);
+    if ((await repo.count()) === 0) {
+      o.out('warning: no active API key is left; create one with `hangar keys create` (or set a new HANGAR_API_KEY and restart the server)');
+    }
+  });
+}

@@ -1,0 +1,174 @@
+// Revocable API keys (issue 9): HANGAR_API_KEY is the bootstrap key, so a changed value revokes the
+// old one at the next start, and `hangar keys list|create|revoke` manages keys in the data
+// directory while the server runs, effective on its next request.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Anthropic from '@anthropic-ai/sdk';
+import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { ConfigError } from '../../src/server/config.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const KEY_A = 'sk-rotate-aaaaaaaaaaaaaaaaaaaaaaaa';
+const KEY_B = 'sk-rotate-bbbbbbbbbbbbbbbbbbbbbbbb';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'hangar-keys-'));
+  chmodSync(d, 0o755);
+  dirs.push(d);
+  return d;
+}
+
+const start = (dir: string, apiKey: string) => startHangar({ dataDir: dir, env: { HANGAR_API_KEY: apiKey } });
+
+/** The status of an authenticated list call with `key`. */
+async function statusWith(h: TestHangar, key: string): Promise<number> {
+  const res = await fetch(`${h.url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
+  return res.status;
+}
+
+async function hangar(dir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HANGAR_'))), HANGAR_DATA_DIR: dir };
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'keys', ...args], { cwd: ROOT, env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('rotating HANGAR_API_KEY', () => {
+  it('revokes the previous value at the next start and refuses to bring a revoked value back', async () => {
+    const dir = dataDir();
+    let h = await start(dir, KEY_A);
+    expect(await statusWith(h, KEY_A)).toBe(200);
+    await h.close();
+
+    h = await start(dir, KEY_B);
+    expect(await statusWith(h, KEY_B)).toBe(200);
+    expect(await statusWith(h, KEY_A)).toBe(401);
+    await h.close();
+
+    // Restarting with the same value keeps it; going back to the revoked value is a start-up error.
+    h = await start(dir, KEY_B);
+    expect(await statusWith(h, KEY_B)).toBe(200);
+    await h.close();
+    const back = await start(dir, KEY_A).then((x) => x.close().then(() => undefined), (err: unknown) => err);
+    expect(back).toBeInstanceOf(ConfigError);
+    expect(String((back as Error).message)).toMatch(/HANGAR_API_KEY holds the revoked key key_\w+/);
+    expect(String((back as Error).message)).not.toContain(KEY_A);
+  });
+
+  it('unsetting the variable revokes the bootstrap key and generates a new one, printed once', async () => {
+    const dir = dataDir();
+    let h = await start(dir, KEY_A);
+    await h.close();
+    h = await start(dir, '');
+    const generated = h.hangar.generatedApiKey!;
+    expect(generated).toMatch(/^sk-hangar-/);
+    expect(await statusWith(h, generated)).toBe(200);
+    expect(await statusWith(h, KEY_A)).toBe(401);
+    await h.close();
+    // The generated key is kept across starts without the variable, and only its hash is stored.
+    h = await start(dir, '');
+    expect(h.hangar.generatedApiKey).toBeUndefined();
+    expect(await statusWith(h, generated)).toBe(200);
+    await h.close();
+    const db = readFileSync(join(dir, 'hangar.db'));
+    expect(db.includes(Buffer.from(generated))).toBe(false);
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('hangar.db'))) expect(readFileSync(join(dir, f)).includes(Buffer.from(KEY_A))).toBe(false);
+  });
+
+  it('leaves keys made with `hangar keys create` valid across a rotation', async () => {
+    const dir = dataDir();
+    let h = await start(dir, KEY_A);
+    const created = await hangar(dir, 'create', '--name', 'deploy');
+    const key = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(created.stdout)![1];
+    await h.close();
+    h = await start(dir, KEY_B);
+    expect(await statusWith(h, key)).toBe(200);
+    expect(await statusWith(h, KEY_A)).toBe(401);
+    await h.close();
+  });
+});
+
+describe('hangar keys', () => {
+  let dir: string;
+  let h: TestHangar;
+  beforeAll(async () => {
+    dir = dataDir();
+    h = await start(dir, KEY_A);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('creates a key (shown once) that the running server accepts, lists it without the secret, and revokes it at once', async () => {
+    const created = await hangar(dir, 'create', '--name', 'ci runner');
+    expect(created.code, created.stderr).toBe(0);
+    const key = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(created.stdout)![1];
+    const id = /(key_[A-Za-z0-9]+)/.exec(created.stdout)![1];
+    const client = new Anthropic({ baseURL: h.url, apiKey: key, maxRetries: 0 });
+    expect((await client.beta.agents.list()).data).toEqual([]);
+
+    const listed = await hangar(dir, 'list');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED_AT\s+HINT\s+STATUS\s+SOURCE$/m);
+    const line = listed.stdout.split('\n').find((l) => l.startsWith(id))!;
+    expect(line).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+…${key.slice(-4)}\\s+active\\s+cli$`));
+    expect(listed.stdout).toMatch(/HANGAR_API_KEY\s+\S+\s+…aaaa\s+active\s+env/);
+    expect(listed.stdout).not.toContain(key);
+    expect(listed.stdout).not.toContain(KEY_A);
+
+    const revoked = await hangar(dir, 'revoke', id);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    await expect(client.beta.agents.list()).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((await hangar(dir, 'list')).stdout).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\S+\\s+\\S+\\s+revoked \\d{4}-`, 'm'));
+    expect(await statusWith(h, KEY_A)).toBe(200);
+  });
+
+  it('fails clearly on unknown or already revoked ids, a missing name, and a missing data dir', async () => {
+    const unknown = await hangar(dir, 'revoke', 'key_doesnotexist');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no API key key_doesnotexist');
+    const created = await hangar(dir, 'create', '--name', 'twice');
+    const id = /(key_[A-Za-z0-9]+)/.exec(created.stdout)![1];
+    expect((await hangar(dir, 'revoke', id)).code).toBe(0);
+    const again = await hangar(dir, 'revoke', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already revoked');
+    const noName = await hangar(dir, 'create');
+    expect(noName.code).toBe(2);
+    expect(noName.stderr).toContain('--name');
+    const nowhere = join(dir, 'nope');
+    const missing = await hangar(nowhere, 'list');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no Hangar database at ${join(nowhere, 'hangar.db')}`);
+    expect(readdirSync(dir)).not.toContain('nope');
+    const bad = await hangar(dir, 'rotate');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown command 'rotate'");
+  });
+
+  it('warns when the last active key is revoked', async () => {
+    const solo = dataDir();
+    const s = await start(solo, KEY_B);
+    await s.close();
+    const listed = await hangar(solo, 'list');
+    const id = /(key_[A-Za-z0-9]+)/.exec(listed.stdout)![1];
+    const revoked = await hangar(solo, 'revoke', id);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain('no active API key is left');
+  });
+});
