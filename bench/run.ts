@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, workqueue, mcp, policy, auth, providers).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -7,6 +7,7 @@ import { benchTurnOverhead } from './turn-overhead.ts';
 import { benchConcurrentSessions } from './concurrent-sessions.ts';
 import { benchIdleSessionHeap } from './idle-session-heap.ts';
 import { benchSandboxTools } from './sandbox-tools.ts';
+import { benchSandboxBurst } from './sandbox-burst.ts';
 import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
@@ -35,6 +36,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   sandbox: () => benchSandboxTools({
     firstCalls: 30, warmupSessions: 3, warmCalls: 200, warmupCalls: 20, concurrent: 50, rawShell: 200, rawExec: 30, turnTimeoutMs: 60_000,
   }),
+  burst: () => benchSandboxBurst({ sessions: 200, turnTimeoutMs: 120_000 }),
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),

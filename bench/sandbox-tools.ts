@@ -6,7 +6,7 @@
 // (persistent-shell round trip, a fresh sandboxed exec). Every session is deleted at the end (which
 // releases its sandbox and removes its workspace), and leftover bwrap processes are counted.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -117,13 +117,22 @@ class TimedProvider implements SandboxProvider {
 
 const quiet = { warn() {}, error() {} };
 
-/** Host processes whose command line mentions `needle` (pgrep -f semantics, this process excluded). */
+/**
+ * Host processes whose command line or working directory mentions `needle` (this process
+ * excluded): a sandbox's host processes run in its workspace, their argv names no host path.
+ */
 function processesMatching(needle: string): number {
   let n = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle)) n++;
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        // not ours to read
+      }
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle) || cwd.includes(needle)) n++;
     } catch {
       // exited meanwhile
     }
@@ -277,7 +286,7 @@ export async function benchSandboxTools(opts: SandboxBenchOptions): Promise<void
     const bwrapAfter = pgrepCount('bwrap');
     console.log(
       `  cleanup: deleted ${sessions.length} sessions (${held} held a live sandbox; DELETE p50 ${ms(summarize(deletes).p50)}), ` +
-        `${left} workspaces left; this run's processes (command line naming its data dir) left: ${ours} after the deletes, ${oursAfterClose} after server close; ` +
+        `${left} workspaces left; this run's processes (command line or cwd naming its data dir) left: ${ours} after the deletes, ${oursAfterClose} after server close; ` +
         `\`pgrep -f bwrap\` count before ${bwrapBefore}, after ${bwrapAfter} (host-wide: includes other processes' sandboxes)`,
     );
   }

@@ -159,6 +159,7 @@ async function worker(flags: Record<string, string | undefined>): Promise<number
     });
     const reason = provider.unavailableReason();
     if (reason) logger.warn({ reason }, 'sandbox tools will fail until this is fixed');
+    else for (const w of provider.limitWarnings?.() ?? []) logger.warn({}, w);
   }
   const stop = new AbortController();
   const onSignal = (signal: string) => {

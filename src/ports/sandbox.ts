@@ -56,7 +56,10 @@ export interface Sandbox {
 export interface SandboxProvider {
   /** Why sandboxes cannot run here (e.g. bubblewrap missing), or undefined when they can. */
   unavailableReason(): string | undefined;
-  /** Resource limits that cannot be enforced here (e.g. a cgroup controller is missing), one line each. */
+  /**
+   * One line per resource limit (memory, pids, cpu) the sandboxes cannot enforce here, saying why;
+   * empty when all hold. Optional: providers without limits to report leave it out.
+   */
   limitWarnings?(): string[];
   provision(spec: SandboxSpec, signal: AbortSignal): Promise<Sandbox>;
 }

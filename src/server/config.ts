@@ -42,6 +42,9 @@ const schema = z.object({
   HANGAR_SANDBOX_PIDS: int(512, 8, 1_000_000),
   HANGAR_SANDBOX_CPUS: z.coerce.number().min(0.05).max(1024).default(1),
   HANGAR_SANDBOX_IDLE_RELEASE_MS: int(600_000, 1_000, 86_400_000),
+  HANGAR_SANDBOX_UID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_UID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_GID: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_GID must not be 0 (root)').max(4_294_967_294).optional(),
+  HANGAR_SANDBOX_PROVISION_CONCURRENCY: int(8, 1, 1024),
   HANGAR_FILE_MAX_BYTES: int(500 * 1024 * 1024, 1, 64 * 1024 * 1024 * 1024),
   HANGAR_SESSION_DISK_MB: int(2048, 1, 16 * 1024 * 1024),
   HANGAR_MIN_FREE_DISK_MB: int(512, 0, 16 * 1024 * 1024),
@@ -79,6 +82,10 @@ export interface HangarConfig {
   sandbox: 'bwrap' | 'unsafe-local';
   sandboxLimits: { memoryBytes: number; pids: number; cpus: number };
   sandboxIdleReleaseMs: number;
+  /** Host uid/gid of sandboxed processes when running as root (unset: the provider's dedicated default). */
+  sandboxUser?: { uid: number; gid: number };
+  /** How many sandboxes may be provisioning at once; further first tool calls wait in line. */
+  sandboxProvisionConcurrency: number;
   fileMaxBytes: number;
   /** Per-session disk quota: workspace + outputs on disk, and captured outputs by apparent size. */
   sessionDiskBytes: number;
@@ -122,6 +129,9 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     throw new ConfigError(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
   }
   const c = r.data;
+  if (c.HANGAR_SANDBOX === 'unsafe-local' && (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID) !== undefined) {
+    throw new ConfigError('invalid configuration: HANGAR_SANDBOX_UID/HANGAR_SANDBOX_GID apply to HANGAR_SANDBOX=bwrap only (unsafe-local runs tools as this server\'s own user); unset them');
+  }
   return {
     host: c.HANGAR_HOST,
     port: c.HANGAR_PORT,
@@ -142,6 +152,11 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     sandbox: c.HANGAR_SANDBOX,
     sandboxLimits: { memoryBytes: c.HANGAR_SANDBOX_MEMORY_MB * 1024 * 1024, pids: c.HANGAR_SANDBOX_PIDS, cpus: c.HANGAR_SANDBOX_CPUS },
     sandboxIdleReleaseMs: c.HANGAR_SANDBOX_IDLE_RELEASE_MS,
+    // One of the two alone sets both: a dedicated uid usually comes with a group of the same number.
+    sandboxUser: c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID
+      ? { uid: (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID)!, gid: (c.HANGAR_SANDBOX_GID ?? c.HANGAR_SANDBOX_UID)! }
+      : undefined,
+    sandboxProvisionConcurrency: c.HANGAR_SANDBOX_PROVISION_CONCURRENCY,
     fileMaxBytes: c.HANGAR_FILE_MAX_BYTES,
     sessionDiskBytes: c.HANGAR_SESSION_DISK_MB * 1024 * 1024,
     minFreeDiskBytes: c.HANGAR_MIN_FREE_DISK_MB * 1024 * 1024,

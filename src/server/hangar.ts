@@ -217,6 +217,8 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     startEgressProxy: createEgressProxyStarter({ log: (entry) => logger.info(entry, 'sandbox egress') }),
     limits: config.sandboxLimits,
     logger,
+    hostUser: config.sandboxUser,
+    maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
 }
 

@@ -59,8 +59,8 @@ export function checkDataDir(config: Pick<HangarConfig, 'dataDir' | 'masterKey'>
     throw new StartupError(`the data directory ${dir} exists but is not a directory; set HANGAR_DATA_DIR to a directory`);
   }
   try {
-    // 0711: other users cannot list it; the sandbox user can still traverse to its workspace.
-    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    // 0700: private to the service user; sandboxes reach their directories through binds, never by path.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new StartupError(`cannot create the data directory ${dir} (${code(err)}); create it yourself or set HANGAR_DATA_DIR to a writable directory`);
   }

@@ -8,7 +8,7 @@
 // outputs occupy is measured; over `sessionDiskBytes`, calls of the tools that can write (bash,
 // write, edit) fail with a tool error saying so until usage is back under the quota. A single
 // call can still overshoot: this is accounting between calls, not a filesystem quota.
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
@@ -215,8 +215,12 @@ export class SandboxToolRunner implements ToolRunner {
 
   private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
-    // Other local users may pass through (the sandbox user must) but not list sessions or read files.
-    await mkdir(dirs.root, { recursive: true, mode: 0o711 });
+    // Private to the server: the sandbox provider reaches the workspace without path access (see
+    // the bubblewrap adapter's stage), and no sandbox user can walk into another session's tree.
+    for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700); // also trees made by versions that needed them world-searchable
+    }
     await mkdir(dirs.workspace, { recursive: true, mode: 0o700 });
     await mkdir(dirs.outputs, { recursive: true, mode: 0o700 });
     const spec: SandboxSpec = {

@@ -1,6 +1,6 @@
 // Shared helpers for the session conformance suites: a live Hangar wired to a scripted upstream,
 // a buffering tap over the SDK's event stream, and small assertions used across files.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
@@ -298,7 +298,10 @@ export function resultText(e: Record<string, any>): string {
 /** Where Hangar keeps a session's sandbox on disk. */
 export const sandboxDir = (rig: Rig, sessionId: string) => join(rig.h.dataDir, 'sandboxes', sessionId);
 
-/** Command lines of host processes whose command line contains `needle` (this process excluded). */
+/**
+ * Command lines of host processes whose command line or working directory contains `needle` (this
+ * process excluded): a sandbox's host processes run in its workspace, their argv names no session.
+ */
 export function hostProcesses(needle: string): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc')) {
@@ -309,7 +312,13 @@ export function hostProcesses(needle: string): string[] {
     } catch {
       continue; // exited meanwhile
     }
-    if (cmd.includes(needle)) out.push(`${pid}: ${cmd}`);
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+    if (cmd.includes(needle) || cwd.includes(needle)) out.push(`${pid}: ${cmd}`);
   }
   return out;
 }

@@ -424,7 +424,7 @@ describe('the session sandbox', () => {
       await eventually(async () => hostProcesses(s.id), (p) => p.length === 0, 10_000, 'the idle sandbox to be released');
       expect(existsSync(sandboxDir(own, s.id))).toBe(true);
       const r = await callTool(own, s.id, 'read', { file_path: '/workspace/idle.txt' });
-      expect(r.result.is_error).toBe(false);
+      expect(r.result.is_error, r.text).toBe(false);
       expect(r.text).toMatch(numbered(1, 'kept while idle'));
     } finally {
       await own.close();

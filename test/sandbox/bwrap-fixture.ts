@@ -18,8 +18,8 @@ export interface BwrapFixture {
 
 export function bwrapFixture(opts: Partial<BwrapSandboxProviderOptions> = {}): BwrapFixture {
   const root = mkdtempSync(join(tmpdir(), 'hangar-bwrap-'));
-  // bubblewrap resolves bind sources as the unprivileged sandbox user: the tree must be searchable.
-  chmodSync(root, 0o755);
+  // Private to the test's user, as a data dir under /root would be: sandboxes must work anyway.
+  chmodSync(root, 0o700);
   const provider = new BwrapSandboxProvider({ stateDir: join(root, 'state'), ...opts });
   const live: ProvisionedRuntime[] = [];
   const unavailable = provider.unavailableReason();

@@ -252,9 +252,10 @@ describe('per-session workspace quota', () => {
       while (!(await runner.overQuota(SESSION)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(await runner.overQuota(SESSION)).toMatch(/over its 1 MB quota/);
       const workspace = join(dataDir, 'sandboxes', SESSION, 'workspace');
-      // Other local users may traverse towards a workspace but not list sessions or read files.
+      // Private to the server: no other local user (nor a sandbox uid, which reaches its own
+      // workspace through the bubblewrap adapter's stage) can walk into sessions' trees.
       const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
-      expect([mode(join(dataDir, 'sandboxes')), mode(join(dataDir, 'sandboxes', SESSION)), mode(workspace)]).toEqual(['711', '711', '700']);
+      expect([mode(join(dataDir, 'sandboxes')), mode(join(dataDir, 'sandboxes', SESSION)), mode(workspace)]).toEqual(['700', '700', '700']);
       expect(mode(join(dataDir, 'sandboxes', SESSION, 'outputs'))).toBe('700');
       expect(await diskUsage(join(dataDir, 'sandboxes', SESSION))).toBeGreaterThan(1 * MB);
 

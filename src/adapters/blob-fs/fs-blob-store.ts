@@ -24,10 +24,10 @@ export class FsBlobStore implements BlobStore {
   constructor(root: string, nowMs: number = Date.now()) {
     this.root = root;
     this.tmp = join(root, TMP);
-    // Not listable by other users (0711, not 0700: a sandbox user must still reach a blob mounted
-    // into its sandbox by path, and blob names are unguessable ids); temporaries are private.
+    // Private to the service user: a sandbox never reaches a blob by path (as root its mounts are
+    // bound in a private mount namespace before it drops privileges; otherwise it runs as us).
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
-    chmodSync(this.root, 0o711);
+    chmodSync(this.root, 0o700);
     chmodSync(this.tmp, 0o700);
     for (const name of readdirSync(this.tmp)) {
       const p = join(this.tmp, name);
@@ -50,6 +50,9 @@ export class FsBlobStore implements BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     const fh = await open(temp, 'wx', 0o644);
+    // Readable by the sandbox user once bound into a sandbox, whatever the umask (e.g. systemd's
+    // UMask=0077); the 0700 directory keeps everyone else out.
+    await fh.chmod(0o644);
     try {
       try {
         for await (const chunk of source) {

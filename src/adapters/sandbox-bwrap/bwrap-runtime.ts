@@ -3,14 +3,20 @@
 // capabilities; read-only system; /workspace the only writable tree) placed in the session's
 // cgroups before it starts. Killing a sandbox's outer bwrap process takes its whole pid namespace
 // with it (--die-with-parent), which is how timeouts and aborts kill a command's process tree.
+// bubblewrap's own options (host paths, binds) reach it through a pipe (`--args 4`), never its
+// argv: the sandbox's pid 1 is a fork of bwrap, and its /proc/1/cmdline would show them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxSpec } from '../../ports/sandbox.ts';
 import { OUTPUTS_DIR, WORKSPACE, type ExecOptions, type ExecResult, type SandboxRuntime, type ShellResult } from '../../tools/runtime.ts';
-import { buildBwrapArgs, sandboxCommand, type BwrapNetwork } from './bwrap-args.ts';
+import { buildBwrapArgs, sandboxCommand, type BwrapNetwork, type FileBind } from './bwrap-args.ts';
 import type { SessionCgroup } from './cgroups.ts';
+import { prepareMountPoints } from './mount-points.ts';
 import { PersistentShell } from './persistent-shell.ts';
+import { spawnTurn } from './spawn-pacer.ts';
+import { DEFAULT_STAGE_DIR, planStage, stageCommand, STAGE_FAILED, type StagePlan } from './stage.ts';
 import { exited, killGroup, supervise } from './process-capture.ts';
 import type { SandboxHost } from './sandbox-host.ts';
 
@@ -24,6 +30,8 @@ export interface BwrapRuntimeOptions {
   host: SandboxHost;
   /** Host user bubblewrap runs as (via setpriv); null runs it as the invoking user. */
   hostUser: HostUser | null;
+  /** With a host user: the directory the per-process stage tmpfs is mounted on (see stage.ts). */
+  stageDir?: string;
   /** The session's cgroups; every sandboxed process enters them before bwrap starts. */
   cgroup?: SessionCgroup;
   /** Host path of the egress proxy's unix socket; required when the spec's network is `proxy`. */
@@ -48,13 +56,16 @@ export class SandboxBrokenError extends Error {
 
 /** Exit status of the wrapper when it could not place itself in the cgroup. */
 const CGROUP_FAILED = 125;
+/** Descriptors bwrap gets: 3 = its JSON status, 4 = its options (NUL-separated). */
+const STATUS_FD = 3;
+const ARGS_FD = 4;
 /**
- * Runs before bwrap, as us: closes every descriptor above 3 (bwrap passes inherited descriptors
+ * Runs before bwrap, as us: closes every descriptor above 4 (bwrap passes inherited descriptors
  * through, and Hangar may have inherited some from whatever started it), then enters the cgroups
  * named before `--`, then execs the rest. bash, because dash cannot close descriptors above 9.
  */
 const SANDBOX_ENTER = [
-  'for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 3 ]; then eval "exec $n>&-"; fi; done',
+  `for fd in /proc/$$/fd/*; do n=\${fd##*/}; if [ "$n" -gt ${ARGS_FD} ]; then eval "exec $n>&-"; fi; done`,
   `while [ "$1" != -- ]; do echo $$ > "$1" || exit ${CGROUP_FAILED}; shift; done; shift`,
   'exec "$@"',
 ].join('\n');
@@ -89,6 +100,7 @@ export class BwrapRuntime implements SandboxRuntime {
     }
     this.shellProc = new PersistentShell({
       launch: () => this.spawnSandboxed(['bash', '--noprofile', '--norc'], undefined),
+      beforeLaunch: spawnTurn,
       startTimeoutMs: opts.shellStartTimeoutMs,
       onBroken: (err) => {
         this.brokenReason ??= err.message;
@@ -106,29 +118,60 @@ export class BwrapRuntime implements SandboxRuntime {
     return this.closed ? 'released' : this.brokenReason;
   }
 
-  /** The host argv that runs `argv` in this sandbox (for diagnostics and tests). */
-  commandLine(argv: string[], cwd?: string, statusFd?: number): string[] {
+  /**
+   * The host argv that runs `argv` in this sandbox, and bubblewrap's options: passed on `argsFd`
+   * when given (the argv then only says `--args <fd>`), inline otherwise (probes, diagnostics).
+   */
+  commandLine(argv: string[], cwd?: string, statusFd?: number, argsFd?: number): { argv: string[]; bwrapArgs: string[] } {
     const { host, hostUser, cgroup } = this.opts;
+    const stage = hostUser ? this.stagePlan() : undefined;
+    const map = (path: string) => (stage ? stage.map(path) : path);
     const args = buildBwrapArgs({
       system: host.system,
-      etc: host.etc,
-      workspaceDir: this.spec.workspaceDir,
-      outputsDir: this.spec.outputsDir,
-      mounts: this.spec.mounts,
-      network: this.network,
+      etc: host.etc.map((f): FileBind => ({ hostPath: map(f.hostPath), sandboxPath: f.sandboxPath })),
+      workspaceDir: map(this.spec.workspaceDir),
+      outputsDir: map(this.spec.outputsDir),
+      mounts: this.spec.mounts.map((m) => ({ hostPath: map(m.hostPath), sandboxPath: m.sandboxPath })),
+      network: this.network.type === 'proxy' ? { type: 'proxy', socketPath: map(this.network.socketPath) } : this.network,
       cwd,
       statusFd,
     });
-    let cmd = [this.opts.bwrapPath ?? 'bwrap', ...args, '--', ...sandboxCommand(argv, this.network)];
-    if (hostUser) {
+    const bwrap = argsFd === undefined ? args : ['--args', String(argsFd)];
+    let cmd = [this.opts.bwrapPath ?? 'bwrap', ...bwrap, '--', ...sandboxCommand(argv, this.network)];
+    if (hostUser && stage) {
       cmd = [this.opts.setprivPath ?? 'setpriv', `--reuid=${hostUser.uid}`, `--regid=${hostUser.gid}`, '--clear-groups', '--no-new-privs', '--', ...cmd];
+      cmd = stageCommand(stage, cmd);
     }
     // Enter the cgroups before exec'ing bwrap, so no sandboxed process is ever outside them.
     // --norc: bash sources ~/.bashrc when its stdin is a socket (its rshd heuristic), and ours is.
-    return [this.opts.bashPath ?? '/bin/bash', '--norc', '--noprofile', '-c', SANDBOX_ENTER, 'hangar-sandbox', ...(cgroup?.procsFiles ?? []), '--', ...cmd];
+    return {
+      argv: [this.opts.bashPath ?? '/bin/bash', '--norc', '--noprofile', '-c', SANDBOX_ENTER, 'hangar-sandbox', ...(cgroup?.procsFiles ?? []), '--', ...cmd],
+      bwrapArgs: args,
+    };
+  }
+
+  /** Host pids of this sandbox's outer processes (the bwrap of the shell and of running execs). */
+  hostPids(): number[] {
+    return [this.shellProc.pid, ...[...this.inFlight].map((s) => s.child.pid)].filter((p): p is number => p !== undefined);
+  }
+
+  /** Every bind source outside the system tree, staged so the unprivileged bwrap can reach it. */
+  private stagePlan(): StagePlan {
+    const sources: Array<{ kind: 'dir' | 'file'; host: string }> = [
+      { kind: 'dir', host: this.spec.workspaceDir },
+      { kind: 'dir', host: this.spec.outputsDir },
+    ];
+    for (const f of this.opts.host.etc) if (!f.hostPath.startsWith('/etc/')) sources.push({ kind: 'dir', host: dirname(f.hostPath) });
+    for (const m of this.spec.mounts) sources.push({ kind: 'file', host: m.hostPath });
+    // The socket's own directory (it holds nothing else): one directory bind, no file mount point.
+    if (this.network.type === 'proxy') sources.push({ kind: 'dir', host: dirname(this.network.socketPath) });
+    return planStage(this.opts.stageDir ?? DEFAULT_STAGE_DIR, sources);
   }
 
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    this.assertUsable();
+    if (opts.signal.aborted) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, timedOut: false, truncated: false };
+    await spawnTurn();
     this.assertUsable();
     if (opts.signal.aborted) return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, timedOut: false, truncated: false };
     const spawned = this.spawnSandboxed(argv, opts.cwd);
@@ -185,6 +228,7 @@ export class BwrapRuntime implements SandboxRuntime {
 
   private brokenBecause(exitCode: number | null): string | undefined {
     if (exitCode === CGROUP_FAILED && this.opts.cgroup) return 'the sandbox cgroup refused a new process';
+    if (exitCode === STAGE_FAILED && this.opts.hostUser) return "the sandbox's bind sources could not be staged";
     const sources = [this.spec.workspaceDir, this.spec.outputsDir, ...this.spec.mounts.map((m) => m.hostPath)];
     if (this.network.type === 'proxy') sources.push(this.network.socketPath);
     const missing = sources.find((p) => !existsSync(p));
@@ -192,15 +236,23 @@ export class BwrapRuntime implements SandboxRuntime {
   }
 
   private spawnSandboxed(argv: string[], cwd: string | undefined): Spawned {
-    const cmd = this.commandLine(argv, cwd, 3);
+    // Mount points inside /workspace are made here, never by bwrap through the agent's symlinks.
+    prepareMountPoints(this.spec.workspaceDir, this.spec.mounts, this.opts.hostUser);
+    const { argv: cmd, bwrapArgs } = this.commandLine(argv, cwd, STATUS_FD, ARGS_FD);
     const child = spawn(cmd[0], cmd.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true, // own process group, so the kill reaches the whole chain
       env: { PATH: HOST_PATH, SHLVL: '1' },
+      // The host side of a sandbox names its session by its working directory (the workspace), now
+      // that its command line no longer does; nothing in the chain resolves a relative path.
+      cwd: this.spec.workspaceDir,
     });
+    const argsPipe = child.stdio[ARGS_FD] as NodeJS.WritableStream | null;
+    argsPipe?.on('error', () => {});
+    argsPipe?.end(Buffer.from(bwrapArgs.map((a) => `${a}\0`).join(''), 'utf8'));
     const status: Spawned['status'] = {};
     let statusText = '';
-    const statusPipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    const statusPipe = child.stdio[STATUS_FD] as NodeJS.ReadableStream | null;
     statusPipe?.on('data', (chunk: Buffer) => {
       statusText += chunk.toString('utf8');
       let nl: number;

@@ -3,6 +3,7 @@
 // else runs without limits. Groups are created under Hangar's own cgroup (`<own>/hangar/<id>`), so
 // the limits of whatever runs Hangar (a systemd unit, a container) still bound the sandboxes.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -157,7 +158,7 @@ export async function createSessionCgroup(mode: CgroupMode, name: string, limits
   const group = new SessionCgroup(mode, name);
   try {
     if (group.pids().length > 0) await group.killAll();
-    group.create(limits);
+    await group.create(limits);
   } catch (err) {
     group.removeNow();
     throw err;
@@ -181,23 +182,39 @@ export class SessionCgroup {
     this.procsFiles = Object.values(this.dirs).map((d) => join(d, 'cgroup.procs'));
   }
 
-  create(limits: CgroupLimits): void {
+  /** Creates the group directories and writes its limits (async: provisioning runs 100s at once). */
+  async create(limits: CgroupLimits): Promise<void> {
     // The shared parent is removed with the last group; v2 must enable its controllers again.
     if (this.mode.version === 2 && !existsSync(this.mode.parent) && !prepareV2Parent(this.mode.parent)) {
       throw new Error(`cannot prepare cgroup ${this.mode.parent}`);
     }
+    for (const dir of Object.values(this.dirs)) await mkdir(dir, { recursive: true });
+    for (const [file, value] of this.limitWrites(limits)) await writeFile(file, value);
+  }
+
+  /** The same, synchronously (the start-up probe). */
+  createSync(limits: CgroupLimits): void {
+    if (this.mode.version === 2 && !existsSync(this.mode.parent) && !prepareV2Parent(this.mode.parent)) {
+      throw new Error(`cannot prepare cgroup ${this.mode.parent}`);
+    }
     for (const dir of Object.values(this.dirs)) mkdirSync(dir, { recursive: true });
+    for (const [file, value] of this.limitWrites(limits)) writeFileSync(file, value);
+  }
+
+  /** Limit files to write, in order (optional files only where the kernel offers them). */
+  private limitWrites(limits: CgroupLimits): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
     const memory = String(Math.max(1 << 20, Math.floor(limits.memoryBytes)));
     const pids = String(Math.max(8, Math.floor(limits.pids)));
     const period = 100_000;
     const quota = Math.max(1000, Math.round(limits.cpus * period));
     if (this.dirs.unified) {
       const d = this.dirs.unified;
-      writeFileSync(join(d, 'memory.max'), memory);
-      if (existsSync(join(d, 'memory.swap.max'))) writeFileSync(join(d, 'memory.swap.max'), '0');
-      writeFileSync(join(d, 'pids.max'), pids);
-      if (existsSync(join(d, 'cpu.max'))) writeFileSync(join(d, 'cpu.max'), `${quota} ${period}`);
-      return;
+      out.push([join(d, 'memory.max'), memory]);
+      if (existsSync(join(d, 'memory.swap.max'))) out.push([join(d, 'memory.swap.max'), '0']);
+      out.push([join(d, 'pids.max'), pids]);
+      if (existsSync(join(d, 'cpu.max'))) out.push([join(d, 'cpu.max'), `${quota} ${period}`]);
+      return out;
     }
     const { memory: mem, pids: pid, cpu } = this.dirs;
     if (mem) {
@@ -205,15 +222,16 @@ export class SessionCgroup {
       // kernel wants memory <= memsw at every step, so lift memsw first (a reused group may have one).
       const memsw = join(mem, 'memory.memsw.limit_in_bytes');
       const hasMemsw = existsSync(memsw);
-      if (hasMemsw) writeFileSync(memsw, '-1');
-      writeFileSync(join(mem, 'memory.limit_in_bytes'), memory);
-      if (hasMemsw) writeFileSync(memsw, memory);
+      if (hasMemsw) out.push([memsw, '-1']);
+      out.push([join(mem, 'memory.limit_in_bytes'), memory]);
+      if (hasMemsw) out.push([memsw, memory]);
     }
-    if (pid) writeFileSync(join(pid, 'pids.max'), pids);
+    if (pid) out.push([join(pid, 'pids.max'), pids]);
     if (cpu) {
-      writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(period));
-      writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(quota));
+      out.push([join(cpu, 'cpu.cfs_period_us'), String(period)]);
+      out.push([join(cpu, 'cpu.cfs_quota_us'), String(quota)]);
     }
+    return out;
   }
 
   /** Host pids currently in the group. */
@@ -293,4 +311,27 @@ function killQuietly(pid: number): void {
   } catch {
     // already gone
   }
+}
+
+export type LimitName = 'memory' | 'pids' | 'cpu';
+export const LIMIT_NAMES: readonly LimitName[] = ['memory', 'pids', 'cpu'];
+
+/**
+ * Which limits this cgroup mode cannot set at all (controller absent or not writable), with why.
+ * A present controller may still not enforce anything; `probeEnforcement` checks that for real.
+ */
+export function missingControllers(mode: CgroupMode): Partial<Record<LimitName, string>> {
+  if (mode.version === 'none') return { memory: mode.reason, pids: mode.reason, cpu: mode.reason };
+  const out: Partial<Record<LimitName, string>> = {};
+  if (mode.version === 2) {
+    const available = read(join(mode.parent, 'cgroup.controllers')).split(/\s+/);
+    for (const name of LIMIT_NAMES) {
+      if (!available.includes(name)) out[name] = `the cgroup v2 controller "${name}" is not available in ${mode.parent}`;
+    }
+    return out;
+  }
+  for (const name of LIMIT_NAMES) {
+    if (!mode.parents[name]) out[name] = `no writable cgroup v1 "${name}" hierarchy for Hangar's own cgroup`;
+  }
+  return out;
 }

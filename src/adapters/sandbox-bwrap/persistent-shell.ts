@@ -17,6 +17,8 @@ export interface LaunchedShell {
 
 export interface PersistentShellOptions {
   launch: () => LaunchedShell;
+  /** Awaited before each launch (the spawn pacer), so a burst of launches does not stall the loop. */
+  beforeLaunch?: () => Promise<void>;
   /** How long a fresh shell may take to answer its first sentinel. */
   startTimeoutMs?: number;
   /** Called when the shell could not start, or died on its own while no command was running. */
@@ -135,6 +137,11 @@ export class PersistentShell {
     await this.stop();
   }
 
+  /** Host pid of the running shell's outermost process, if one runs. */
+  get pid(): number | undefined {
+    return this.live && !this.live.exited ? this.live.shell.child.pid : undefined;
+  }
+
   /** Whether a shell process is currently running. */
   get started(): boolean {
     return this.live !== undefined && !this.live.exited;
@@ -148,9 +155,12 @@ export class PersistentShell {
     await live.killing;
   }
 
-  private ensure(): Promise<void> {
-    if (this.closed) return Promise.reject(new ShellStartError('the sandbox was released'));
+  private async ensure(): Promise<void> {
+    if (this.closed) throw new ShellStartError('the sandbox was released');
     if (this.live && !this.live.exited) return this.live.ready;
+    // Calls are serialised by `queue`, so nothing else launches while this one waits for its turn.
+    await this.opts.beforeLaunch?.();
+    if (this.closed) throw new ShellStartError('the sandbox was released');
     const live = this.spawn();
     this.live = live;
     return live.ready.catch(async (err: Error) => {

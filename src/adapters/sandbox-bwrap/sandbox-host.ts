@@ -1,9 +1,8 @@
 // What the host contributes to every sandbox's filesystem: the read-only system directories, an
 // allowlist of harmless /etc entries, and generated passwd/group/hosts files (the host's own never
-// enter, and /etc/shadow-like files are never bound). Also checks that the unprivileged host user
-// bubblewrap runs as can reach every directory it must bind.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// enter, and /etc/shadow-like files are never bound).
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FileBind, SystemEntry } from './bwrap-args.ts';
 import { SANDBOX_GID, SANDBOX_UID } from './bwrap-args.ts';
 
@@ -42,6 +41,7 @@ export function detectSystem(): SystemEntry[] {
 function generatedEtc(stateDir: string): FileBind[] {
   const dir = join(stateDir, 'etc');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755); // whatever the umask: the sandbox user reads these through the stage
   const files: Record<string, string> = {
     passwd: [
       'root:x:0:0:root:/root:/usr/sbin/nologin',
@@ -56,6 +56,7 @@ function generatedEtc(stateDir: string): FileBind[] {
   return Object.entries(files).map(([name, text]) => {
     const hostPath = join(dir, name);
     writeFileSync(hostPath, text, { mode: 0o644 });
+    chmodSync(hostPath, 0o644);
     return { hostPath, sandboxPath: `/etc/${name}` };
   });
 }
@@ -77,28 +78,4 @@ export function prepareSandboxHost(stateDir: string, etcDir = '/etc'): SandboxHo
   }
   etc.push(...generatedEtc(stateDir));
   return { system: detectSystem(), etc };
-}
-
-/**
- * The first directory on the way to `path` that `uid:gid` cannot traverse, or undefined when the
- * whole path is reachable. bubblewrap resolves bind sources as the unprivileged host user, so a
- * data directory under /root (mode 0700) breaks every sandbox; say so up front.
- */
-export function unreachableFor(path: string, uid: number, gid: number): string | undefined {
-  const dirs: string[] = [];
-  for (let d = dirname(path); ; d = dirname(d)) {
-    dirs.unshift(d);
-    if (d === dirname(d)) break;
-  }
-  for (const dir of dirs) {
-    let st;
-    try {
-      st = statSync(dir);
-    } catch {
-      return dir;
-    }
-    const bits = st.uid === uid ? (st.mode >> 6) & 7 : st.gid === gid ? (st.mode >> 3) & 7 : st.mode & 7;
-    if (!(bits & 1)) return dir;
-  }
-  return undefined;
 }

@@ -119,11 +119,11 @@ export class SqliteStore implements Store {
 /**
  * The database holds every transcript: create it (and its directory, when missing) private to the
  * service user before SQLite opens it. SQLite gives the -wal and -shm files the database file's
- * mode; files left by an older version are tightened too. The directory is 0711, not 0700, because
- * the sandbox user must still traverse it to reach its workspace under `sandboxes/`.
+ * mode; files left by an older version are tightened too. The directory is 0700: sandboxes reach
+ * their workspaces through binds, never by path.
  */
 function makePrivate(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o711 });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   closeSync(openSync(file, 'a', 0o600));
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
