@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -13,6 +13,7 @@ import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
 import { benchAuthFailures } from './auth-failures.ts';
 import { benchIdempotency } from './idempotency.ts';
+import { benchProviders } from './providers.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -40,6 +41,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
+  providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 

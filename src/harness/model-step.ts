@@ -10,6 +10,7 @@ import { idlePatch, withoutReservation } from './planner.ts';
 import type { PriceTable } from '../domain/pricing.ts';
 import { listCost } from '../domain/budget.ts';
 import { toolUseEvent } from './permissions.ts';
+import { sessionErrorType } from './retry.ts';
 import type { SessionLog } from './session-log.ts';
 import type { ServerToolRunner, ToolRunner, McpRoute } from './tool-runner.ts';
 
@@ -144,7 +145,7 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
   const previews = new PreviewTracker(deps, sessionId);
   let response: ModelResponse;
   try {
-    response = await deps.model.stream(request, { signal, onEvent: previews.onEvent });
+    response = await deps.model.stream(request, { signal, onEvent: previews.onEvent, attempt: row.retryCount });
   } catch (err) {
     const error = err instanceof ModelError ? err : new ModelError('request_failed', String(err), { retryable: true, cause: err });
     return { type: 'failed', error, startId };
@@ -153,14 +154,17 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
   await deps.log.commit(sessionId, (current) => {
     const nowMs = deps.clock.now();
     const f = new EventFactory(nextEventId, isoAt(nowMs));
-    const { events, denials } = answerEvents(f, agent, response.content, previews.ids, offered, server.mcp);
+    const answered = answerEvents(f, agent, response.content, previews.ids, offered, server.mcp);
+    const { denials } = answered;
+    const events = response.fallback ? [fallbackNotice(f, request.model.id, response.fallback), ...answered.events] : answered.events;
     const u = response.usage;
     events.push(f.modelRequestEnd(startId, false, {
       input_tokens: u.input_tokens, output_tokens: u.output_tokens,
       cache_read_input_tokens: u.cache_read_input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens,
     }));
     events.push(...denials);
-    const accounted = accountCall(deps, current.session, request.model.id, u, startId);
+    // A fallback's tokens are priced as the model that produced them.
+    const accounted = accountCall(deps, current.session, response.fallback?.model ?? request.model.id, u, startId);
     if (response.stopReason === 'refusal') {
       const details = { type: 'refusal', category: response.stopDetails?.category ?? null, explanation: response.stopDetails?.explanation ?? null };
       events.push(f.statusIdle({ type: 'refusal' }, details));
@@ -170,6 +174,15 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
     return { now: isoAt(nowMs), events, patch: { retryCount: 0, fields: { ...accounted, updated_at: isoAt(nowMs) } } };
   });
   return { type: 'ok' };
+}
+
+/** `session.error` saying the primary failed past its retries and which model answered instead. */
+function fallbackNotice(f: EventFactory, primary: string, fallback: NonNullable<ModelResponse['fallback']>): WireEvent {
+  return f.error({
+    type: sessionErrorType(fallback.cause),
+    message: `model ${primary} failed past its retries (${fallback.cause.message}); fallback model ${fallback.model} answered`,
+    retry_status: { type: 'retrying' },
+  });
 }
 
 /** Persists what an interrupted call had already said, and closes its span as failed. */

@@ -84,6 +84,7 @@ export class SessionService {
   private readonly prices: PriceTable;
   private readonly fileExists: (fileId: string) => Promise<boolean>;
   private readonly assertVaults: (vaultIds: string[]) => Promise<void>;
+  private readonly assertModel: (modelId: string) => void;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -100,7 +101,10 @@ export class SessionService {
     fileExists?: (fileId: string) => Promise<boolean>;
     /** Rejects unknown (404) or archived (400) vaults named by `vault_ids`. */
     assertVaults?: (vaultIds: string[]) => Promise<void>;
+    /** Rejects (400) a model id no provider serves: checked for `agent_with_overrides` models. */
+    assertModel?: (modelId: string) => void;
   }) {
+    this.assertModel = deps.assertModel ?? (() => {});
     this.assertVaults = deps.assertVaults ?? (async (ids) => {
       if (ids.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
     });
@@ -151,6 +155,7 @@ export class SessionService {
     if (typeof ref !== 'string' && ref.type === 'agent_with_overrides') {
       const { type: _t, id: _i, version: _v, ...overrides } = ref;
       snapshot = applySessionOverrides(snapshot, overrides);
+      if (overrides.model != null) this.assertModel(snapshot.model.id);
     }
     return snapshot;
   }
@@ -167,7 +172,7 @@ export class SessionService {
     const vaultIds = [...new Set(params.vault_ids ?? [])];
     await this.assertVaults(vaultIds);
     if (params.budget && !this.prices.priceOf(agent.model.id)) {
-      throw invalidRequest(`model_not_budgetable: model ${agent.model.id} has no list price, so a budget cannot be enforced (add one to HANGAR_PRICING)`);
+      throw invalidRequest(`model_not_budgetable: model ${agent.model.id} has no list price, so a budget cannot be enforced (add one to HANGAR_PRICING or its entry in HANGAR_MODELS)`);
     }
     const initial = params.initial_events ?? [];
     const outcomes = initial.filter((e) => e.type === 'user.define_outcome');

@@ -52,6 +52,8 @@ export interface ModelResponse {
   stopReason: string;
   stopDetails?: { category?: string | null; explanation?: string | null } | null;
   usage: ModelUsage;
+  /** Set when a fallback model answered instead of the requested one (usage is priced as this model). */
+  fallback?: { model: string; cause: ModelError };
 }
 
 /** Incremental output, for live previews. `index` is the block's position in the answer. */
@@ -90,7 +92,8 @@ export class ModelError extends Error {
 export interface ModelClient {
   /**
    * Streams one model call. Resolves with the whole answer; rejects with `ModelError`
-   * (kind `aborted` when `signal` fires, carrying the text streamed so far).
+   * (kind `aborted` when `signal` fires, carrying the text streamed so far). `attempt` counts the
+   * earlier failed tries of this call (0 on the first), so a router can fall back after the last.
    */
-  stream(request: ModelRequest, opts: { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void }): Promise<ModelResponse>;
+  stream(request: ModelRequest, opts: { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void; attempt?: number }): Promise<ModelResponse>;
 }

@@ -20,6 +20,7 @@ import { registerWorkRoutes } from './routes/work.ts';
 import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
+import { registerModelRoutes } from './routes/models.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 
@@ -120,5 +121,6 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerWorkRoutes(app, deps);
   registerEnvironmentKeyRoutes(app, deps);
   registerVaultRoutes(app, deps);
+  registerModelRoutes(app, deps);
   return app;
 }

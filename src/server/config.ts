@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parsePriceOverrides, type ModelPrice } from '../domain/pricing.ts';
+import { loadModelsSettings, ModelsFileError, type ModelsSettings } from './models-config.ts';
 
 function parsePricing(json: string | undefined): Record<string, ModelPrice> {
   if (!json) return {};
@@ -26,6 +27,9 @@ const schema = z.object({
   HANGAR_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be "json" (the default) or "pretty"' }).default('json'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1' }).optional(),
+  HANGAR_MODELS: z.string().optional(),
   HANGAR_LEASE_TTL_MS: int(15_000, 500, 600_000),
   HANGAR_MODEL_MAX_RETRIES: int(5, 0, 50),
   HANGAR_RETRY_BASE_MS: int(1_000, 1, 600_000),
@@ -106,6 +110,8 @@ export interface HangarConfig {
   /** Failed authentications per source address and window before it is locked out (0 = no limit). */
   authFailLimit: number;
   authFailWindowMs: number;
+  /** Providers (with keys) and model entries: HANGAR_MODELS over the defaults from ANTHROPIC_ and OPENAI_ variables. */
+  models: ModelsSettings;
 }
 
 export class ConfigError extends Error {
@@ -164,5 +170,19 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
+    models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
   };
+}
+
+function parseModels(file: string | undefined, env: Record<string, string | undefined>, priced: Record<string, ModelPrice>): ModelsSettings {
+  try {
+    const settings = loadModelsSettings(file ? resolve(file) : undefined, env);
+    // One place per price: a model priced twice would leave the reader guessing which one counts.
+    const twice = settings.models.find((m) => m.pricing && priced[m.id]);
+    if (twice) throw new ModelsFileError(`model ${twice.id} is priced both here and in HANGAR_PRICING; keep one`);
+    return settings;
+  } catch (err) {
+    if (err instanceof ModelsFileError) throw new ConfigError(`invalid configuration: HANGAR_MODELS (${file}): ${err.message}`);
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import type { FileService } from '../harness/file-service.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
 import type { Readiness } from './readiness.ts';
+import type { ModelCatalog } from '../domain/model-routing.ts';
 
 export interface AppDeps {
   store: Store;
@@ -21,4 +22,6 @@ export interface AppDeps {
   pingIntervalMs: number;
   /** `GET /readyz`'s checks (none = always ready). */
   readiness?: Readiness;
+  /** Configured models: `GET /v1/models` and the unknown-model 400 (none = any id accepted). */
+  models?: ModelCatalog;
 }

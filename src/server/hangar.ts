@@ -8,7 +8,9 @@ import type { HangarConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
-import { AnthropicModel } from '../adapters/model-anthropic/anthropic-model.ts';
+import { ModelCatalog } from '../domain/model-routing.ts';
+import { modelsConfig } from './models-config.ts';
+import { createModelClient, routingProblems } from './model-providers.ts';
 import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
@@ -38,6 +40,7 @@ import { VaultService } from '../harness/vault-service.ts';
 import { openSecretBox } from '../adapters/secret-box/master-key.ts';
 import { MasterKeyError } from '../ports/secret-box.ts';
 import { buildApp } from './app.ts';
+import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
@@ -81,6 +84,10 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   if (config.databaseUrl) {
     throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
   }
+  const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
+  const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
+  const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
+  if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
@@ -89,7 +96,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId));
-  const model = overrides.model ?? new AnthropicModel({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl });
+  const model = overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries });
   const files = new FileService(
     { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
     { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
@@ -101,7 +108,6 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
     sessionDiskBytes: config.sessionDiskBytes,
   });
-  const prices = new PriceTable(config.priceOverrides);
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
     const row = await store.sessions.get(sessionId);
@@ -145,6 +151,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     resolveResources: (params) => files.resolveSessionResources(params),
     onInput: (s) => work.onSessionInput(s.id, s.environment_id),
     assertVaults: (ids) => vaults.assertUsable(ids),
+    assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -160,7 +167,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     throw err;
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness }, {
+  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
 

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { HangarConfig } from './config.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
 import { findPortHolder } from './port-holder.ts';
+import { missingKeyWarnings } from './model-providers.ts';
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -128,6 +129,17 @@ export interface StartupSummary {
   warnings: string[];
 }
 
+/** Providers beyond the default Anthropic one, and the models file they came from. */
+function providerRows(models: HangarConfig['models']): Array<[string, string]> {
+  const others = models.providers.filter((p) => !(p.name === 'anthropic' && p.type === 'anthropic' && p.apiKeyEnv === 'ANTHROPIC_API_KEY'));
+  const rows: Array<[string, string]> = others.map((p) => {
+    const key = p.apiKeyEnv ? (p.apiKey ? 'key set' : `NO KEY: ${p.apiKeyEnv} unset`) : 'no key';
+    return ['provider', `${p.name}: ${p.type} at ${p.baseUrl ? new URL(p.baseUrl).host : p.type === 'openai' ? 'api.openai.com' : 'api.anthropic.com'} (${key})`];
+  });
+  if (models.file) rows.push(['model file', `${models.file} (${models.models.length} model${models.models.length === 1 ? '' : 's'})`]);
+  return rows;
+}
+
 export function startupSummary(f: StartupFacts): StartupSummary {
   const { config } = f;
   const warnings: string[] = [];
@@ -140,6 +152,7 @@ export function startupSummary(f: StartupFacts): StartupSummary {
   if (!config.anthropicApiKey) {
     warnings.push('ANTHROPIC_API_KEY is not set: every model request will be refused by the provider; set it to your Anthropic API key');
   }
+  for (const w of missingKeyWarnings(config.models)) warnings.push(w);
   const modelHost = config.anthropicBaseUrl ? new URL(config.anthropicBaseUrl).host : 'api.anthropic.com';
   const tools = unavailable ? 'tools will NOT work (see below)' : 'tools will work';
   const sandbox = config.sandbox === 'unsafe-local' ? `unsafe-local (NO isolation: tools run on this host as ${process.getuid?.() === 0 ? 'root' : 'this user'}); ${tools}` : `bwrap; ${tools}`;
@@ -150,6 +163,7 @@ export function startupSummary(f: StartupFacts): StartupSummary {
     ['data dir', config.dataDir],
     ['sandbox', sandbox],
     ['models', `anthropic at ${modelHost} (${config.anthropicApiKey ? 'key set' : 'NO KEY'})`],
+    ...providerRows(config.models),
     ['web search', config.searxngUrl ? `searxng at ${new URL(config.searxngUrl).host}` : 'off (set HANGAR_WEB_SEARCH_SEARXNG_URL)'],
     ['console', consoleLine],
     ['health', `${f.url}/healthz, readiness ${f.url}/readyz`],

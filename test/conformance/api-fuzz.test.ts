@@ -64,7 +64,7 @@ beforeAll(async () => {
   Object.assign(fx, {
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
-    resource: 'sesrsc_000000000000000000000000',
+    resource: 'sesrsc_000000000000000000000000', model: 'claude-sonnet-4-6',
   });
   db = new DatabaseSync(join(h.dataDir, 'hangar.db'));
   db.exec('PRAGMA busy_timeout = 5000');
@@ -146,6 +146,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/readyz' },
   { method: 'POST', path: () => '/v1/agents', body: (r) => ({ name: `a-${Math.floor(r() * 1e6)}`, model: 'claude-sonnet-4-6' }) },
   { method: 'GET', path: () => '/v1/agents' },
+  { method: 'GET', path: () => '/v1/models' },
+  { method: 'GET', path: (r) => `/v1/models/${idFor(r, 'model')}` },
   { method: 'GET', path: (r) => `/v1/agents/${idFor(r, 'agent')}` },
   { method: 'POST', path: (r) => `/v1/agents/${idFor(r, 'agent')}`, body: () => ({ version: 1, description: 'changed' }) },
   { method: 'POST', path: (r) => `/v1/agents/${idFor(r, 'agent')}/archive` },

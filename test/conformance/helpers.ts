@@ -1,10 +1,12 @@
 // Shared helpers for the session conformance suites: a live Hangar wired to a scripted upstream,
 // a buffering tap over the SDK's event stream, and small assertions used across files.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
 import { startFakeUpstream, type FakeBlock, type FakeReply, type FakeUpstream, type RecordedRequest } from '../kit/fake-upstream.ts';
+import { startFakeOpenAIUpstream } from '../kit/fake-openai-upstream.ts';
 
 export const MODEL = 'claude-sonnet-4-6';
 export const DEFAULT_WAIT_MS = 10_000;
@@ -16,13 +18,52 @@ export type StreamParams = Anthropic.Beta.Sessions.Events.EventStreamParams;
 export interface Rig {
   h: TestHangar;
   up: FakeUpstream;
+  /** startHangar options that point another Hangar at this rig's upstream (restarts). */
+  hangarOptions?: { upstreamUrl?: string; env?: Record<string, string> };
   client: Anthropic;
   envId: string;
   close(): Promise<void>;
 }
 
+/**
+ * The provider suites run against: `anthropic` (the Anthropic adapter and fake), or `openai` (the
+ * OpenAI-compatible adapter and its fake, which reads Anthropic-fake replies and records requests
+ * translated back to the Messages shape). Set before a suite is imported (test/conformance/openai/).
+ */
+let rigProvider: 'anthropic' | 'openai' = 'anthropic';
+export function useModelProvider(p: 'anthropic' | 'openai'): void {
+  rigProvider = p;
+}
+export const modelProvider = () => rigProvider;
+/**
+ * For `it.skipIf`: true when the suite runs on `provider`, which lacks what the test checks. The
+ * reason is required so every skipped case says why (it is the provider's limit, not Hangar's).
+ */
+export const lacks = (provider: 'anthropic' | 'openai', reason: string): boolean => reason.length > 0 && rigProvider === provider;
+
+/** A Hangar whose default `anthropic` provider is an OpenAI-compatible server: every test model id goes there. */
+async function startOpenAIRig(env: Record<string, string>): Promise<{ up: FakeUpstream; h: TestHangar; models: string; cleanup: () => void }> {
+  const up = await startFakeOpenAIUpstream({ view: 'anthropic' });
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-rig-models-'));
+  writeFileSync(join(dir, 'models.yaml'), `providers:\n  anthropic:\n    type: openai\n    base_url: ${up.url}\n    api_key_env: ANTHROPIC_API_KEY\n`);
+  const h = await startHangar({ env: { HANGAR_MODELS: join(dir, 'models.yaml'), ...env } });
+  return { up: up as unknown as FakeUpstream, h, models: join(dir, 'models.yaml'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** One fake upstream + one Hangar pointed at it, plus an environment every session can use. */
 export async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+  if (rigProvider === 'openai') {
+    const { up, h, models, cleanup } = await startOpenAIRig(env);
+    const environment = await h.client.beta.environments.create({ name: `env-${Math.random().toString(36).slice(2)}` });
+    return {
+      h, up, client: h.client, envId: environment.id, hangarOptions: { env: { HANGAR_MODELS: models } },
+      async close() {
+        await h.close();
+        await up.close();
+        cleanup();
+      },
+    };
+  }
   const up = await startFakeUpstream();
   const h = await startHangar({ upstreamUrl: up.url, env });
   const environment = await h.client.beta.environments.create({ name: `env-${Math.random().toString(36).slice(2)}` });

@@ -649,7 +649,7 @@ describe('MCP toolset details', () => {
   });
 
   it('closes an MCP connection after HANGAR_MCP_IDLE_MS without calls, and reconnects on the next turn', async () => {
-    const h2 = await startHangar({ upstreamUrl: rig.up.url, env: { HANGAR_MCP_IDLE_MS: '1000' } });
+    const h2 = await startHangar({ upstreamUrl: rig.up.url, ...rig.hangarOptions, env: { ...rig.hangarOptions?.env, HANGAR_MCP_IDLE_MS: '1000' } });
     cleanups.push(() => h2.close());
     const c2 = h2.client;
     const token = rand('static');

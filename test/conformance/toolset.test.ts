@@ -435,7 +435,7 @@ describe('the session sandbox', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hangar-restart-'));
     chmodSync(dataDir, 0o755); // the unprivileged sandbox user must reach the workspaces (as the kit does)
     try {
-      const first = await startHangar({ upstreamUrl: rig.up.url, dataDir });
+      const first = await startHangar({ ...(rig.hangarOptions ?? { upstreamUrl: rig.up.url }), dataDir });
       let sessionId = '';
       const own = { ...rig };
       try {
@@ -448,7 +448,7 @@ describe('the session sandbox', () => {
       } finally {
         await first.close();
       }
-      const second = await startHangar({ upstreamUrl: rig.up.url, dataDir });
+      const second = await startHangar({ ...(rig.hangarOptions ?? { upstreamUrl: rig.up.url }), dataDir });
       try {
         Object.assign(own, { h: second, client: second.client });
         const r = await callTool(own as Rig, sessionId, 'read', { file_path: '/workspace/survivor.txt' });

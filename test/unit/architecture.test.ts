@@ -39,7 +39,7 @@ const ALLOWED: Record<string, string[]> = {
   cli: ['cli', 'server', 'worker', 'adapters', 'harness', 'domain', 'protocol', 'ports', 'tools'],
 };
 
-const VENDOR = [/^fastify/, /^@anthropic-ai\//, /^node:sqlite$/, /^pg$/, /^pino/, /^@modelcontextprotocol\//];
+const VENDOR = [/^fastify/, /^@anthropic-ai\//, /^openai$/, /^yaml$/, /^node:sqlite$/, /^pg$/, /^pino/, /^@modelcontextprotocol\//];
 const CORE = new Set(['protocol', 'ports', 'domain', 'harness', 'tools']);
 
 describe('architecture', () => {

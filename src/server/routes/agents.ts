@@ -9,6 +9,7 @@ import { hasPrefix, newId } from '../../protocol/ids.ts';
 import { agentCreateSchema, agentUpdateSchema } from '../../protocol/agent-schemas.ts';
 import { createAgent, updateAgent, type AgentLookup, type AgentObject } from '../../domain/agents.ts';
 import { multiagentParamRefs } from '../../domain/agent-multiagent.ts';
+import { advisorModels, assertKnownModel } from './models.ts';
 import { pageBody, pageParams, parseWith, queryBool, queryInt, queryOf, queryTimestamp } from '../http.ts';
 
 type IdParams = { Params: { id: string } };
@@ -44,6 +45,8 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AppDeps): void {
     const params = parseWith(agentCreateSchema, req.body);
     const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent));
     const agent = createAgent(params, { id: newId('agent'), now: now(), lookup });
+    assertKnownModel(deps.models, agent.model.id);
+    for (const a of advisorModels(params.multiagent)) assertKnownModel(deps.models, a.id, a.field);
     await store.agents.insert(asJson(agent));
     return agent;
   });
@@ -55,6 +58,8 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<IdParams>('/v1/agents/:id', async (req) => {
     const params = parseWith(agentUpdateSchema, req.body);
+    if (params.model != null) assertKnownModel(deps.models, typeof params.model === 'string' ? params.model : params.model.id);
+    for (const a of advisorModels(params.multiagent)) assertKnownModel(deps.models, a.id, a.field);
     const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent));
     // addVersion refuses to write when another update landed since we read; merge once more
     // against the fresh latest (last-write-wins clients) before giving up with a 409.
