@@ -1,4 +1,4 @@
-// Files and session file resources (API-SPEC §4.6, §4.9): wire shapes and the pure rules —
+// Files and session file resources (docs/API-SPEC.md §4.6, §4.9): wire shapes and the pure rules —
 // expiry bounds, MIME types, filenames, download headers and where a file may be mounted.
 import { posix } from 'node:path';
 import { invalidRequest } from '../protocol/errors.ts';

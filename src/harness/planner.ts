@@ -1,4 +1,4 @@
-// The status machine of API-SPEC §5.1 as one pure function: given the session row and its log,
+// The status machine of docs/API-SPEC.md §5.1 as one pure function: given the session row and its log,
 // decide the next step — events to append, queued input to mark processed, the status patch, and
 // what the harness must do next. The harness commits the plan atomically, then performs the action.
 import type { CommitPlan, SessionPatch, SessionRow, StoredEvent } from '../ports/store.ts';

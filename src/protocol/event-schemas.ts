@@ -1,4 +1,4 @@
-// Wire schemas for the events a client may send (API-SPEC §4.5) and their content blocks.
+// Wire schemas for the events a client may send (docs/API-SPEC.md §4.5) and their content blocks.
 import { z } from 'zod';
 
 const base64Source = z.object({ type: z.literal('base64'), media_type: z.string().min(1), data: z.string().min(1) });

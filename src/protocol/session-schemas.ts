@@ -1,4 +1,4 @@
-// Wire schemas for session create/update bodies (API-SPEC §4.4).
+// Wire schemas for session create/update bodies (docs/API-SPEC.md §4.4).
 import { z } from 'zod';
 import { metadataPatchSchema, metadataSchema, modelParamSchema, toolParamSchema } from './common-schemas.ts';
 import { userDefineOutcomeSchema, userMessageSchema } from './event-schemas.ts';

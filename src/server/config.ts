@@ -1,4 +1,4 @@
-// Configuration, parsed once at start-up from the environment (the contract in DESIGN.md).
+// Configuration, parsed once at start-up from the environment (the contract in docs/DESIGN.md).
 // Only entry points call `loadConfig(process.env)`; everything else receives the parsed object.
 import { z } from 'zod';
 import { resolve } from 'node:path';

@@ -1,4 +1,4 @@
-// The one place SSE frames are written (API-SPEC §7): named frames with one-line JSON data,
+// The one place SSE frames are written (docs/API-SPEC.md §7): named frames with one-line JSON data,
 // `ping` keep-alives, headers flushed at once, and a client disconnect ending only the subscription.
 import type { ServerResponse } from 'node:http';
 

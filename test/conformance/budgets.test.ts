@@ -1,4 +1,4 @@
-// Budgets and list cost (API-SPEC §4.4 budget/usage, §4.5 settle-only rule, §5.1 budget row,
+// Budgets and list cost (docs/API-SPEC.md §4.4 budget/usage, §4.5 settle-only rule, §5.1 budget row,
 // §5.2 flow 9, §6 session.usage/session.updated) through the official SDK against a live Hangar
 // with a scripted upstream. Most tests price a test model at exactly one cent per token
 // (HANGAR_PRICING), so caps and spend read as token counts; the arithmetic test uses the real

@@ -1,4 +1,4 @@
-// Session event flows (API-SPEC §5.1, §5.2, §6) driven through the official SDK against a live
+// Session event flows (docs/API-SPEC.md §5.1, §5.2, §6) driven through the official SDK against a live
 // Hangar whose model upstream is scripted: plain turns, live previews, custom tools, interrupts,
 // queued input, retries, terminal errors, refusals and usage accounting.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

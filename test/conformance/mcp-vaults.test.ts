@@ -697,7 +697,7 @@ describe('MCP toolset details', () => {
       const rest = await tap.until(isIdle, 5_000);
       expect(Date.now() - started).toBeLessThan(5_000);
       expect((await client.beta.sessions.retrieve(s.id)).status).toBe('idle');
-      // An MCP call is answered by agent.mcp_tool_result{mcp_tool_use_id} (API-SPEC §5.2 flow 5),
+      // An MCP call is answered by agent.mcp_tool_result{mcp_tool_use_id} (docs/API-SPEC.md §5.2 flow 5),
       // never by agent.tool_result{tool_use_id}.
       expect(types(rest).filter((t) => t !== 'span.model_request_end')).toEqual(['user.interrupt', 'agent.mcp_tool_result', 'session.status_idle']);
       const answer = rest.find((e) => e.type === 'agent.mcp_tool_result' && e.mcp_tool_use_id === use.id);

@@ -1,4 +1,4 @@
-// Outcomes (API-SPEC §4.4 outcome_evaluations, §4.5 user.define_outcome, §5.2 flow 8, §6) driven
+// Outcomes (docs/API-SPEC.md §4.4 outcome_evaluations, §4.5 user.define_outcome, §5.2 flow 8, §6) driven
 // through the official SDK against a live Hangar whose upstream is scripted: the agent's requests
 // and the independent grader's (told apart by the forced `submit_verdict` tool) get separate
 // scripts. Covers satisfied / needs_revision / failed / max_iterations_reached / interrupted, the

@@ -1,4 +1,4 @@
-// Tool permissions for the built-in toolset (API-SPEC §4.1 policies, §4.5 confirmation rules,
+// Tool permissions for the built-in toolset (docs/API-SPEC.md §4.1 policies, §4.5 confirmation rules,
 // §5.2 flow 4) driven through the official SDK against a live Hangar with real sandboxes:
 // always_ask with allow and deny, confirmation validation, and the `auto` policy's decisions.
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Session resource lifecycle (API-SPEC §4.4, §5.1) through the official SDK against a live Hangar:
+// Session resource lifecycle (docs/API-SPEC.md §4.4, §5.1) through the official SDK against a live Hangar:
 // create (agent refs, overrides, initial_events), retrieve, update, archive, delete, and the
 // bidirectional list with its filters.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

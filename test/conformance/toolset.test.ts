@@ -1,4 +1,4 @@
-// The built-in agent toolset (API-SPEC §4.1 tools, §5.2 flow 2) driven through the official SDK
+// The built-in agent toolset (docs/API-SPEC.md §4.1 tools, §5.2 flow 2) driven through the official SDK
 // against a live Hangar whose tool calls run in real bubblewrap sandboxes: what the model is
 // offered, the built-in tool flow, each tool's behaviour, persistence, isolation, lazy
 // provisioning and interrupting a running command.

@@ -1,4 +1,4 @@
-// Transport conventions of the session APIs (API-SPEC §1, §2, §7) against a live Hangar, through the
+// Transport conventions of the session APIs (docs/API-SPEC.md §1, §2, §7) against a live Hangar, through the
 // official SDK: authentication, the error envelope and request ids, 400/404/409/413 paths, bracketed
 // query arrays, event-list paging, and SSE framing, keep-alives and fan-out.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

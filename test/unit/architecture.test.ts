@@ -1,4 +1,4 @@
-// Keeps the architecture rules of DESIGN.md checkable: imports run one way
+// Keeps the architecture rules of docs/DESIGN.md checkable: imports run one way
 // (protocol ← domain/harness ← adapters ← server/cli), the core never imports a vendor SDK,
 // Fastify or a database driver, and only entry points read process.env.
 import { describe, expect, it } from 'vitest';

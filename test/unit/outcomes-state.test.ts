@@ -1,4 +1,4 @@
-// Outcome state read from hand-built session logs (API-SPEC §4.4 outcome_evaluations, §5.2 flows 8
+// Outcome state read from hand-built session logs (docs/API-SPEC.md §4.4 outcome_evaluations, §5.2 flows 8
 // and 9): which outcome is active and on which iteration, what `outcome_evaluations[]` shows, when
 // an evaluation is due, what the planner decides (evaluate, budget pause, interrupt), how grader
 // feedback joins the agent's conversation, and the grader's own request and verdict parsing.

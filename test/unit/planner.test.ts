@@ -1,4 +1,4 @@
-// The status machine of API-SPEC §5.1 as the planner owns it, driven with hand-built logs: one test
+// The status machine of docs/API-SPEC.md §5.1 as the planner owns it, driven with hand-built logs: one test
 // per transition, plus the log reading it decides on (deriveLogState) and the checks a client's
 // events pass against that log before they are appended (validateAgainstLog).
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// List-price arithmetic behind `usage.list_cost` and budgets (API-SPEC §4.4): the versioned price
+// List-price arithmetic behind `usage.list_cost` and budgets (docs/API-SPEC.md §4.4): the versioned price
 // table, prefix matching of dated model ids, configuration overrides (price 0 allowed), the
 // micro-USD → cents conversion, and the budget gate's spent + reserved rule.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Session event routes (API-SPEC §4.5, §7): send, list (PageCursor), and the SSE stream.
+// Session event routes (docs/API-SPEC.md §4.5, §7): send, list (PageCursor), and the SSE stream.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { sendEventsSchema, DELTA_TYPES } from '../../protocol/event-schemas.ts';

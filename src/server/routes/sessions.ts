@@ -1,4 +1,4 @@
-// Session routes (API-SPEC §4.4): create, retrieve, update, list (bidirectional cursor), archive, delete.
+// Session routes (docs/API-SPEC.md §4.4): create, retrieve, update, list (bidirectional cursor), archive, delete.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { createSessionSchema, updateSessionSchema } from '../../protocol/session-schemas.ts';
