@@ -23,8 +23,8 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
-  overhead: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50 }),
-  budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, budgetCents: '100000000' }),
+  overhead: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, countedTurns: 50 }),
+  budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, countedTurns: 50, budgetCents: '100000000' }),
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
   idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),

@@ -33,6 +33,13 @@ export class SqliteStore implements Store {
   readonly idempotency: SqliteIdempotencyRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
+  private inTx = false;
+  /**
+   * Running totals for benches (`npm run bench -- overhead` prints them per turn, so a regression
+   * shows): write transactions (each BEGIN IMMEDIATE, and each write outside one, which SQLite
+   * commits on its own) and JSON.parse calls of session rows and events. Plain integer increments.
+   */
+  readonly counters = { writeTransactions: 0, sessionRowParses: 0, eventParses: 0 };
 
   constructor(file: string) {
     if (file !== ':memory:') makePrivate(file);
@@ -81,12 +88,15 @@ export class SqliteStore implements Store {
   }
 
   run(sql: string, ...params: Array<string | number | null>): number {
+    if (!this.inTx) this.counters.writeTransactions++;
     return Number(this.stmt(sql).run(...params).changes);
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back on throw. */
   tx<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');
+    this.counters.writeTransactions++;
+    this.inTx = true;
     try {
       const out = fn();
       this.db.exec('COMMIT');
@@ -94,6 +104,8 @@ export class SqliteStore implements Store {
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
+    } finally {
+      this.inTx = false;
     }
   }
 
@@ -291,6 +303,7 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   private toRow(r: Row): SessionRow {
+    this.s.counters.sessionRowParses++;
     const session = JSON.parse(String(r.data));
     session.status = r.status;
     session.archived_at = r.archived_at ?? null;
@@ -302,6 +315,7 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   private toEvent(r: Row): StoredEvent {
+    this.s.counters.eventParses++;
     const event = JSON.parse(String(r.data));
     event.processed_at = (r.processed_at as string | null) ?? null;
     return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
