@@ -294,7 +294,8 @@ class SqliteSessionRepo implements SessionRepo {
   /**
    * Parsed logs of recently active sessions, updated in step with every write this repo makes, so
    * the harness does not re-read and re-parse a whole log at every step. One server process owns an
-   * SQLite file; a cached log is still checked against the table's row count and last seq.
+   * SQLite file; a cached log is still checked against the session's last seq, so appends by another
+   * process are seen.
    */
   private readonly logs = new Map<string, StoredEvent[]>();
 
@@ -376,14 +377,21 @@ class SqliteSessionRepo implements SessionRepo {
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
     let processedTop = 0;
+    let headBefore: number | undefined;
     const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
       let row = this.toRow(current);
       let cachedLog: StoredEvent[] | undefined;
       const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
+      // The log's head before this commit's writes: the cache may only be extended in place when it
+      // ends there, else another process appended since it was read (and a later MAX(seq) check
+      // could not see the gap).
+      if (plan.markProcessed?.length || (plan.events?.length && this.logs.has(sessionId))) {
+        headBefore = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+      }
       if (plan.markProcessed?.length) {
-        processedTop = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+        processedTop = headBefore ?? 0;
         for (const id of plan.markProcessed) {
           this.s.run('UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ? AND processed_at IS NULL',
             plan.now, processedTop, sessionId, id);
@@ -407,13 +415,17 @@ class SqliteSessionRepo implements SessionRepo {
       return { stored, row, plan };
     });
     // The cache follows only committed writes (a throwing `decide` rolled everything back).
-    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored);
+    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored, headBefore);
     return result;
   }
 
-  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[]): void {
+  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[], headBefore: number | undefined): void {
     const cached = this.logs.get(sessionId);
     if (!cached) return;
+    if (headBefore !== undefined && headBefore !== (cached[cached.length - 1]?.seq ?? 0)) {
+      this.logs.delete(sessionId); // stale: the next read re-reads the whole log
+      return;
+    }
     if (plan.markProcessed?.length) {
       const ids = new Set(plan.markProcessed);
       for (let i = 0; i < cached.length; i++) {
@@ -430,9 +442,13 @@ class SqliteSessionRepo implements SessionRepo {
   private readLog(sessionId: string): StoredEvent[] {
     const cached = this.logs.get(sessionId);
     if (cached) {
-      const head = this.s.get('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
+      // MAX(seq) is one descent of the (session_id, seq) index, where COUNT(*) walked every entry of
+      // the session. It is enough: seq only grows (AUTOINCREMENT, writers serialized by BEGIN
+      // IMMEDIATE), so an append by any process raises it, and events are only ever deleted with
+      // their whole session.
+      const head = this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
       const last = cached[cached.length - 1];
-      if (Number(head.n) === cached.length && Number(head.m) === (last?.seq ?? 0)) {
+      if (Number(head.m) === (last?.seq ?? 0)) {
         this.logs.delete(sessionId);
         this.logs.set(sessionId, cached); // most recently used
         return cached.slice();
