@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, workqueue, mcp, policy, auth).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, workqueue, mcp, policy, auth, logcache).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -12,6 +12,7 @@ import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
 import { benchAuthFailures } from './auth-failures.ts';
 import { benchIdempotency } from './idempotency.ts';
+import { benchLogCache } from './log-cache.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -38,6 +39,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
+  logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 
