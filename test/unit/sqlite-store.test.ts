@@ -71,3 +71,40 @@ describe('SqliteStore log cache with a second process on the same file', () => {
     }
   });
 });
+
+describe('SqliteStore session row cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-sqlite-rows-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('parses an unchanged row once, sees writes by another instance, and keeps readers apart', async () => {
+    const file = join(dir, 'hangar.db');
+    const a = new SqliteStore(file);
+    const b = new SqliteStore(file);
+    try {
+      const session = {
+        type: 'session', id: 'sesn_rows', status: 'idle' as const, created_at: '2026-05-01T00:00:00.000Z',
+        agent: { id: 'agent_1', version: 1 }, usage: { input_tokens: 1 }, title: 'one',
+      };
+      await a.sessions.insert({ session, runningSince: null, retryCount: 0 }, []);
+      const parses = a.counters.sessionRowParses;
+      const first = (await a.sessions.get('sesn_rows'))!;
+      const second = (await a.sessions.get('sesn_rows'))!;
+      expect(a.counters.sessionRowParses - parses).toBe(1);
+      expect(second.session).toEqual(first.session);
+
+      // Readers get their own top-level object; shared nested values cannot be changed under others.
+      first.session.title = 'changed by a reader';
+      expect((await a.sessions.get('sesn_rows'))!.session.title).toBe('one');
+      expect(() => { (first.session.usage as Record<string, number>).input_tokens = 99; }).toThrow(TypeError);
+
+      // Another process rewrites the row: the next read parses the new text.
+      await b.sessions.commit('sesn_rows', () => ({ now: '2026-05-01T00:00:01.000Z', patch: { status: 'running', fields: { title: 'two' } } }));
+      const after = (await a.sessions.get('sesn_rows'))!;
+      expect(after.session).toMatchObject({ title: 'two', status: 'running', usage: { input_tokens: 1 } });
+      expect(a.counters.sessionRowParses - parses).toBe(2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
