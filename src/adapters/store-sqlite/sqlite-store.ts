@@ -289,7 +289,7 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
 /** How many sessions' parsed logs stay cached (least recently used are evicted). */
 const LOG_CACHE_SESSIONS = 256;
 /** How many sessions' parsed rows stay cached (least recently used are evicted). */
-const ROW_CACHE_SESSIONS = 1024;
+const ROW_CACHE_SESSIONS = 256;
 
 /** Freezes every object and array below `top` (not `top` itself), so shared parsed values stay intact. */
 function freezeNested<T extends Record<string, unknown>>(top: T): T {
