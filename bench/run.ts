@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -14,6 +14,7 @@ import { benchAutoPolicy } from './auto-policy.ts';
 import { benchAuthFailures } from './auth-failures.ts';
 import { benchIdempotency } from './idempotency.ts';
 import { benchProviders } from './providers.ts';
+import { benchLogCache } from './log-cache.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -25,8 +26,8 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
-  overhead: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50 }),
-  budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, budgetCents: '100000000' }),
+  overhead: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, countedTurns: 50 }),
+  budget: (rig) => benchTurnOverhead(rig, { turns: 300, warmup: 50, countedTurns: 50, budgetCents: '100000000' }),
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
   idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),
@@ -42,6 +43,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
+  logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 

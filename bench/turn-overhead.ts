@@ -9,6 +9,43 @@ export interface TurnOverheadOptions {
   warmup: number;
   /** Run the sessions under a (never reached) budget, so the budget gate runs before every request. */
   budgetCents?: string;
+  /** Extra turns, after the timed ones, that count write transactions and JSON.parse calls. */
+  countedTurns: number;
+}
+
+interface StoreCounters { writeTransactions: number; sessionRowParses: number; eventParses: number }
+
+/**
+ * Runs `turns` more turns and returns what each cost on average: the store's own counters (SQLite
+ * write transactions, session-row and event parses) and every JSON.parse in this process (server,
+ * client and fake upstream together), counted by a wrapper installed only for these turns so the
+ * timed turns run unwrapped.
+ */
+async function countPerTurn(rig: BenchRig, tap: EventTap, sessionId: string, turns: number) {
+  const store = rig.h.hangar.store as unknown as { counters?: StoreCounters };
+  if (!store.counters) throw new Error('the store exposes no counters (not the SQLite store?)');
+  const original = JSON.parse;
+  let parses = 0;
+  JSON.parse = function countedParse(this: unknown, ...args: Parameters<typeof JSON.parse>) {
+    parses++;
+    return original.apply(this, args);
+  } as typeof JSON.parse;
+  const before = { ...store.counters };
+  try {
+    for (let i = 0; i < turns; i++) {
+      const idle = tap.next('session.status_idle');
+      await rig.client.beta.sessions.events.send(sessionId, userMessage(`counted turn ${i}`));
+      await idle;
+    }
+  } finally {
+    JSON.parse = original;
+  }
+  const after = store.counters;
+  const per = (k: keyof StoreCounters) => (after[k] - before[k]) / turns;
+  return {
+    writeTransactions: per('writeTransactions'), sessionRowParses: per('sessionRowParses'), eventParses: per('eventParses'),
+    jsonParses: parses / turns,
+  };
 }
 
 export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions): Promise<void> {
@@ -31,6 +68,7 @@ export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions
   const total: number[] = [];
   const upstream: number[] = [];
   const overhead: number[] = [];
+  let counted: Awaited<ReturnType<typeof countPerTurn>>;
   try {
     for (let i = 0; i < opts.turns; i++) {
       const message = tap.next('agent.message');
@@ -47,6 +85,7 @@ export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions
       overhead.push(t1 - t0 - calls[0]);
       await idle; // the next turn starts from idle, as a client waiting for the answer would
     }
+    counted = await countPerTurn(rig, tap, sessionId, opts.countedTurns);
   } finally {
     tap.close();
   }
@@ -65,4 +104,10 @@ export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions
   console.log(`  whole turn (POST → agent.message): p50 ${ms(t.p50)}, p99 ${ms(t.p99)}, max ${ms(t.max)}`);
   console.log(`  model call as Hangar sees it (SDK → local instant upstream → parsed answer): p50 ${ms(u.p50)}, p99 ${ms(u.p99)}`);
   console.log(`  overhead by session length: first ${tenth} turns p50 ${ms(early.p50)}, last ${tenth} turns p50 ${ms(late.p50)}`);
+  const f = (x: number) => x.toFixed(1);
+  console.log(
+    `  per turn (mean of ${opts.countedTurns} counted turns): ${f(counted.writeTransactions)} SQLite write transactions, ` +
+      `${f(counted.sessionRowParses)} session-row parses, ${f(counted.eventParses)} event parses in the store, ` +
+      `${f(counted.jsonParses)} JSON.parse calls in the whole process`,
+  );
 }

@@ -74,6 +74,12 @@ export class SandboxToolRunner implements ToolRunner {
   /** When each session was last measured in the background, and whether a measurement is running. */
   private readonly measuring = new Map<string, { at: number; running: boolean }>();
   private readonly reaper: NodeJS.Timeout;
+  /**
+   * Sessions whose outputs folder this process found missing and has not provisioned since: their
+   * turn ends skip the (failing) stat. Only `provision` creates the folder, and one process owns a
+   * data dir (as it owns the SQLite file), so the folder cannot appear behind its back.
+   */
+  private readonly noOutputs = new Set<string>();
 
   constructor(opts: SandboxToolRunnerOptions) {
     this.o = opts;
@@ -120,8 +126,14 @@ export class SandboxToolRunner implements ToolRunner {
   }
 
   async settle(session: ToolSession): Promise<void> {
+    if (this.noOutputs.has(session.id)) return;
     const outputs = this.dirs(session.id).outputs;
-    if (!(await exists(outputs))) return; // never provisioned: nothing to capture
+    if (!(await exists(outputs))) {
+      // Never provisioned: nothing to capture. Not remembered while a sandbox is being provisioned,
+      // whose mkdir may have landed just after this stat.
+      if (!this.live.has(session.id)) this.noOutputs.add(session.id);
+      return;
+    }
     await this.o.files.captureOutputs(session.id, outputs, {
       onSkipped: (skip) => this.o.logger.warn({ sessionId: session.id, ...skip }, 'session output not captured'),
     });
@@ -175,6 +187,7 @@ export class SandboxToolRunner implements ToolRunner {
     await this.drop(sessionId);
     this.diskUse.delete(sessionId);
     this.measuring.delete(sessionId);
+    this.noOutputs.delete(sessionId);
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
   }
 
@@ -215,6 +228,7 @@ export class SandboxToolRunner implements ToolRunner {
 
   private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
+    this.noOutputs.delete(session.id); // before the mkdir, so a settle racing it stats again
     // Private to the server: the sandbox provider reaches the workspace without path access (see
     // the bubblewrap adapter's stage), and no sandbox user can walk into another session's tree.
     for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) {

@@ -33,6 +33,13 @@ export class SqliteStore implements Store {
   readonly idempotency: SqliteIdempotencyRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
+  private inTx = false;
+  /**
+   * Running totals for benches (`npm run bench -- overhead` prints them per turn, so a regression
+   * shows): write transactions (each BEGIN IMMEDIATE, and each write outside one, which SQLite
+   * commits on its own) and JSON.parse calls of session rows and events. Plain integer increments.
+   */
+  readonly counters = { writeTransactions: 0, sessionRowParses: 0, eventParses: 0 };
 
   constructor(file: string) {
     if (file !== ':memory:') makePrivate(file);
@@ -81,12 +88,15 @@ export class SqliteStore implements Store {
   }
 
   run(sql: string, ...params: Array<string | number | null>): number {
+    if (!this.inTx) this.counters.writeTransactions++;
     return Number(this.stmt(sql).run(...params).changes);
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back on throw. */
   tx<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');
+    this.counters.writeTransactions++;
+    this.inTx = true;
     try {
       const out = fn();
       this.db.exec('COMMIT');
@@ -94,6 +104,8 @@ export class SqliteStore implements Store {
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
+    } finally {
+      this.inTx = false;
     }
   }
 
@@ -276,24 +288,57 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
 
 /** How many sessions' parsed logs stay cached (least recently used are evicted). */
 const LOG_CACHE_SESSIONS = 256;
+/** How many sessions' parsed rows stay cached (least recently used are evicted). */
+const ROW_CACHE_SESSIONS = 256;
+
+/** Freezes every object and array below `top` (not `top` itself), so shared parsed values stay intact. */
+function freezeNested<T extends Record<string, unknown>>(top: T): T {
+  const freeze = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+    for (const x of Object.values(v)) freeze(x);
+    Object.freeze(v);
+  };
+  for (const x of Object.values(top)) freeze(x);
+  return top;
+}
 
 class SqliteSessionRepo implements SessionRepo {
   private readonly s: SqliteStore;
   /**
    * Parsed logs of recently active sessions, updated in step with every write this repo makes, so
    * the harness does not re-read and re-parse a whole log at every step. One server process owns an
-   * SQLite file; a cached log is still checked against the table's row count and last seq.
+   * SQLite file; a cached log is still checked against the session's last seq, so appends by another
+   * process are seen.
    */
   private readonly logs = new Map<string, StoredEvent[]>();
+  /**
+   * The parsed `data` of recently read session rows beside the text it was parsed from (a turn reads
+   * its row 6-9 times). A read reuses it only when the text it just read is that same text, so a
+   * write by this or any other process is seen at the next read. Nested values are frozen: every
+   * reader shares them, and a caller mutating one would throw instead of corrupting the others.
+   */
+  private readonly rows = new Map<string, { data: string; parsed: Record<string, unknown> }>();
 
   constructor(s: SqliteStore) {
     this.s = s;
   }
 
   private toRow(r: Row): SessionRow {
-    const session = JSON.parse(String(r.data));
-    session.status = r.status;
-    session.archived_at = r.archived_at ?? null;
+    const id = String(r.id);
+    const data = String(r.data);
+    let cached = this.rows.get(id);
+    if (cached?.data === data) {
+      this.rows.delete(id); // re-insert: most recently used last
+    } else {
+      this.s.counters.sessionRowParses++;
+      cached = { data, parsed: freezeNested(JSON.parse(data)) };
+      if (this.rows.size >= ROW_CACHE_SESSIONS) this.rows.delete(this.rows.keys().next().value!);
+    }
+    this.rows.set(id, cached);
+    // A top-level copy per reader, as a fresh parse gave: callers may set its own fields.
+    const session = { ...cached.parsed } as SessionRow['session'];
+    session.status = r.status as SessionRow['session']['status'];
+    session.archived_at = (r.archived_at as string | null) ?? null;
     return {
       session,
       runningSince: r.running_since === null ? null : Number(r.running_since),
@@ -302,6 +347,7 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   private toEvent(r: Row): StoredEvent {
+    this.s.counters.eventParses++;
     const event = JSON.parse(String(r.data));
     event.processed_at = (r.processed_at as string | null) ?? null;
     return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
@@ -354,6 +400,7 @@ class SqliteSessionRepo implements SessionRepo {
 
   async delete(id: string) {
     this.logs.delete(id);
+    this.rows.delete(id);
     return this.s.tx(() => {
       this.s.run('DELETE FROM events WHERE session_id = ?', id);
       return this.s.run('DELETE FROM sessions WHERE id = ?', id) > 0;
@@ -362,14 +409,21 @@ class SqliteSessionRepo implements SessionRepo {
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
     let processedTop = 0;
+    let headBefore: number | undefined;
     const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
       let row = this.toRow(current);
       let cachedLog: StoredEvent[] | undefined;
       const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
+      // The log's head before this commit's writes: the cache may only be extended in place when it
+      // ends there, else another process appended since it was read (and a later MAX(seq) check
+      // could not see the gap).
+      if (plan.markProcessed?.length || (plan.events?.length && this.logs.has(sessionId))) {
+        headBefore = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+      }
       if (plan.markProcessed?.length) {
-        processedTop = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
+        processedTop = headBefore ?? 0;
         for (const id of plan.markProcessed) {
           this.s.run('UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ? AND processed_at IS NULL',
             plan.now, processedTop, sessionId, id);
@@ -393,13 +447,17 @@ class SqliteSessionRepo implements SessionRepo {
       return { stored, row, plan };
     });
     // The cache follows only committed writes (a throwing `decide` rolled everything back).
-    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored);
+    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored, headBefore);
     return result;
   }
 
-  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[]): void {
+  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[], headBefore: number | undefined): void {
     const cached = this.logs.get(sessionId);
     if (!cached) return;
+    if (headBefore !== undefined && headBefore !== (cached[cached.length - 1]?.seq ?? 0)) {
+      this.logs.delete(sessionId); // stale: the next read re-reads the whole log
+      return;
+    }
     if (plan.markProcessed?.length) {
       const ids = new Set(plan.markProcessed);
       for (let i = 0; i < cached.length; i++) {
@@ -416,9 +474,13 @@ class SqliteSessionRepo implements SessionRepo {
   private readLog(sessionId: string): StoredEvent[] {
     const cached = this.logs.get(sessionId);
     if (cached) {
-      const head = this.s.get('SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
+      // MAX(seq) is one descent of the (session_id, seq) index, where COUNT(*) walked every entry of
+      // the session. It is enough: seq only grows (AUTOINCREMENT, writers serialized by BEGIN
+      // IMMEDIATE), so an append by any process raises it, and events are only ever deleted with
+      // their whole session.
+      const head = this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
       const last = cached[cached.length - 1];
-      if (Number(head.n) === cached.length && Number(head.m) === (last?.seq ?? 0)) {
+      if (Number(head.m) === (last?.seq ?? 0)) {
         this.logs.delete(sessionId);
         this.logs.set(sessionId, cached); // most recently used
         return cached.slice();
