@@ -257,7 +257,7 @@ export class Harness {
     sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal,
     evaluation?: { startId: string; outcomeId: string; iteration: number },
   ): Promise<void> {
-    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: this.deps.modelHost }, 'model call failed');
+    this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: error.upstream ?? this.deps.modelHost }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
     await this.deps.log.commit(sessionId, (current, readLog) => {

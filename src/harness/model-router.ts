@@ -56,7 +56,22 @@ export class ModelRouter implements ModelClient {
       // Like a refused key: the operator's to fix, so it ends the turn and the session carries on.
       throw new ModelError('authentication', `provider ${route.provider.name} has no API key: the environment variable ${route.provider.apiKeyEnv} is unset; set it and restart Hangar`, { retryable: false });
     }
-    return client.stream(shapeRequest(request, route), opts);
+    try {
+      return await client.stream(shapeRequest(request, route), opts);
+    } catch (err) {
+      if (err instanceof ModelError && err.upstream === undefined) err.upstream = providerHost(route.provider);
+      throw err;
+    }
+  }
+}
+
+/** The host a provider is reached at, for log lines (its vendor's public API when unset). */
+function providerHost(provider: ResolvedModel['provider']): string {
+  if (!provider.baseUrl) return provider.type === 'openai' ? 'api.openai.com' : 'api.anthropic.com';
+  try {
+    return new URL(provider.baseUrl).host;
+  } catch {
+    return provider.baseUrl;
   }
 }
 

@@ -77,6 +77,8 @@ export class ModelError extends Error {
   readonly status: number | undefined;
   /** Text streamed before the failure (kept when a call is interrupted). */
   readonly partial: ModelOutputBlock[];
+  /** The host of the provider that failed, for logs (set by whoever knows it, e.g. the model router). */
+  upstream: string | undefined;
 
   constructor(kind: ModelErrorKind, message: string, opts: { retryable: boolean; retryAfterMs?: number; status?: number; partial?: ModelOutputBlock[]; cause?: unknown }) {
     super(message, { cause: opts.cause });
@@ -86,6 +88,7 @@ export class ModelError extends Error {
     this.retryAfterMs = opts.retryAfterMs;
     this.status = opts.status;
     this.partial = opts.partial ?? [];
+    this.upstream = undefined;
   }
 }
 

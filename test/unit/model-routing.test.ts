@@ -152,6 +152,19 @@ describe('the router', () => {
     await expect(r2.stream(request(), { signal })).rejects.toBe(broken);
   });
 
+  it('names the failing provider\'s host on its errors, for the "model call failed" log line', async () => {
+    const hosted = new ModelCatalog({
+      providers: [provider('anthropic', 'anthropic'), provider('box', 'openai', { baseUrl: 'http://10.1.2.3:11434/v1' }), provider('cloud', 'openai')],
+      models: [{ id: 'boxed', provider: 'box' }, { id: 'clouded', provider: 'cloud' }],
+      pricedIds: [],
+    });
+    const failing: ModelClient = { stream: async () => { throw new ModelError('request_failed', 'no', { retryable: false }); } };
+    const r = new ModelRouter(hosted, new Map([['box', failing], ['cloud', failing], ['anthropic', failing]]), { maxRetries: 0 });
+    await expect(r.stream(request({ model: { id: 'boxed' } }), { signal })).rejects.toMatchObject({ upstream: '10.1.2.3:11434' });
+    await expect(r.stream(request({ model: { id: 'clouded' } }), { signal })).rejects.toMatchObject({ upstream: 'api.openai.com' });
+    await expect(r.stream(request({ model: { id: 'claude-opus-4-6' } }), { signal })).rejects.toMatchObject({ upstream: 'api.anthropic.com' });
+  });
+
   it('fails without calling anything for an unknown model or a provider whose key variable is unset', async () => {
     seen.length = 0;
     await expect(router.stream(request({ model: { id: 'mystery' } }), { signal })).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('"mystery" is not configured') });
