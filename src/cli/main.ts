@@ -155,6 +155,7 @@ async function worker(flags: Record<string, string | undefined>): Promise<number
       stateDir: join(config.dataDir, 'sandbox-state'),
       startEgressProxy: createEgressProxyStarter({ log: (entry) => logger.info(entry, 'sandbox egress') }),
       limits: config.limits,
+      ...(config.sandboxUser ? { hostUser: config.sandboxUser } : {}),
       logger,
     });
     const reason = provider.unavailableReason();

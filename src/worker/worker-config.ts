@@ -16,6 +16,8 @@ export interface WorkerConfig {
   workerId: string | undefined;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Host uid/gid sandboxes run as when the worker runs as root (HANGAR_SANDBOX_UID/GID); undefined = the default. */
+  sandboxUser: { uid: number; gid: number } | undefined;
 }
 
 export class WorkerConfigError extends Error {
@@ -41,11 +43,13 @@ const schema = z.object({
   workerId: z.string().min(1).max(256).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFormat: z.enum(['json', 'pretty'], { error: 'HANGAR_LOG_FORMAT must be "json" or "pretty"' }).default('json'),
+  sandboxUid: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_UID must not be 0 (root)').max(4_294_967_294).optional(),
+  sandboxGid: z.coerce.number().int().min(1, 'HANGAR_SANDBOX_GID must not be 0 (root)').max(4_294_967_294).optional(),
 });
 
 /**
  * `flags` are the parsed command-line options (kebab-case names, as typed); `env` supplies
- * HANGAR_URL, HANGAR_ENVIRONMENT_KEY, HANGAR_WORKER_DATA_DIR, HANGAR_SANDBOX, HANGAR_LOG_LEVEL and HANGAR_LOG_FORMAT.
+ * HANGAR_URL, HANGAR_ENVIRONMENT_KEY, HANGAR_WORKER_DATA_DIR, HANGAR_SANDBOX, HANGAR_LOG_LEVEL, HANGAR_LOG_FORMAT and HANGAR_SANDBOX_UID/GID (as for the server).
  */
 export function parseWorkerConfig(flags: Record<string, string | undefined>, env: Record<string, string | undefined>): WorkerConfig {
   const pick = (...values: Array<string | undefined>) => values.find((v) => v !== undefined && v !== '');
@@ -63,6 +67,8 @@ export function parseWorkerConfig(flags: Record<string, string | undefined>, env
     workerId: pick(flags['worker-id']),
     logLevel: pick(flags['log-level'], env.HANGAR_LOG_LEVEL),
     logFormat: pick(env.HANGAR_LOG_FORMAT),
+    sandboxUid: pick(env.HANGAR_SANDBOX_UID),
+    sandboxGid: pick(env.HANGAR_SANDBOX_GID),
   });
   if (!r.success) {
     const i = r.error.issues[0];
@@ -81,5 +87,6 @@ export function parseWorkerConfig(flags: Record<string, string | undefined>, env
     workerId: c.workerId,
     logLevel: c.logLevel,
     logFormat: c.logFormat,
+    sandboxUser: c.sandboxUid ?? c.sandboxGid ? { uid: (c.sandboxUid ?? c.sandboxGid)!, gid: (c.sandboxGid ?? c.sandboxUid)! } : undefined,
   };
 }

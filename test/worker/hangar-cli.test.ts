@@ -82,6 +82,14 @@ describe('worker configuration', () => {
     expect(parseWorkerConfig({ environment: 'env_abc', key: 'sk-ant-oat01-y' }, {}).network).toEqual({ type: 'proxy', allowedHosts: null });
   });
 
+  it('reads the sandbox host uid/gid like the server does (one alone sets both; 0 is refused)', () => {
+    const env = { HANGAR_ENVIRONMENT_KEY: 'sk-ant-oat01-x' };
+    expect(parseWorkerConfig({ environment: 'env_a' }, env).sandboxUser).toBeUndefined();
+    expect(parseWorkerConfig({ environment: 'env_a' }, { ...env, HANGAR_SANDBOX_UID: '2100000000' }).sandboxUser).toEqual({ uid: 2100000000, gid: 2100000000 });
+    expect(parseWorkerConfig({ environment: 'env_a' }, { ...env, HANGAR_SANDBOX_UID: '2100000000', HANGAR_SANDBOX_GID: '2100000001' }).sandboxUser).toEqual({ uid: 2100000000, gid: 2100000001 });
+    expect(() => parseWorkerConfig({ environment: 'env_a' }, { ...env, HANGAR_SANDBOX_UID: '0' })).toThrow(/must not be 0/);
+  });
+
   it('rejects a missing environment, a bad sandbox or a negative limit', () => {
     const env = { HANGAR_ENVIRONMENT_KEY: 'sk-ant-oat01-x' };
     expect(() => parseWorkerConfig({}, env)).toThrow(WorkerConfigError);
