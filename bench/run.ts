@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -15,6 +15,7 @@ import { benchAuthFailures } from './auth-failures.ts';
 import { benchIdempotency } from './idempotency.ts';
 import { benchProviders } from './providers.ts';
 import { benchLogCache } from './log-cache.ts';
+import { benchLongSession } from './long-session.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -31,6 +32,8 @@ const BENCHES: Record<string, (rig: BenchRig) => Promise<void>> = {
   concurrent: (rig) => benchConcurrentSessions(rig, { sessions: 200, turnTimeoutMs: 60_000 }),
   heap: (rig) => benchIdleSessionHeap(rig, { sessions: 1000, warmup: 200 }),
   idem: (rig) => benchIdempotency(rig, { creates: 300, warmup: 30 }),
+  // LONG_TURNS shortens (or lengthens) the long session; 10,000 turns is the issue's figure.
+  long: (rig) => benchLongSession(rig, { turns: Number(process.env.LONG_TURNS ?? 10_000), window: 100, warmup: 50, listEvents: 100_000, listSamples: 200 }),
 };
 // Benchmarks that wire their own server (here: a timed tool runner around real bubblewrap sandboxes).
 const STANDALONE: Record<string, () => Promise<void>> = {
@@ -56,8 +59,10 @@ for (const name of wanted) {
 }
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
+// Minutes long, so only run when named.
+const OPT_IN = new Set(['long']);
 for (const [name, bench] of Object.entries(BENCHES)) {
-  if (wanted.length && !wanted.includes(name)) continue;
+  if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();
   try {
     await bench(rig);
