@@ -156,3 +156,10 @@ export function loadNote(): string {
 export function runQueueWaitMs(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
 }
+
+/** Host-wide count of connections dropped because a listen queue was full (TcpExt ListenOverflows). */
+export function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(' ');
+  return Number(lines[1].split(' ')[names.indexOf('ListenOverflows')]);
+}

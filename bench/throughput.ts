@@ -6,7 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startFakeUpstream } from '../test/kit/fake-upstream.ts';
-import { BENCH_API_KEY, BUILT_ENTRY, cpuMs, loadNote, runQueueWaitMs, requireFreshBuild, spawnServer, type ChildServer } from './child-server.ts';
+import { BENCH_API_KEY, BUILT_ENTRY, cpuMs, listenOverflows, loadNote, runQueueWaitMs, requireFreshBuild, spawnServer, type ChildServer } from './child-server.ts';
 import { EventTap, sessionFactory, summarize, userMessage } from './lib.ts';
 
 export interface ThroughputOptions {
@@ -57,6 +57,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<void> {
       clientEld.reset();
       const cpu0 = cpuMs(s.pid);
       const wait0 = runQueueWaitMs(s.pid);
+      const overflow0 = listenOverflows();
       const clientCpu0 = process.cpuUsage();
       const t0 = performance.now() + 20;
       let i = 0;
@@ -86,6 +87,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<void> {
       const wall = (Math.max(lastDone, performance.now()) - t0) / 1000;
       const serverCpu = cpuMs(s.pid) - cpu0;
       const serverWait = runQueueWaitMs(s.pid) - wait0;
+      const overflows = listenOverflows() - overflow0;
       const clientCpu = process.cpuUsage(clientCpu0);
       const eld = await serverEld(s, 'eld-read');
       const a = summarize(sendLat);
@@ -98,7 +100,7 @@ export async function benchThroughput(opts: ThroughputOptions): Promise<void> {
       console.log(`    server CPU ${serverCpu.toFixed(0)} ms = ${(serverCpu / wall / 10).toFixed(0)} % of a core, ${(serverCpu / Math.max(1, ok)).toFixed(2)} ms/session, its JS thread waited ${serverWait.toFixed(0)} ms for a CPU; ` +
         `server event-loop delay (beyond the 10 ms sampling interval) p50 ${eld?.p50.toFixed(1)} p99 ${eld?.p99.toFixed(1)} max ${eld?.max.toFixed(0)} ms`);
       console.log(`    client process (SDK + fake upstream) CPU ${((clientCpu.user + clientCpu.system) / 1000 / wall / 10).toFixed(0)} % of a core, ` +
-        `its event-loop delay p99 ${Math.max(0, clientEld.percentile(99) / 1e6 - 10).toFixed(1)} ms, max arrival launch lag ${maxLag.toFixed(1)} ms`);
+        `its event-loop delay p99 ${Math.max(0, clientEld.percentile(99) / 1e6 - 10).toFixed(1)} ms, max arrival launch lag ${maxLag.toFixed(1)} ms; host-wide listen-queue overflows (dropped SYNs, retried by TCP after 1, 3, 7 … s) ${overflows}`);
       up.requests.length = 0;
       await new Promise((r) => setTimeout(r, 2_000));
     }
