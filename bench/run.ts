@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -16,6 +16,9 @@ import { benchIdempotency } from './idempotency.ts';
 import { benchProviders } from './providers.ts';
 import { benchLogCache } from './log-cache.ts';
 import { benchLongSession } from './long-session.ts';
+import { benchColdStart } from './cold-start.ts';
+import { benchMemory } from './memory.ts';
+import { benchThroughput } from './throughput.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -47,6 +50,9 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
   logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
+  start: () => benchColdStart({ runs: 10 }),
+  memory: () => benchMemory({ sessions: Number(process.env.MEMORY_SESSIONS ?? 10_000), concurrency: 20, settleMs: 10_000 }),
+  throughput: () => benchThroughput({ rates: [50, 100, 200, 400], seconds: Number(process.env.THROUGHPUT_SECONDS ?? 10), turnTimeoutMs: 30_000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
 
@@ -59,8 +65,8 @@ for (const name of wanted) {
 }
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
-// Minutes long, so only run when named.
-const OPT_IN = new Set(['long']);
+// Minutes long (or needing a fresh build), so only run when named.
+const OPT_IN = new Set(['long', 'start', 'memory', 'throughput']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();
@@ -71,6 +77,6 @@ for (const [name, bench] of Object.entries(BENCHES)) {
   }
 }
 for (const [name, bench] of Object.entries(STANDALONE)) {
-  if (wanted.length && !wanted.includes(name)) continue;
+  if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   await bench();
 }
