@@ -30,12 +30,11 @@ import { bootstrapApiKey } from './auth.ts';
 import { PriceTable } from '../domain/pricing.ts';
 import { ServerTools } from '../tools/server-tools.ts';
 import type { ServerToolRunner } from '../harness/tool-runner.ts';
-import { SdkMcpConnector } from '../adapters/mcp/sdk-mcp-connector.ts';
 import { McpSessionPool } from '../adapters/mcp/mcp-session-pool.ts';
 import { guardedFetch } from '../adapters/net-guard/guarded-fetch.ts';
 import { createGuardedFetchLike } from '../adapters/net-guard/guarded-fetch-like.ts';
 import { SearxngSearchProvider } from '../adapters/web-search-searxng/searxng-search-provider.ts';
-import type { McpCredential as PoolCredential } from '../ports/mcp.ts';
+import type { McpConnector, McpCredential as PoolCredential } from '../ports/mcp.ts';
 import { VaultService } from '../harness/vault-service.ts';
 import { openSecretBox } from '../adapters/secret-box/master-key.ts';
 import { MasterKeyError } from '../ports/secret-box.ts';
@@ -118,7 +117,15 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     return { bearer, onUnauthorized: async () => (await vaults.refreshMcpCredential(found.credentialId))?.token };
   };
   // MCP servers often live on private networks, so the SSRF guard is opt-in for them.
-  const connector = new SdkMcpConnector(config.mcpEgressGuard ? { fetch: createGuardedFetchLike() } : {});
+  // The MCP SDK (~130 ms to load) is imported at the first MCP connection, not at start-up.
+  let sdkConnector: Promise<McpConnector> | undefined;
+  const connector: McpConnector = {
+    async connect(server, auth, signal) {
+      sdkConnector ??= import('../adapters/mcp/sdk-mcp-connector.ts').then(({ SdkMcpConnector }) =>
+        new SdkMcpConnector(config.mcpEgressGuard ? { fetch: createGuardedFetchLike() } : {}));
+      return (await sdkConnector).connect(server, auth, signal);
+    },
+  };
   const mcpPool = new McpSessionPool({ connector, credentials: mcpCredentials, idleMs: config.mcpIdleMs });
   const serverTools = overrides.serverTools ?? new ServerTools({
     mcp: mcpPool,

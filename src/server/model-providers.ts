@@ -1,10 +1,9 @@
 // Builds one model adapter per configured provider and the router over them, and names the
 // providers whose key variable is unset (a start-up warning; their sessions fail with session.error).
 import { AnthropicModel } from '../adapters/model-anthropic/anthropic-model.ts';
-import { OpenAIModel } from '../adapters/model-openai/openai-model.ts';
 import { ModelRouter } from '../harness/model-router.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
-import type { ModelClient } from '../ports/model.ts';
+import type { ModelClient, ModelRequest, ModelResponse } from '../ports/model.ts';
 import type { ModelsSettings, ProviderSettings } from './models-config.ts';
 
 /** OpenAI's own API takes `max_completion_tokens` (required by its reasoning models); compatible servers read `max_tokens`. */
@@ -17,9 +16,32 @@ export function createModelClient(settings: ModelsSettings, catalog: ModelCatalo
   for (const p of settings.providers) {
     clients.set(p.name, p.type === 'anthropic'
       ? new AnthropicModel({ apiKey: p.apiKey, baseURL: p.baseUrl })
-      : new OpenAIModel({ apiKey: p.apiKey, baseURL: p.baseUrl, maxTokensParam: maxTokensParam(p), provider: { name: p.name, keyVariable: p.apiKeyEnv } }));
+      : new LazyModelClient(async () => {
+        const { OpenAIModel } = await import('../adapters/model-openai/openai-model.ts');
+        return new OpenAIModel({ apiKey: p.apiKey, baseURL: p.baseUrl, maxTokensParam: maxTokensParam(p), provider: { name: p.name, keyVariable: p.apiKeyEnv } });
+      }));
   }
   return new ModelRouter(catalog, clients, { maxRetries: opts.maxRetries });
+}
+
+/**
+ * Loads an adapter at its first call, so a start-up pays only for the providers it uses (the
+ * `openai` client alone adds ~130 ms to start-up). A failed load is retried at the next call.
+ */
+export class LazyModelClient implements ModelClient {
+  private loading: Promise<ModelClient> | undefined;
+  private readonly load: () => Promise<ModelClient>;
+  constructor(load: () => Promise<ModelClient>) {
+    this.load = load;
+  }
+
+  async stream(request: ModelRequest, opts: Parameters<ModelClient['stream']>[1]): Promise<ModelResponse> {
+    this.loading ??= this.load().catch((err) => {
+      this.loading = undefined;
+      throw err;
+    });
+    return (await this.loading).stream(request, opts);
+  }
 }
 
 /**
