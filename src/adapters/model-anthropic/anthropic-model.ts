@@ -5,6 +5,7 @@ import {
   ModelError,
   type ModelClient, type ModelOutputBlock, type ModelRequest, type ModelResponse, type ModelStreamEvent,
 } from '../../ports/model.ts';
+import { credentialsMessage, retryAfterMs } from '../model-common/provider-errors.ts';
 
 export interface AnthropicModelOptions {
   apiKey: string | undefined;
@@ -142,31 +143,6 @@ function readUsage(into: Record<string, number>, u: any): void {
   }
 }
 
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms && !Number.isNaN(Number(ms))) return Number(ms);
-  const s = headers?.get('retry-after');
-  if (!s) return undefined;
-  if (!Number.isNaN(Number(s))) return Number(s) * 1000;
-  // RFC 9110 also allows an HTTP date.
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** Plain words for the operator: who refused, why, and which variable fixes it. */
-function credentialsMessage(status: number | undefined, type: string | undefined, detail: string, provider: ProviderContext | undefined): string {
-  const who = `The model provider Anthropic (${provider?.host ?? 'api.anthropic.com'})`;
-  const what = `(${status ?? 'stream'}${type ? ` ${type}` : ''}: ${detail})`;
-  const denied = status === 403 || type === 'permission_error';
-  const refusal = denied
-    ? `${who} refused the request: the API key in ${KEY_VARIABLE} lacks permission for it ${what}.`
-    : `${who} rejected the API key Hangar sends ${what}.`;
-  const fix = provider && !provider.keySet
-    ? `${KEY_VARIABLE} is not set on the Hangar server: set it to a valid key and restart Hangar`
-    : `This is a server configuration problem: set ${KEY_VARIABLE} on the Hangar server to a valid key${denied ? ' with access to this model' : ''} and restart Hangar`;
-  return `${refusal} ${fix}, then send the message again.`;
-}
-
 /** Classifies an SDK failure by status code and error type (never by message text). */
 export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], provider?: ProviderContext): ModelError {
   if (err instanceof ModelError) return err;
@@ -185,7 +161,7 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
     if (status === 529 || type === 'overloaded_error') return new ModelError('overloaded', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 402 || type === 'billing_error') return new ModelError('billing', message, { retryable: false, status, cause: err });
     if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') {
-      return new ModelError('authentication', credentialsMessage(status, type, String((err.error as any)?.error?.message ?? err.message), provider), { retryable: false, status, cause: err });
+      return new ModelError('authentication', credentialsMessage(status, type, String((err.error as any)?.error?.message ?? err.message), { displayName: 'Anthropic', host: provider?.host ?? 'api.anthropic.com', keyVariable: KEY_VARIABLE, keySet: provider?.keySet }, status === 403 || type === 'permission_error'), { retryable: false, status, cause: err });
     }
     if (status === undefined || status >= 500 || status === 408) return new ModelError('request_failed', message, { retryable: true, retryAfterMs: after, status, cause: err });
     return new ModelError('request_failed', message, { retryable: false, status, cause: err });

@@ -2,16 +2,7 @@
 // status code, error code and class (never by message text). A rejected tool schema names the tool.
 import OpenAI from 'openai';
 import { ModelError, type ModelOutputBlock } from '../../ports/model.ts';
-
-export function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = headers?.get('retry-after-ms');
-  if (ms && !Number.isNaN(Number(ms))) return Number(ms);
-  const s = headers?.get('retry-after');
-  if (!s) return undefined;
-  if (!Number.isNaN(Number(s))) return Number(s) * 1000;
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
+import { credentialsMessage, retryAfterMs } from '../model-common/provider-errors.ts';
 
 /** `tools[2].function.parameters` → the name of tool 2, so the error says which schema was refused. */
 function toolOfParam(param: unknown, toolNames: string[]): string | undefined {
@@ -27,23 +18,6 @@ export interface ProviderContext {
   /** The variable holding the key (undefined: the provider is configured without one). */
   keyVariable: string | undefined;
   keySet: boolean;
-}
-
-/** Plain words for the operator: who refused, why, and which variable fixes it. */
-function credentialsMessage(status: number | undefined, code: string | undefined, detail: string, p: ProviderContext | undefined): string {
-  const who = `The model provider ${p?.displayName ?? 'OpenAI'} (${p?.host ?? 'api.openai.com'})`;
-  const what = `(${status ?? 'stream'}${code ? ` ${code}` : ''}: ${detail})`;
-  const denied = status === 403;
-  const variable = p?.keyVariable;
-  const refusal = denied
-    ? `${who} refused the request: the API key${variable ? ` in ${variable}` : ''} lacks permission for it ${what}.`
-    : `${who} rejected the API key Hangar sends ${what}.`;
-  const fix = !variable
-    ? 'This is a server configuration problem: name the variable holding its key in api_key_env in HANGAR_MODELS and restart Hangar'
-    : p && !p.keySet
-      ? `${variable} is not set on the Hangar server: set it to a valid key and restart Hangar`
-      : `This is a server configuration problem: set ${variable} on the Hangar server to a valid key${denied ? ' with access to this model' : ''} and restart Hangar`;
-  return `${refusal} ${fix}, then send the message again.`;
 }
 
 export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], toolNames: string[] = [], provider?: ProviderContext): ModelError {
@@ -69,7 +43,7 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
     // The provider refused Hangar's own key: the operator's problem, so it ends the turn, not the session.
     if (status === 401 || status === 403) {
       const detail = String((err.error as { message?: unknown } | undefined)?.message ?? err.message);
-      return new ModelError('authentication', credentialsMessage(status, code, detail, provider), { retryable: false, status, cause: err });
+      return new ModelError('authentication', credentialsMessage(status, code, detail, { displayName: provider?.displayName ?? 'OpenAI', host: provider?.host ?? 'api.openai.com', keyVariable: provider?.keyVariable, keySet: provider?.keySet }, status === 403), { retryable: false, status, cause: err });
     }
     if (status === undefined || status >= 500 || status === 408 || status === 409) {
       return new ModelError('request_failed', message, { retryable: true, retryAfterMs: after, status, cause: err });
