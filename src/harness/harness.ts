@@ -20,6 +20,8 @@ import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
+import { NO_TRACER, inSpan } from '../ports/tracer.ts';
+import { ToolCallTrace, type ToolCallTelemetry } from '../telemetry/tool-call-trace.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -48,6 +50,8 @@ export interface HarnessDeps {
   logger: Logger;
   /** The model API's host, named in the log line of a failed model request. */
   modelHost?: string;
+  /** Spans (turn, tool calls, grading) and tool/lease metrics; none = not observed. */
+  telemetry?: ToolCallTelemetry;
 }
 
 interface ActiveLoop {
@@ -90,7 +94,11 @@ export class Harness {
 
   async sweep(): Promise<void> {
     const ids = await this.deps.store.sessions.orphaned(this.deps.clock.now(), 500);
-    for (const id of ids) if (!this.active.has(id)) this.wake(id);
+    for (const id of ids) {
+      if (this.active.has(id)) continue;
+      this.deps.telemetry?.metrics?.leaseTakeover();
+      this.wake(id);
+    }
   }
 
   /** Drive the session if no loop is doing so; otherwise make the running loop look again. */
@@ -104,7 +112,7 @@ export class Harness {
     // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
     const entry: ActiveLoop = { step: new AbortController(), poked: false };
     this.active.set(sessionId, entry);
-    const task = this.run(sessionId, entry).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
+    const task = (this.deps.telemetry?.tracer ?? NO_TRACER).turn(sessionId, () => this.run(sessionId, entry)).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
     this.running.add(task);
     void task.finally(() => this.running.delete(task));
   }
@@ -226,7 +234,9 @@ export class Harness {
     const row = await this.deps.store.sessions.get(sessionId);
     if (!row) return;
     const log = await this.deps.store.sessions.log(sessionId);
-    const outcome = await runEvaluation(this.graderDeps(), sessionId, row, log, action, signal);
+    const outcome = await inSpan(this.deps.telemetry?.tracer ?? NO_TRACER, 'hangar.outcome.evaluate', {
+      attributes: { 'hangar.outcome.id': action.outcomeId, 'hangar.outcome.iteration': action.iteration },
+    }, () => runEvaluation(this.graderDeps(), sessionId, row, log, action, signal));
     if (outcome.type === 'failed' && outcome.error.kind !== 'aborted') {
       await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal, outcome.evaluation);
     }
@@ -314,20 +324,22 @@ export class Harness {
       let error: SessionErrorBody | undefined;
       let webCall: 'web_fetch_requests' | 'web_search_requests' | undefined;
       const toolStarted = Date.now();
+      const traced = new ToolCallTrace(this.deps.telemetry ?? {}, use, event, input);
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
         outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
       } else if (!(await this.markStarted(sessionId, use.id))) {
         continue; // answered meanwhile, or the session stopped running: nothing to run
       } else if (use.type === 'agent.mcp_tool_use') {
-        ({ outcome, error } = await this.deps.serverTools.runMcp({ id: sessionId }, agent, String(event.mcp_server_name), use.name, input, signal));
+        ({ outcome, error } = await traced.run(() => this.deps.serverTools.runMcp({ id: sessionId }, agent, String(event.mcp_server_name), use.name, input, signal)));
       } else if (use.name === 'web_fetch' || use.name === 'web_search') {
-        outcome = await this.deps.serverTools.runWeb(use.name, input, agent, signal);
+        outcome = await traced.run(() => this.deps.serverTools.runWeb(use.name, input, agent, signal));
         webCall = use.name === 'web_fetch' ? 'web_fetch_requests' : 'web_search_requests';
       } else {
-        outcome = await this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal });
+        outcome = await traced.run(() => this.deps.tools.run(toolSession(row.session), { id: use.id, name: use.name, input }, { signal }));
       }
       this.deps.logger.info({ sessionId, tool: use.name, durationMs: Date.now() - toolStarted, isError: outcome.isError }, 'tool call');
+      traced.end(outcome, error);
       // Aborted: an interrupt answers this call, or (shutdown) the next process finds it started.
       if (signal.aborted) return;
       await this.deps.log.commit(sessionId, (current, log) => {

@@ -5,6 +5,9 @@ import type { CommitPlan, SessionRow, Store, StoredEvent } from '../ports/store.
 import { logTransitions, type InfoLogger } from './lifecycle-log.ts';
 import type { SecretScrubber } from '../domain/secret-scrubber.ts';
 
+/** Told of every commit: what was stored and how long the store took (metrics, span attributes). */
+export type CommitObserver = (sessionId: string, stored: StoredEvent[], durationMs: number) => void;
+
 /** The scrubber for a session's secrets (its vaults' credentials), asked before each commit. */
 export type SessionScrubbers = (sessionId: string) => Promise<SecretScrubber>;
 
@@ -14,17 +17,19 @@ export class SessionLog {
   /** Where status changes are logged (turn started/ended, …); none = not logged. */
   private readonly logger: InfoLogger | undefined;
   private readonly scrubbers: SessionScrubbers | undefined;
+  private readonly observe: CommitObserver | undefined;
 
   /**
    * `scrubbers`: every event appended is scrubbed of the session's secrets first, whoever produced
    * it (tool, MCP and web results, session.error messages, ...), so neither the log, its streams,
    * the API nor the next model request built from the log can carry a secret a tool echoed.
    */
-  constructor(store: Store, bus: EventBus, logger?: InfoLogger, scrubbers?: SessionScrubbers) {
+  constructor(store: Store, bus: EventBus, logger?: InfoLogger, scrubbers?: SessionScrubbers, observe?: CommitObserver) {
     this.store = store;
     this.bus = bus;
     this.logger = logger;
     this.scrubbers = scrubbers;
+    this.observe = observe;
   }
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
@@ -35,7 +40,9 @@ export class SessionLog {
         return plan.events ? { ...plan, events: scrubber.value(plan.events) } : plan;
       }
       : decide;
+    const started = this.observe ? performance.now() : 0;
     const result = await this.store.sessions.commit(sessionId, scrubbed);
+    if (result && this.observe) this.observe(sessionId, result.stored, performance.now() - started);
     if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event });
     if (result && this.logger) logTransitions(this.logger, sessionId, result.stored);
     return result;

@@ -7,6 +7,7 @@ import { conflict, invalidRequest, notFound, unauthenticated } from '../protocol
 import { applyMetadataPatch, type MetadataPatch } from '../protocol/common-schemas.ts';
 import type { Page, PageQuery, Store, WorkRow } from '../ports/store.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
+import type { Metrics } from '../ports/metrics.ts';
 import {
   ENVIRONMENT_KEY_PREFIX, SESSION_TOKEN_PREFIX, acknowledge, claimable, encodeWorkSecret, handOut, hashCredential,
   heartbeat, newEnvironmentKey, newSessionToken, newWorkRow, presentWork, settle, stop,
@@ -57,15 +58,17 @@ type WorkObject = Record<string, unknown>;
 export class WorkQueue {
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly metrics: Metrics | undefined;
   private readonly opts: WorkQueueOptions;
   /** Long polls waiting per environment; `notify` wakes them. A wake-up hint only, never state. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly generation = new Map<string, number>();
   private closed = false;
 
-  constructor(deps: { store: Store; clock: Clock }, opts: Partial<WorkQueueOptions> = {}) {
+  constructor(deps: { store: Store; clock: Clock; metrics?: Metrics }, opts: Partial<WorkQueueOptions> = {}) {
     this.store = deps.store;
     this.clock = deps.clock;
+    this.metrics = deps.metrics;
     this.opts = { ...DEFAULT_WORK_QUEUE_OPTIONS, ...opts };
   }
 
@@ -178,10 +181,15 @@ export class WorkQueue {
     const nowMs = this.clock.now();
     const token = newSessionToken();
     const tokenHash = hashCredential(token);
+    let firstPickup = false;
     const row = await this.store.work.claim(environmentId, { nowMs, handedOutBefore: nowMs - reclaimMs }, (stored) => {
       const current = settle(stored, nowMs);
-      return claimable(current, nowMs, reclaimMs) ? handOut(current, nowMs, tokenHash) : undefined;
+      if (!claimable(current, nowMs, reclaimMs)) return undefined;
+      // Pickup latency counts an item's first hand-out only (re-hand-outs and lapsed leases start later).
+      firstPickup = stored.work.state === 'queued' && stored.polledAt === null;
+      return handOut(current, nowMs, tokenHash);
     });
+    if (row && firstPickup) this.metrics?.workPickedUp(nowMs - Date.parse(String(row.work.created_at)));
     return row ? presentWork(row, encodeWorkSecret(token, apiBaseUrl)) : null;
   }
 

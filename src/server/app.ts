@@ -23,6 +23,8 @@ import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
+import { registerRequestTracing } from '../telemetry/http-tracing.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -73,10 +75,11 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   });
 
   app.decorateRequest('principal', null as never);
+  if (deps.tracer) registerRequestTracing(app, deps.tracer, new Set([...PUBLIC_PATHS, METRICS_PATH]));
   registerRequestLog(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
-    if (PUBLIC_PATHS.has(req.url.split('?')[0])) return;
+    if (PUBLIC_PATHS.has(req.url.split('?')[0]) || presentsMetricsKey(req, deps.metricsKey)) return;
     await authenticate(req, reply);
     authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
   });
@@ -122,5 +125,6 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEnvironmentKeyRoutes(app, deps);
   registerVaultRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerMetricsRoutes(app, deps.metrics);
   return app;
 }

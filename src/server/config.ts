@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parsePriceOverrides, type ModelPrice } from '../domain/pricing.ts';
 import { loadModelsSettings, ModelsFileError, type ModelsSettings } from './models-config.ts';
+import { parseTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
 
 function parsePricing(json: string | undefined): Record<string, ModelPrice> {
   if (!json) return {};
@@ -112,6 +113,8 @@ export interface HangarConfig {
   authFailWindowMs: number;
   /** Providers (with keys) and model entries: HANGAR_MODELS over the defaults from ANTHROPIC_ and OPENAI_ variables. */
   models: ModelsSettings;
+  /** Traces (OTEL_* variables) and the optional metrics key (telemetry-config.ts). */
+  telemetry: TelemetryConfig;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
     models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
+    telemetry: parseTelemetryConfig(cleaned),
   };
 }
 

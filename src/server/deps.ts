@@ -8,6 +8,8 @@ import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
 import type { Readiness } from './readiness.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { Tracer } from '../ports/tracer.ts';
 
 export interface AppDeps {
   store: Store;
@@ -24,4 +26,10 @@ export interface AppDeps {
   readiness?: Readiness;
   /** Configured models: `GET /v1/models` and the unknown-model 400 (none = any id accepted). */
   models?: ModelCatalog;
+  /** `GET /metrics` and the SSE connection gauge (none = an empty exposition). */
+  metrics?: Metrics;
+  /** HANGAR_METRICS_KEY: reads `GET /metrics` only. */
+  metricsKey?: string;
+  /** HTTP server spans (none = not traced). */
+  tracer?: Tracer;
 }

@@ -44,6 +44,17 @@ import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
+import { readFileSync } from 'node:fs';
+import { NO_TRACER, type Tracer } from '../ports/tracer.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { TracingConfig } from './telemetry-config.ts';
+import { PrometheusMetrics } from '../adapters/metrics-prometheus/prometheus-metrics.ts';
+import { SqliteStoreStats } from '../adapters/store-sqlite/sqlite-store-stats.ts';
+import { ContentCapture } from '../telemetry/content-capture.ts';
+import { ObservedModelClient } from '../telemetry/observed-model.ts';
+import { observeSandboxProvider, observeServerTools } from '../telemetry/observed-tools.ts';
+import { commitObserver } from '../telemetry/commit-observer.ts';
+import { withTraceFields } from '../telemetry/trace-log-fields.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -57,6 +68,9 @@ export interface Hangar {
   sandbox: SandboxProvider;
   /** The checks `GET /readyz` serves. */
   readiness: Readiness;
+  /** Spans (NO_TRACER when tracing is off) and the `GET /metrics` recorder. */
+  tracer: Tracer;
+  metrics: Metrics;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
   generatedApiKey: string | undefined;
   listen(): Promise<string>;
@@ -87,20 +101,33 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const owner = `proc_${process.pid}_${randomBytes(4).toString('hex')}`;
+  // The OpenTelemetry SDK is imported only when tracing is configured (start-up cost).
+  const tracer = config.telemetry.tracing ? await loadTracer(config.telemetry.tracing, owner) : NO_TRACER;
+  const logger = withTraceFields(overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), tracer);
+  if (config.telemetry.tracing) {
+    const { url, protocol, captureContent } = config.telemetry.tracing;
+    const endpoint = new URL(url);
+    logger.info({ endpoint: `${endpoint.origin}${endpoint.pathname}`, protocol, captureContent }, 'tracing enabled');
+  }
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
   const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
   const vaults = await openVaults(config, store, clock, logger);
+  // prom-client loads a second after start-up (or at the first scrape); records wait until then.
+  const metrics = new PrometheusMetrics({ source: new SqliteStoreStats(store), now: () => clock.now(), loadAfterMs: 1_000 });
+  const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
-  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId));
-  const model = overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries });
+  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics));
+  const model = new ObservedModelClient(overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries }), {
+    tracer, metrics, prices, content, catalog,
+  });
   const files = new FileService(
     { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
     { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
   );
-  const provider = overrides.sandboxProvider ?? createSandboxProvider(config, logger);
+  const provider = observeSandboxProvider(overrides.sandboxProvider ?? createSandboxProvider(config, logger), tracer, metrics);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
   const tools = overrides.tools ?? new SandboxToolRunner({
@@ -127,15 +154,16 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     },
   };
   const mcpPool = new McpSessionPool({ connector, credentials: mcpCredentials, idleMs: config.mcpIdleMs });
-  const serverTools = overrides.serverTools ?? new ServerTools({
+  const serverTools = observeServerTools(overrides.serverTools ?? new ServerTools({
     mcp: mcpPool,
     fetcher: guardedFetch,
     search: config.searxngUrl ? new SearxngSearchProvider({ baseUrl: config.searxngUrl }) : undefined,
-  });
+  }), tracer);
   const harness = new Harness(
     {
       store, log, model, tools, clock, logger, prices, serverTools,
       modelHost: upstreamHost(config.anthropicBaseUrl),
+      telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
@@ -144,14 +172,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     {
       graderModel: config.graderModel,
       ongoingIntervalMs: config.outcomeOngoingMs,
-      owner: `proc_${process.pid}_${randomBytes(4).toString('hex')}`,
+      owner,
       leaseTtlMs: config.leaseTtlMs,
       sweepIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
       maxTokens: config.maxOutputTokens,
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
-  const work = new WorkQueue({ store, clock }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
+  const work = new WorkQueue({ store, clock, metrics }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
@@ -174,12 +202,15 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     throw err;
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
-  const app = await buildApp({ store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog }, {
+  const app = await buildApp({
+    store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    metrics, metricsKey: config.telemetry.metricsKey, tracer,
+  }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness,
+    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
@@ -191,6 +222,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await mcpPool.close();
       work.close();
       await app.close();
+      metrics.close();
+      await tracer.shutdown().catch((err) => logger.warn({ err: String(err) }, 'exporting the last spans failed'));
       await store.close();
     },
   };
@@ -227,6 +260,20 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     hostUser: config.sandboxUser,
     maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
+}
+
+/** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */
+async function loadTracer(config: TracingConfig, instanceId: string): Promise<Tracer> {
+  const { createOtelTracer } = await import('../adapters/tracing-otel/otel-tracer.ts');
+  return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId });
+}
+
+function packageVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The model API's host, for log lines about failed model requests (never the key or path). */

@@ -1,9 +1,9 @@
 // One log line per HTTP request: method, route pattern (never the raw URL, whose query may carry
-// secrets), status, duration and request id (the `reqId` Fastify binds to `req.log`). Bodies and headers are never logged. Health probes and
+// secrets), status, duration and request id (the `reqId` Fastify binds to `req.log`). Bodies and headers are never logged. Health probes, scrapes and
 // empty work polls repeat every few seconds, so they go to `debug` to keep the `info` log readable.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-const QUIET_ROUTES = new Set(['/health', '/healthz', '/readyz']);
+const QUIET_ROUTES = new Set(['/health', '/healthz', '/readyz', '/metrics']);
 const POLL_ROUTE = /\/work\/poll$/;
 
 export function requestLogLevel(route: string, status: number): 'info' | 'debug' {

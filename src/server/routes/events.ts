@@ -56,9 +56,11 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       onClose: () => {
         unsubscribe();
         open.delete(sse);
+        deps.metrics?.sseClosed();
       },
     });
     open.add(sse);
+    deps.metrics?.sseOpened();
     const onMessage = (m: BusMessage) => {
       const p = m.payload;
       if (m.kind === 'preview') {

@@ -1,0 +1,107 @@
+// The tracing port: spans around a session's turn and the work inside it (model requests, tool
+// calls, MCP calls, sandbox provisioning, grading, the HTTP requests that start turns). Vendor
+// neutral: the OpenTelemetry adapter (src/adapters/tracing-otel/) is loaded only when tracing is
+// configured; otherwise `NO_TRACER` runs every callback as is and allocates nothing.
+export const TRACER_PORT_VERSION = 'v1';
+
+export type SpanAttributeValue = string | number | boolean | string[];
+export type SpanAttributes = Record<string, SpanAttributeValue | undefined>;
+
+export type SpanKindName = 'internal' | 'client' | 'server';
+
+export interface TraceSpan {
+  /** Runs `fn` with this span as the current one, so spans started inside nest under it. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Adds attributes (undefined values are skipped). */
+  set(attributes: SpanAttributes): void;
+  /** Marks the span failed: status ERROR and `error.type`; `message` only when content may be exported. */
+  fail(errorType: string, message?: string): void;
+  /** Ends the span (at `endMs`, default now). Further calls do nothing. */
+  end(endMs?: number): void;
+}
+
+/** The ids a log line carries to join it to its trace (W3C hex). */
+export interface TraceLogFields {
+  trace_id: string;
+  span_id: string;
+}
+
+export interface StartSpanOptions {
+  kind?: SpanKindName;
+  attributes?: SpanAttributes;
+  startMs?: number;
+  remoteParent?: Record<string, string | string[] | undefined>;
+}
+
+/** The tracing clock in epoch milliseconds (time origin + monotonic time, as OpenTelemetry counts). */
+export const traceNow = (): number => performance.timeOrigin + performance.now();
+
+export interface Tracer {
+  /** False for the no-op tracer: callers may skip building attributes. */
+  readonly enabled: boolean;
+  /** Whether prompts, model output and tool inputs/outputs may be recorded (HANGAR_OTEL_CAPTURE_CONTENT). */
+  readonly captureContent: boolean;
+  /**
+   * Runs `fn` as one active period of a session (a turn): a new trace whose root span is created
+   * at the first span or log line inside it — a wake with nothing to do leaves no trace. The span
+   * current when this is called (the HTTP request that sent the input) becomes a link, not a
+   * parent: the turn outlives the request.
+   */
+  turn<T>(sessionId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Starts a span under the current one (a root span outside any). Call `end()`. `remoteParent`:
+   * request headers instead — a root span of this process whose parent is the W3C `traceparent`
+   * they carry, if any (for the HTTP server span). Times are `traceNow()` milliseconds.
+   */
+  start(name: string, opts?: StartSpanOptions): TraceSpan;
+  /** Adds attributes to the current turn's root span (nothing outside a turn). */
+  annotateTurn(attributes: SpanAttributes): void;
+  /** Adds attributes to the current span (nothing outside a span). */
+  annotate(attributes: SpanAttributes): void;
+  /** The session of the current turn, if any (for scrubbing captured content). */
+  currentSession(): string | undefined;
+  /** Ids of the current span for log lines; undefined outside any span. */
+  logFields(): TraceLogFields | undefined;
+  /** Exports what has ended so far (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Flushes and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+const NOOP_SPAN: TraceSpan = {
+  run: (fn) => fn(),
+  set() {},
+  fail() {},
+  end() {},
+};
+
+/** Tracing off: callbacks run unchanged, nothing is recorded. */
+export const NO_TRACER: Tracer = {
+  enabled: false,
+  captureContent: false,
+  turn: (_sessionId, fn) => fn(),
+  start: () => NOOP_SPAN,
+  annotateTurn() {},
+  annotate() {},
+  currentSession: () => undefined,
+  logFields: () => undefined,
+  flush: async () => {},
+  shutdown: async () => {},
+};
+
+/** Runs `fn` inside a new span that ends when `fn` settles; a throw marks it failed and is rethrown. */
+export async function inSpan<T>(
+  tracer: Tracer, name: string, opts: { kind?: SpanKindName; attributes?: SpanAttributes },
+  fn: (span: TraceSpan) => Promise<T>,
+): Promise<T> {
+  if (!tracer.enabled) return fn(NOOP_SPAN);
+  const span = tracer.start(name, opts);
+  try {
+    return await span.run(() => fn(span));
+  } catch (err) {
+    span.fail(err instanceof Error ? err.name : 'Error', err instanceof Error ? err.message : String(err));
+    throw err;
+  } finally {
+    span.end();
+  }
+}
