@@ -21,7 +21,7 @@ import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { NO_TRACER, inSpan } from '../ports/tracer.ts';
-import { ToolCallTrace, type ToolCallTelemetry } from '../telemetry/tool-call-trace.ts';
+import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-trace.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */

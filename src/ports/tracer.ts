@@ -4,6 +4,33 @@
 // configured; otherwise `NO_TRACER` runs every callback as is and allocates nothing.
 export const TRACER_PORT_VERSION = 'v1';
 
+/** What the tracing adapter is configured with (parsed from OTEL_* by server/telemetry-config.ts). */
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export type SamplerSetting =
+  | { type: 'always_on' | 'always_off' }
+  | { type: 'traceidratio'; ratio: number }
+  | { type: 'parentbased_always_on' | 'parentbased_always_off' }
+  | { type: 'parentbased_traceidratio'; ratio: number };
+
+export interface TracingConfig {
+  /** The full traces URL (…/v1/traces). */
+  url: string;
+  protocol: OtlpProtocol;
+  /** Sent with every export; never logged, never in spans or API responses. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  compression: 'gzip' | 'none';
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  sampler: SamplerSetting;
+  batch: { scheduledDelayMs: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMs: number };
+  /** Export prompts, model output and tool inputs/outputs (scrubbed of vault secrets). */
+  captureContent: boolean;
+  /** Whether the incoming W3C `traceparent` header parents the request's span. */
+  propagate: boolean;
+}
+
 export type SpanAttributeValue = string | number | boolean | string[];
 export type SpanAttributes = Record<string, SpanAttributeValue | undefined>;
 

@@ -24,7 +24,7 @@ import { registerModelRoutes } from './routes/models.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
-import { registerRequestTracing } from '../telemetry/http-tracing.ts';
+import { registerRequestTracing } from './http-tracing.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',

@@ -50,11 +50,11 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { TracingConfig } from './telemetry-config.ts';
 import { PrometheusMetrics } from '../adapters/metrics-prometheus/prometheus-metrics.ts';
 import { SqliteStoreStats } from '../adapters/store-sqlite/sqlite-store-stats.ts';
-import { ContentCapture } from '../telemetry/content-capture.ts';
-import { ObservedModelClient } from '../telemetry/observed-model.ts';
-import { observeSandboxProvider, observeServerTools } from '../telemetry/observed-tools.ts';
-import { commitObserver } from '../telemetry/commit-observer.ts';
-import { withTraceFields } from '../telemetry/trace-log-fields.ts';
+import { ContentCapture } from '../harness/telemetry/content-capture.ts';
+import { ObservedModelClient } from '../harness/telemetry/observed-model.ts';
+import { observeSandboxProvider, observeServerTools } from '../harness/telemetry/observed-tools.ts';
+import { commitObserver } from '../harness/telemetry/commit-observer.ts';
+import { withTraceFields } from './trace-log-fields.ts';
 
 export interface Hangar {
   app: FastifyInstance;

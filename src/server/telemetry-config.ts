@@ -4,31 +4,9 @@
 // so a server with tracing off never loads the SDK. A value Hangar cannot honor stops the start.
 import { ConfigError } from './config.ts';
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+import type { OtlpProtocol, SamplerSetting, TracingConfig } from '../ports/tracer.ts';
 
-export type SamplerSetting =
-  | { type: 'always_on' | 'always_off' }
-  | { type: 'traceidratio'; ratio: number }
-  | { type: 'parentbased_always_on' | 'parentbased_always_off' }
-  | { type: 'parentbased_traceidratio'; ratio: number };
-
-export interface TracingConfig {
-  /** The full traces URL (…/v1/traces). */
-  url: string;
-  protocol: OtlpProtocol;
-  /** Sent with every export; never logged, never in spans or API responses. */
-  headers: Record<string, string>;
-  timeoutMs: number;
-  compression: 'gzip' | 'none';
-  serviceName: string;
-  resourceAttributes: Record<string, string>;
-  sampler: SamplerSetting;
-  batch: { scheduledDelayMs: number; maxQueueSize: number; maxExportBatchSize: number; exportTimeoutMs: number };
-  /** Export prompts, model output and tool inputs/outputs (scrubbed of vault secrets). */
-  captureContent: boolean;
-  /** Whether the incoming W3C `traceparent` header parents the request's span. */
-  propagate: boolean;
-}
+export type { OtlpProtocol, SamplerSetting, TracingConfig };
 
 export interface TelemetryConfig {
   /** Undefined: tracing is off and no OpenTelemetry module is loaded. */

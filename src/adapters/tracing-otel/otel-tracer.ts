@@ -17,7 +17,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { traceNow as now, type SpanAttributes, type SpanKindName, type StartSpanOptions, type TraceLogFields, type TraceSpan, type Tracer } from '../../ports/tracer.ts';
-import type { SamplerSetting, TracingConfig } from '../../server/telemetry-config.ts';
+import type { SamplerSetting, TracingConfig } from '../../ports/tracer.ts';
 
 export interface OtelTracerOptions {
   serviceVersion: string;

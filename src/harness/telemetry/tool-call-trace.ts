@@ -2,8 +2,8 @@
 // around the call — so MCP and sandbox spans nest under it — with the permission that let it run,
 // its outcome and error type, and the tool-call metrics. A denied call gets a zero-length span.
 import { performance } from 'node:perf_hooks';
-import type { Metrics, ToolKind } from '../ports/metrics.ts';
-import { traceNow, type TraceSpan, type Tracer } from '../ports/tracer.ts';
+import type { Metrics, ToolKind } from '../../ports/metrics.ts';
+import { traceNow, type TraceSpan, type Tracer } from '../../ports/tracer.ts';
 import type { ContentCapture } from './content-capture.ts';
 
 export interface ToolCallTelemetry {

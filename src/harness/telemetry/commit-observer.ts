@@ -1,9 +1,9 @@
 // Reads what each session-log commit stored: turn starts and ends (by stop reason), terminations
 // and grader verdicts become metrics and span attributes, and the commit's duration is the event-log
 // append latency. Event types only, never contents.
-import type { CommitObserver } from '../harness/session-log.ts';
-import type { Metrics } from '../ports/metrics.ts';
-import type { Tracer } from '../ports/tracer.ts';
+import type { CommitObserver } from '../session-log.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import type { Tracer } from '../../ports/tracer.ts';
 
 export function commitObserver(tracer: Tracer, metrics: Metrics): CommitObserver {
   return (_sessionId, stored, durationMs) => {

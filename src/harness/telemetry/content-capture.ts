@@ -1,8 +1,8 @@
 // Content (prompts, model output, tool inputs and outputs) for spans, only when
 // HANGAR_OTEL_CAPTURE_CONTENT=true: serialized, scrubbed of the current session's vault secrets
 // (the same scrubber the event log uses) and cut to a bounded length. Undefined when capture is off.
-import type { Tracer } from '../ports/tracer.ts';
-import { NO_SCRUB, type SecretScrubber } from '../domain/secret-scrubber.ts';
+import type { Tracer } from '../../ports/tracer.ts';
+import { NO_SCRUB, type SecretScrubber } from '../../domain/secret-scrubber.ts';
 
 /** Longest captured attribute value; longer content is cut with a marker. */
 export const MAX_CONTENT_CHARS = 32_768;

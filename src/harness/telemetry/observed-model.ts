@@ -2,11 +2,11 @@
 // GenAI semantic conventions) under the current turn or grader span, and a sample of the model
 // metrics (requests, errors, duration, tokens, list cost) by provider and model.
 import { performance } from 'node:perf_hooks';
-import { ModelError, type ModelClient, type ModelRequest, type ModelResponse } from '../ports/model.ts';
-import type { Metrics } from '../ports/metrics.ts';
-import { traceNow, type TraceSpan, type Tracer } from '../ports/tracer.ts';
-import type { ModelCatalog } from '../domain/model-routing.ts';
-import type { PriceTable } from '../domain/pricing.ts';
+import { ModelError, type ModelClient, type ModelRequest, type ModelResponse } from '../../ports/model.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import { traceNow, type TraceSpan, type Tracer } from '../../ports/tracer.ts';
+import type { ModelCatalog } from '../../domain/model-routing.ts';
+import type { PriceTable } from '../../domain/pricing.ts';
 import type { ContentCapture } from './content-capture.ts';
 
 export interface ObservedModelDeps {

@@ -2,10 +2,10 @@
 // `tools/call` as client spans, and sandbox provisioning (also timed for
 // hangar_sandbox_provision_duration_seconds). Decorators over the ports, wired by the composition root.
 import { performance } from 'node:perf_hooks';
-import type { ServerToolRunner } from '../harness/tool-runner.ts';
-import type { SandboxProvider } from '../ports/sandbox.ts';
-import type { Metrics } from '../ports/metrics.ts';
-import { inSpan, type Tracer } from '../ports/tracer.ts';
+import type { ServerToolRunner } from '../tool-runner.ts';
+import type { SandboxProvider } from '../../ports/sandbox.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import { inSpan, type Tracer } from '../../ports/tracer.ts';
 
 type McpServerRef = { name: string; url: string };
 const mcpServers = (agent: unknown): McpServerRef[] => ((agent as { mcp_servers?: McpServerRef[] }).mcp_servers ?? []);
