@@ -59,7 +59,10 @@ export class CliProcess {
   readonly exited: Promise<CliResult>;
   private listeners = new Set<() => void>();
 
-  constructor(readonly child: ChildProcess) {
+  readonly child: ChildProcess;
+
+  constructor(child: ChildProcess) {
+    this.child = child;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.notify();
@@ -140,4 +143,42 @@ export async function waitUntil<T>(fn: () => Promise<T | undefined>, what: strin
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A plain HTTP forwarder in front of Hangar that holds back requests matching `delay` for
+ * `delayMs` (everything else, SSE included, streams straight through): makes "the interrupt has
+ * not landed yet" a state a test can be in on purpose.
+ */
+export async function startDelayingProxy(target: string, delay: (method: string, path: string, body: string) => boolean, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer, request } = await import('node:http');
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const forward = () => {
+        const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          res.flushHeaders(); // an SSE stream's headers come before its first event
+          r.pipe(res);
+        });
+        out.on('error', () => res.destroy());
+        res.on('close', () => out.destroy());
+        out.end(body);
+      };
+      if (delay(req.method ?? '', req.url ?? '', body.toString('utf8'))) setTimeout(forward, delayMs);
+      else forward();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
 }

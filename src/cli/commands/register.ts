@@ -68,6 +68,8 @@ const listOptions = (cmd: Command) => cmd
   .option('--archived', 'include archived ones');
 
 export function registerClientCommands(program: Command, setExit: SetExit): void {
+  program.showHelpAfterError(true); // an unknown command prints the usage
+
   const act = (run: Parameters<typeof action>[1], needsClient = true) => action(setExit, run, needsClient);
 
   // ── agents ──
@@ -198,5 +200,8 @@ line go to stderr. Ctrl-C sends user.interrupt; a second Ctrl-C detaches (the se
 /** Usage mistakes at any depth come back to main (exit 2) instead of exiting inside commander. */
 function overrideExits(cmd: Command): void {
   cmd.exitOverride();
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  cmd.showHelpAfterError(`(${path.join(' ')} --help shows its usage)`);
   for (const sub of cmd.commands) overrideExits(sub);
 }

@@ -124,6 +124,7 @@ export async function watchSession(o: WatchOptions): Promise<number> {
   let stream: Awaited<ReturnType<typeof client.beta.sessions.events.stream>> | undefined;
   let detached = false;
   let interrupted = false;
+  let interruptSent: Promise<unknown> = Promise.resolve();
 
   const write = (s: string) => {
     if (o.json || s === '') return;
@@ -146,7 +147,7 @@ export async function watchSession(o: WatchOptions): Promise<number> {
       interrupted = true;
       promptAbort.abort();
       err('interrupting… (Ctrl-C again to detach)');
-      client.beta.sessions.events.send(sessionId, { events: [{ type: 'user.interrupt' }] }).catch((e) => {
+      interruptSent = client.beta.sessions.events.send(sessionId, { events: [{ type: 'user.interrupt' }] }).catch((e) => {
         err(`could not interrupt: ${describeError(e, o.url)?.message ?? String(e)}`);
       });
     } else {
@@ -373,6 +374,8 @@ export async function watchSession(o: WatchOptions): Promise<number> {
     throw e;
   } finally {
     spinner.stop();
+    // A detach right after the first Ctrl-C must not cut the interrupt off mid-request.
+    await Promise.race([interruptSent, new Promise((r) => setTimeout(r, 5_000).unref())]);
     process.off('SIGINT', onInterrupt);
     reader.close();
     stream?.controller.abort();
