@@ -1,12 +1,14 @@
 #!/usr/bin/env -S node --enable-source-maps --disable-warning=ExperimentalWarning
 // The `hangar` command: `serve` (the server, as `npm start`), `env-key create|list|revoke` (through
 // a running server's API), `keys list|create|revoke` (API keys, in the data directory) and `worker`
-// (serve a self-hosted environment's work queue from this machine). Parsed with commander; every
+// (serve a self-hosted environment's work queue from this machine), and the client commands
+// (src/cli/commands/: agents, envs, sessions, vaults, run, tail, login, config). Parsed with commander; every
 // subcommand is registered in `buildProgram` below. The only place the CLI reads process.env and argv.
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
 import { createKey, listKeys, revokeKey } from './keys.ts';
+import { registerClientCommands } from './commands/register.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
@@ -33,6 +35,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   registerEnvKey(program, setExit);
   registerKeys(program, setExit);
   registerWorker(program, setExit);
+  registerClientCommands(program, setExit); // agents, envs, sessions, vaults, run, tail, login, config
   return program;
 }
 
