@@ -106,6 +106,43 @@ describe('multiagent sessions', () => {
     expect(evs.some((e) => e.type === 'session.thread_created')).toBe(false);
   });
 
+  it('cross-posts a child custom tool call to the primary stream and routes its result back', async () => {
+    const c = rig.client;
+    const a = await c.beta.agents.create({ name: 'asker', model: MODEL, system: 'You ask.', tools: [{ type: 'custom', name: 'lookup', description: 'd', input_schema: { type: 'object', properties: {} } }] as any });
+    const lead = await c.beta.agents.create({ name: 'lead3', model: MODEL, system: 'You lead.', multiagent: { type: 'coordinator', agents: [a.id] } as any });
+    rig.up.setResponder((req) => {
+      const all = JSON.stringify(req.body.messages);
+      if (systemOf(req).includes('You ask.')) {
+        if (all.includes('answer-77')) return { content: [{ type: 'text', text: 'got answer-77' }] };
+        return { content: [{ type: 'tool_use', name: 'lookup', input: {} }], stop_reason: 'tool_use' };
+      }
+      if (all.includes('got answer-77')) return { content: [{ type: 'text', text: 'done' }] };
+      if (!all.includes('send_to_agent')) return { content: [{ type: 'tool_use', name: 'send_to_agent', input: { agent_name: 'asker', message: 'look it up' } }], stop_reason: 'tool_use' };
+      return { content: [{ type: 'text', text: 'waiting' }] };
+    });
+    const s = await c.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await c.beta.sessions.events.send(s.id, { events: [text('go')] });
+    let use: any;
+    const end = Date.now() + 15_000;
+    while (!use) {
+      const evs = [];
+      for await (const e of c.beta.sessions.events.list(s.id)) evs.push(e as any);
+      use = evs.find((e) => e.type === 'agent.custom_tool_use');
+      if (Date.now() > end) throw new Error('no cross-posted custom tool use');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(use.session_thread_id).toMatch(/^sthr_/);
+    const [echo] = (await c.beta.sessions.events.send(s.id, { events: [{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: 'answer-77' }] }] })).data as any[];
+    expect(echo.session_thread_id).toBe(use.session_thread_id);
+    for (;;) {
+      const evs = await waitIdle(s.id);
+      if (evs.some((e) => e.type === 'agent.message' && e.content[0].text === 'done')) break;
+      if (Date.now() > end + 10_000) throw new Error('coordinator never finished');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    rig.up.setResponder(null);
+  }, 40_000);
+
   it('rejects rosters with an agent that has its own multiagent', async () => {
     const c = rig.client;
     const a = await c.beta.agents.create({ name: 'm1', model: MODEL });
