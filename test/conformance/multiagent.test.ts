@@ -143,6 +143,34 @@ describe('multiagent sessions', () => {
     rig.up.setResponder(null);
   }, 40_000);
 
+  it('a targeted interrupt stops one thread; the session goes idle without a report', async () => {
+    const c = rig.client;
+    const a = await c.beta.agents.create({ name: 'slow', model: MODEL, system: 'You are slow.' });
+    const lead = await c.beta.agents.create({ name: 'lead4', model: MODEL, system: 'You lead.', multiagent: { type: 'coordinator', agents: [a.id] } as any });
+    rig.up.setResponder((req) => {
+      const all = JSON.stringify(req.body.messages);
+      if (systemOf(req).includes('You are slow.')) return { content: [{ type: 'text', text: 'never' }], hang: true };
+      if (!all.includes('send_to_agent')) return { content: [{ type: 'tool_use', name: 'send_to_agent', input: { agent_name: 'slow', message: 'work' } }], stop_reason: 'tool_use' };
+      return { content: [{ type: 'text', text: 'waiting' }] };
+    });
+    const s = await c.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await c.beta.sessions.events.send(s.id, { events: [text('go')] });
+    const end = Date.now() + 15_000;
+    let child: any;
+    while (!child) {
+      for await (const t of c.beta.sessions.threads.list(s.id, { statuses: ['running'] })) if (t.parent_thread_id) child = t;
+      if (Date.now() > end) throw new Error('child never ran');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await expect(c.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt', session_thread_id: 'sthr_unknown' }] })).rejects.toMatchObject({ status: 404 });
+    await c.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt', session_thread_id: child.id }] });
+    const evs = await waitIdle(s.id);
+    const t = await c.beta.sessions.threads.retrieve(child.id, { session_id: s.id });
+    expect(t.status).toBe('idle');
+    expect(evs.some((e) => e.type === 'agent.thread_message_received')).toBe(false);
+    rig.up.setResponder(null);
+  }, 40_000);
+
   it('rejects rosters with an agent that has its own multiagent', async () => {
     const c = rig.client;
     const a = await c.beta.agents.create({ name: 'm1', model: MODEL });
