@@ -171,6 +171,43 @@ describe('multiagent sessions', () => {
     rig.up.setResponder(null);
   }, 40_000);
 
+  it('a follow-up with session_thread_id reaches the same thread, with its history', async () => {
+    const c = rig.client;
+    const a = await c.beta.agents.create({ name: 'mem', model: MODEL, system: 'You remember.' });
+    const lead = await c.beta.agents.create({ name: 'lead5', model: MODEL, system: 'You lead.', multiagent: { type: 'coordinator', agents: [a.id] } as any });
+    let threadId = '';
+    rig.up.setResponder((req) => {
+      const all = JSON.stringify(req.body.messages);
+      if (systemOf(req).includes('You remember.')) return { content: [{ type: 'text', text: all.includes('second') ? 'reply-two' : 'reply-one' }] };
+      if (all.includes('reply-two')) return { content: [{ type: 'text', text: 'all done' }] };
+      if (all.includes('Sent a follow-up')) return { content: [{ type: 'text', text: 'waiting' }] };
+      if (all.includes('reply-one')) {
+        threadId = /session_thread_id: (sthr_[A-Za-z0-9]+)/.exec(all)![1];
+        return { content: [{ type: 'tool_use', name: 'send_to_agent', input: { session_thread_id: threadId, message: 'second' } }], stop_reason: 'tool_use' };
+      }
+      if (!all.includes('send_to_agent')) return { content: [{ type: 'tool_use', name: 'send_to_agent', input: { agent_name: 'mem', message: 'first' } }], stop_reason: 'tool_use' };
+      return { content: [{ type: 'text', text: 'waiting' }] };
+    });
+    const s = await c.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await c.beta.sessions.events.send(s.id, { events: [text('go')] });
+    const end = Date.now() + 20_000;
+    for (;;) {
+      const evs = await waitIdle(s.id);
+      if (evs.some((e) => e.type === 'agent.message' && e.content[0].text === 'all done')) {
+        expect(evs.filter((e) => e.type === 'session.thread_created')).toHaveLength(1);
+        break;
+      }
+      if (Date.now() > end) throw new Error('no final answer');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const memReqs = rig.up.requests.filter((r) => systemOf(r).includes('You remember.'));
+    expect(memReqs).toHaveLength(2);
+    const second = JSON.stringify(memReqs[1].body.messages);
+    expect(second).toContain('first');
+    expect(second).toContain('reply-one');
+    rig.up.setResponder(null);
+  }, 40_000);
+
   it('rejects rosters with an agent that has its own multiagent', async () => {
     const c = rig.client;
     const a = await c.beta.agents.create({ name: 'm1', model: MODEL });
