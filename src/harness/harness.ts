@@ -22,6 +22,10 @@ import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { NO_TRACER, inSpan } from '../ports/tracer.ts';
 import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-trace.ts';
+import { sessionScope, threadScope, type StepScope } from './threads/thread-log.ts';
+import { runThreadLoops, INTERRUPT as THREAD_INTERRUPT } from './threads/thread-scheduler.ts';
+import { isTeamSession } from './threads/thread-model.ts';
+import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall } from './threads/team-harness.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -59,6 +63,10 @@ interface ActiveLoop {
   step: AbortController;
   /** Input arrived while the loop was deciding to stop: plan once more. */
   poked: boolean;
+  /** Team sessions: their threads run under `runThreadLoops`, which interrupts and pokes them. */
+  team?: boolean;
+  onPoke?: () => void;
+  threadAborts?: Map<string, AbortController>;
 }
 
 const nextEventId = () => newId('sevt');
@@ -107,6 +115,7 @@ export class Harness {
     const loop = this.active.get(sessionId);
     if (loop) {
       loop.poked = true;
+      loop.onPoke?.();
       return;
     }
     // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
@@ -118,9 +127,14 @@ export class Harness {
   }
 
   /** Abort whatever the session's loop is doing right now (model call, tool, backoff). */
-  interrupt(sessionId: string): void {
+  interrupt(sessionId: string, threadIds?: string[]): void {
     const loop = this.active.get(sessionId);
-    if (loop) {
+    if (loop?.team) {
+      // Only the named threads stop (all of them without names); the others keep working.
+      for (const [id, ctrl] of loop.threadAborts ?? []) if (!threadIds || threadIds.includes(id)) ctrl.abort(THREAD_INTERRUPT);
+      loop.poked = true;
+      loop.onPoke?.();
+    } else if (loop) {
       loop.poked = true;
       loop.step.abort(INTERRUPT);
     } else {
@@ -155,7 +169,14 @@ export class Harness {
       });
     }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 3)));
     try {
-      for (;;) {
+      if (await this.isTeam(sessionId)) {
+        loop.team = true;
+        await runThreadLoops({
+          step: (id, threadId, signal) => this.step(id, signal, threadScope(this.deps.store, this.deps.log, threadId)),
+          threadIds: async (id) => threadsWithWork(await this.deps.store.sessions.get(id), await this.deps.store.sessions.log(id)),
+        }, sessionId, Object.assign(loop, { shutdown: loop.step.signal }));
+      }
+      else for (;;) {
         if (loop.step.signal.aborted) {
           if (loop.step.signal.reason === SHUTDOWN) return;
           loop.step = new AbortController();
@@ -191,7 +212,20 @@ export class Harness {
     }
   }
 
-  /** Plans and performs one step. Returns the action taken. */
+  private readonly teams = new Map<string, boolean>();
+
+  /** Whether the session's agent works as a team (its threads run concurrently). Never changes. */
+  private async isTeam(sessionId: string): Promise<boolean> {
+    let team = this.teams.get(sessionId);
+    if (team === undefined) {
+      const row = await this.deps.store.sessions.get(sessionId);
+      team = row ? isTeamSession(row.session) : false;
+      if (this.teams.size > 10_000) this.teams.clear();
+      this.teams.set(sessionId, team);
+    }
+    return team;
+  }
+
   /** In self-hosted environments sandbox tools run on the user's worker, not here. */
   private async planOptions(sessionId: string): Promise<LogStateOptions> {
     let remote = this.remote.get(sessionId);
@@ -205,57 +239,64 @@ export class Harness {
     return remote ? { remoteTools: SANDBOX_TOOL_NAMES } : {};
   }
 
-  private async step(sessionId: string, signal: AbortSignal): Promise<StepAction> {
+  /** Plans and performs one step (of the whole session, or of one thread of a team). Returns the action taken. */
+  private async step(sessionId: string, signal: AbortSignal, scope: StepScope = this.rootScope): Promise<StepAction> {
     const opts = await this.planOptions(sessionId);
-    const committed = await this.deps.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
+    const committed = await scope.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
-    if (action.type === 'model') await this.modelStep(sessionId, signal);
-    else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal);
-    else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal);
+    if (action.type === 'model') await this.modelStep(sessionId, signal, scope);
+    else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal, scope);
+    else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal, scope);
     return action;
   }
 
-  private modelDeps(): ModelStepDeps {
+  private get rootScope(): StepScope {
+    return (this.root ??= sessionScope(this.deps.store, this.deps.log));
+  }
+
+  private root: StepScope | undefined;
+
+  private modelDeps(scope: StepScope = this.rootScope): ModelStepDeps {
     return {
-      log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock,
+      log: scope.log, model: this.deps.model, tools: teamToolRunner(this.deps.tools), clock: this.deps.clock,
       maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools,
     };
   }
 
-  private graderDeps(): GraderDeps {
+  private graderDeps(scope: StepScope): GraderDeps {
     return {
-      ...this.modelDeps(), graderModel: this.opts.graderModel, readRubricFile: this.deps.readRubricFile,
+      ...this.modelDeps(scope), graderModel: this.opts.graderModel, readRubricFile: this.deps.readRubricFile,
       producedFiles: this.deps.producedFiles, ongoingIntervalMs: this.opts.ongoingIntervalMs ?? 10_000,
     };
   }
 
-  private async evaluateStep(sessionId: string, action: { outcomeId: string; iteration: number; startId: string | null }, signal: AbortSignal): Promise<void> {
-    const row = await this.deps.store.sessions.get(sessionId);
+  private async evaluateStep(sessionId: string, action: { outcomeId: string; iteration: number; startId: string | null }, signal: AbortSignal, scope: StepScope): Promise<void> {
+    const row = await scope.get(sessionId);
     if (!row) return;
-    const log = await this.deps.store.sessions.log(sessionId);
+    const log = await scope.read(sessionId);
     const outcome = await inSpan(this.deps.telemetry?.tracer ?? NO_TRACER, 'hangar.outcome.evaluate', {
       attributes: { 'hangar.outcome.id': action.outcomeId, 'hangar.outcome.iteration': action.iteration },
-    }, () => runEvaluation(this.graderDeps(), sessionId, row, log, action, signal));
+    }, () => runEvaluation(this.graderDeps(scope), sessionId, row, log, action, signal));
     if (outcome.type === 'failed' && outcome.error.kind !== 'aborted') {
-      await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal, outcome.evaluation);
+      await this.recordFailure(sessionId, row.retryCount, outcome.error, null, signal, scope, outcome.evaluation);
     }
   }
 
-  private async modelStep(sessionId: string, signal: AbortSignal): Promise<void> {
-    const row = await this.deps.store.sessions.get(sessionId);
+  private async modelStep(sessionId: string, signal: AbortSignal, scope: StepScope): Promise<void> {
+    const row = await scope.get(sessionId);
     if (!row) return;
-    const log = await this.deps.store.sessions.log(sessionId);
-    const outcome = await runModelStep(this.modelDeps(), sessionId, row, log, signal);
+    const log = await scope.read(sessionId);
+    const outcome = await runModelStep(this.modelDeps(scope), sessionId, row, log, signal);
     if (outcome.type === 'ok') return;
     const { error, startId } = outcome;
     if (error.kind === 'aborted') {
       if (!startId) return; // interrupted before the request started
       // On shutdown the dangling span is closed by whoever resumes the session.
-      if (signal.reason !== SHUTDOWN) await recordInterruptedCall(this.modelDeps(), sessionId, startId, error.partial);
+      if (signal.reason !== SHUTDOWN) await recordInterruptedCall(this.modelDeps(scope), sessionId, startId, error.partial);
       return;
     }
-    await this.recordFailure(sessionId, row.retryCount, error, startId, signal);
+    await this.recordFailure(sessionId, row.retryCount, error, startId, signal, scope);
   }
 
   /**
@@ -264,13 +305,13 @@ export class Harness {
    * (`terminal`). `spanStartId` is the agent request's span to close, if any.
    */
   private async recordFailure(
-    sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal,
+    sessionId: string, retryCount: number, error: ModelError, spanStartId: string | null, signal: AbortSignal, scope: StepScope,
     evaluation?: { startId: string; outcomeId: string; iteration: number },
   ): Promise<void> {
     this.deps.logger.warn({ sessionId, kind: error.kind, status: error.status, cause: error.message, upstream: error.upstream ?? this.deps.modelHost }, 'model call failed');
     const attempt = retryCount + 1;
     const retrying = error.retryable && attempt <= this.opts.retry.maxRetries;
-    await this.deps.log.commit(sessionId, (current, readLog) => {
+    await scope.log.commit(sessionId, (current, readLog) => {
       const nowMs = this.deps.clock.now();
       const f = new EventFactory(nextEventId, isoAt(nowMs));
       const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
@@ -304,7 +345,7 @@ export class Harness {
     if (retrying) {
       await sleep(backoffMs(this.opts.retry, attempt, error), signal);
       if (signal.aborted) return; // the planner resumes (interrupt → idle; shutdown → next process)
-      await this.deps.log.commit(sessionId, (current) => {
+      await scope.log.commit(sessionId, (current) => {
         if (current.session.status !== 'rescheduling') return { now: isoAt(this.deps.clock.now()) };
         const f = new EventFactory(nextEventId, isoAt(this.deps.clock.now()));
         return { now: isoAt(this.deps.clock.now()), events: [f.statusRunning()], patch: { status: 'running' as const } };
@@ -312,11 +353,11 @@ export class Harness {
     }
   }
 
-  private async toolStep(sessionId: string, uses: OpenToolUse[], signal: AbortSignal): Promise<void> {
+  private async toolStep(sessionId: string, uses: OpenToolUse[], signal: AbortSignal, scope: StepScope): Promise<void> {
     for (const use of uses) {
       if (signal.aborted) return;
-      const event = (await this.deps.store.sessions.findEvent(sessionId, use.id))?.event;
-      const row = await this.deps.store.sessions.get(sessionId);
+      const event = (await scope.findEvent(sessionId, use.id))?.event;
+      const row = await scope.get(sessionId);
       if (!event || !row) continue;
       const input = (event.input as Record<string, unknown>) ?? {};
       const agent = row.session.agent as unknown as AgentSnapshot;
@@ -328,7 +369,11 @@ export class Harness {
       if (use.denied) {
         const reason = use.denied.message ? ` Reason: ${use.denied.message}` : '';
         outcome = { content: [{ type: 'text', text: `Permission to use ${use.name} has been denied by the user.${reason}` }], isError: true };
-      } else if (!(await this.markStarted(sessionId, use.id))) {
+      } else if (isCoordinatorCall(agent, use)) {
+        // Answered in the commit that performs it, so a crash never runs it twice: no start marker.
+        await runCoordinatorCall(this.deps.log, sessionId, use, input, this.deps.clock.now());
+        continue;
+      } else if (!(await this.markStarted(sessionId, use.id, scope))) {
         continue; // answered meanwhile, or the session stopped running: nothing to run
       } else if (use.type === 'agent.mcp_tool_use') {
         ({ outcome, error } = await traced.run(() => this.deps.serverTools.runMcp({ id: sessionId }, agent, String(event.mcp_server_name), use.name, input, signal)));
@@ -342,7 +387,7 @@ export class Harness {
       traced.end(outcome, error);
       // Aborted: an interrupt answers this call, or (shutdown) the next process finds it started.
       if (signal.aborted) return;
-      await this.deps.log.commit(sessionId, (current, log) => {
+      await scope.log.commit(sessionId, (current, log) => {
         const now = isoAt(this.deps.clock.now());
         const finished = { fields: { _tools_started: withoutStarted(current.session, [use.id]) } };
         // Someone (an interrupt) may have answered the call meanwhile: never answer twice.
@@ -367,8 +412,8 @@ export class Harness {
    * store-side marker, see `startedTools`), so a crash during the call can never lead to running
    * it twice. False when the call must not run (already answered, or the session is not running).
    */
-  private async markStarted(sessionId: string, useId: string): Promise<boolean> {
-    const committed = await this.deps.log.commit(sessionId, (current, log) => {
+  private async markStarted(sessionId: string, useId: string, scope: StepScope): Promise<boolean> {
+    const committed = await scope.log.commit(sessionId, (current, log) => {
       const now = isoAt(this.deps.clock.now());
       if (current.session.status !== 'running' || log().some((e) => resultTarget(e.event) === useId)) return { now, start: false };
       return { now, start: true, patch: { fields: { _tools_started: [...withoutStarted(current.session, [useId]), useId] } } };

@@ -15,7 +15,7 @@ import type { SessionLog } from './session-log.ts';
 import type { ServerToolRunner, ToolRunner, McpRoute } from './tool-runner.ts';
 
 export interface ModelStepDeps {
-  log: SessionLog;
+  log: Pick<SessionLog, 'commit' | 'preview'>;
   model: ModelClient;
   tools: ToolRunner;
   clock: Clock;

@@ -5,6 +5,7 @@ import type { EventFactory, WireEvent } from '../domain/session-events.ts';
 import type { AgentSnapshot } from './context.ts';
 import { evaluateAuto } from './auto-policy.ts';
 import type { McpRoute } from './tool-runner.ts';
+import { COORDINATOR_TOOL_NAMES } from './threads/coordinator-tools.ts';
 
 type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 
@@ -43,6 +44,10 @@ export function toolUseEvent(
       return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } } }) };
     }
     return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'always_ask' } }) };
+  }
+  // The coordinator's own tools (offered only to agents with a roster) need no permission.
+  if (offered.has(call.name) && COORDINATOR_TOOL_NAMES.has(call.name)) {
+    return { event: f.agentToolUse({ name: call.name, input: call.input, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } }) };
   }
   const policy = offered.has(call.name) ? builtinPolicy(agent, call.name) : undefined;
   if (!policy) {

@@ -49,7 +49,7 @@ export class SessionLog {
   }
 
   /** Stream-only previews (`event_start` / `event_delta`): published, never persisted. */
-  preview(sessionId: string, payload: Record<string, unknown> & { type: string }): void {
-    this.bus.publish(sessionId, { kind: 'preview', payload });
+  preview(sessionId: string, payload: Record<string, unknown> & { type: string }, threadId?: string): void {
+    this.bus.publish(sessionId, threadId ? { kind: 'preview', payload, thread: threadId } : { kind: 'preview', payload });
   }
 }

@@ -16,6 +16,7 @@ import type { SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { deriveLogState, type LogStateOptions } from './log-state.ts';
+import { routeToThreads } from './threads/thread-routing.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { PriceTable, centsToMicros } from '../domain/pricing.ts';
 import { budgetBlocks, listCost, spentMicros, type BudgetFields } from '../domain/budget.ts';
@@ -25,7 +26,7 @@ import type { SessionLog } from './session-log.ts';
 /** The part of the harness the service drives. */
 export interface HarnessControl {
   wake(sessionId: string): void;
-  interrupt(sessionId: string): void;
+  interrupt(sessionId: string, threadIds?: string[]): void;
 }
 
 /** Resolves `resources` of a session create into stored resource objects (validating files). */
@@ -220,6 +221,7 @@ export class SessionService {
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
     let ignored: WireEvent[] = [];
+    let interruptThreads: string[] | undefined;
     const result = await this.log.commit(sessionId, (row, readLog) => {
       if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived`);
       if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
@@ -235,17 +237,21 @@ export class SessionService {
       if (persisted.some((e) => e.type === 'user.define_outcome') && activeOutcome(log)) {
         throw invalidRequest('another outcome is still active; wait for its evaluation to finish or interrupt it');
       }
-      const echoes = validateAgainstLog(persisted, log, now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {});
+      const routed = routeToThreads(validateAgainstLog(persisted, log, now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {}), row, log);
+      const echoes = routed.echoes;
+      interruptThreads = routed.interruptThreads;
       const defined = echoes.filter((e) => e.type === 'user.define_outcome').map((e) => pendingEvaluation(e));
       const fields = defined.length ? { outcome_evaluations: [...((row.session.outcome_evaluations as unknown[]) ?? []), ...defined] } : undefined;
       ignored = paused ? events.filter((e) => e.type === 'user.interrupt').map((e) => ({ id: newId('sevt'), ...e, processed_at: null })) : [];
       return { now, events: echoes, patch: { pendingWake: true, fields } };
     });
     if (!result) throw notFound(`session ${sessionId} not found`);
-    if (result.stored.some((e) => e.event.type === 'user.interrupt')) this.harness.interrupt(sessionId);
+    if (result.stored.some((e) => e.event.type === 'user.interrupt')) this.harness.interrupt(sessionId, interruptThreads);
     else this.harness.wake(sessionId);
     await this.onInput({ id: sessionId, environment_id: String(current.session.environment_id) });
-    return [...result.stored.map((s) => s.event), ...ignored];
+    // Interrupts fanned out to child threads are theirs: the reply shows what the client sent.
+    const shown = result.stored.filter((s) => !(s.event.type === 'user.interrupt' && s.event.session_thread_id && !events.some((e) => e.type === 'user.interrupt' && e.session_thread_id)));
+    return [...shown.map((s) => s.event), ...ignored];
   }
 
   async update(sessionId: string, params: UpdateSessionParams): Promise<SessionRow> {

@@ -6,6 +6,8 @@ export interface BusMessage {
   /** A persisted event (already in the log) or a stream-only preview. */
   kind: 'event' | 'preview';
   payload: Json & { type: string };
+  /** Previews of a team session's child thread name it (the session stream previews only the primary). */
+  thread?: string;
 }
 
 export interface EventBus {

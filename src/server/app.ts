@@ -14,6 +14,7 @@ import { registerAgentRoutes } from './routes/agents.ts';
 import { registerEnvironmentRoutes } from './routes/environments.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerEventRoutes } from './routes/events.ts';
+import { registerThreadRoutes } from './routes/threads.ts';
 import { registerFileRoutes } from './routes/files.ts';
 import { registerSessionResourceRoutes } from './routes/session-resources.ts';
 import { registerWorkRoutes } from './routes/work.ts';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEnvironmentRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerThreadRoutes(app, deps);
   registerFileRoutes(app, deps);
   registerSessionResourceRoutes(app, deps);
   registerWorkRoutes(app, deps);

@@ -1,5 +1,6 @@
 // Session event routes (docs/API-SPEC.md §4.5, §7): send, list (PageCursor), and the SSE stream.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { primaryThreadId, visibleOn } from '../../harness/threads/thread-model.ts';
 import type { AppDeps } from '../deps.ts';
 import { sendEventsSchema, DELTA_TYPES } from '../../protocol/event-schemas.ts';
 import { invalidRequest } from '../../protocol/errors.ts';
@@ -37,15 +38,31 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       createdLt: queryTimestamp(q, 'created_at[lt]'),
       createdLte: queryTimestamp(q, 'created_at[lte]'),
     });
-    return pageBody({ data: page.data.map((e) => e.event), next: page.next }, order);
+    // A team session's stream is the primary thread's condensed view (child traces are on their threads).
+    const primaryId = primaryThreadId(row.session.id);
+    const data = page.data.map((e) => e.event).filter((e) => visibleOn(e, primaryId, primaryId));
+    return pageBody({ data, next: page.next }, order);
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id/events/stream', async (req, reply) => {
-    const deltas = queryArray(queryOf(req), 'event_deltas') ?? [];
-    if (deltas.length > 100) throw invalidRequest('event_deltas: at most 100 values');
-    for (const d of deltas) if (!DELTA_SET.has(d)) throw invalidRequest(`event_deltas: "${d}" is not one of ${DELTA_TYPES.join(', ')}`);
+    const wanted = parseDeltas(req);
     const row = await svc.get(req.params.id);
-    const wanted = new Set(deltas);
+    const primaryId = primaryThreadId(row.session.id);
+    openEventStream(req, reply, deps, open, row.session.id, wanted, (m) => (m.kind === 'preview' ? !m.thread : visibleOn(m.payload, primaryId, primaryId)));
+  });
+}
+
+/** Validates `event_deltas[]` (before any lookup). */
+export function parseDeltas(req: FastifyRequest): Set<string> {
+  const deltas = queryArray(queryOf(req), 'event_deltas') ?? [];
+  if (deltas.length > 100) throw invalidRequest('event_deltas: at most 100 values');
+  for (const d of deltas) if (!DELTA_SET.has(d)) throw invalidRequest(`event_deltas: "${d}" is not one of ${DELTA_TYPES.join(', ')}`);
+  return new Set(deltas);
+}
+
+/** Serves a session's bus as SSE, passing only messages `accept` lets through. */
+export function openEventStream(req: FastifyRequest, reply: FastifyReply, deps: AppDeps, open: Set<{ close(): void }>, sessionId: string, wanted: Set<string>, accept: (m: BusMessage) => boolean): void {
+  {
     const previewed = new Set<string>();
 
     reply.hijack();
@@ -62,6 +79,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     open.add(sse);
     deps.metrics?.sseOpened();
     const onMessage = (m: BusMessage) => {
+      if (!accept(m)) return;
       const p = m.payload;
       if (m.kind === 'preview') {
         if (p.type === 'event_start') {
@@ -78,6 +96,6 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       sse.send(p.type, p);
       if (p.type === 'session.deleted' || p.type === 'session.status_terminated') sse.close();
     };
-    unsubscribe = deps.bus.subscribe(row.session.id, onMessage);
-  });
+    unsubscribe = deps.bus.subscribe(sessionId, onMessage);
+  }
 }

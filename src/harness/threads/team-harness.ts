@@ -1,0 +1,47 @@
+// The harness's hooks for team sessions: the tool catalog with the coordinator's tools added for
+// agents that may delegate, which threads have work to plan, and running a coordinator call.
+import { isoAt } from '../../ports/clock.ts';
+import type { SessionRow, StoredEvent } from '../../ports/store.ts';
+import type { ToolRunner } from '../tool-runner.ts';
+import type { AgentSnapshot } from '../context.ts';
+import type { SessionLog } from '../session-log.ts';
+import { COORDINATOR_TOOL_NAMES, coordinatorToolDefinitions, planCoordinatorCall, rosterOf } from './coordinator-tools.ts';
+import { ownerOf, primaryThreadId, threadsOf } from './thread-model.ts';
+
+/** The tool runner with `list_agents` / `send_to_agent` offered to agents that have a roster. */
+export function teamToolRunner(inner: ToolRunner): ToolRunner {
+  return {
+    ...inner,
+    catalog(agent: AgentSnapshot) {
+      const base = inner.catalog(agent);
+      const roster = rosterOf(agent as unknown as Record<string, unknown>);
+      return roster ? [...base, ...coordinatorToolDefinitions(roster)] : base;
+    },
+    run: (session, call, opts) => inner.run(session, call, opts),
+  };
+}
+
+export function isCoordinatorCall(agent: AgentSnapshot, use: { type: string; name: string }): boolean {
+  return use.type === 'agent.tool_use' && COORDINATOR_TOOL_NAMES.has(use.name) && rosterOf(agent as unknown as Record<string, unknown>) !== undefined;
+}
+
+export async function runCoordinatorCall(log: SessionLog, sessionId: string, use: { id: string; name: string }, input: Record<string, unknown>, nowMs: number): Promise<void> {
+  await log.commit(sessionId, (row, readLog) => planCoordinatorCall(row, readLog(), { id: use.id, name: use.name, input }, isoAt(nowMs)));
+}
+
+/**
+ * Threads worth planning: the primary always; a child when it works, waits on a human or a
+ * budget, or has input it has not taken yet. Idle children with nothing new are skipped, so a
+ * wide fan-out does not re-plan every finished thread after each step.
+ */
+export function threadsWithWork(row: SessionRow | undefined, log: StoredEvent[]): string[] {
+  if (!row) return [];
+  const primaryId = primaryThreadId(String(row.session.id));
+  const threads = threadsOf(row.session);
+  const pending = new Set<string>();
+  for (const { event: e } of log) if (e.processed_at === null) pending.add(ownerOf(e, primaryId));
+  return Object.values(threads).filter((t) => !t.archived_at && (
+    t.id === primaryId || t.status === 'running' || t.status === 'rescheduling' || pending.has(t.id) ||
+    t.stop_reason?.type === 'requires_action' || t.stop_reason?.type === 'budget_reached'
+  )).map((t) => t.id);
+}
