@@ -20,6 +20,7 @@ import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
+import type { ContextLimitsLookup } from './context-window.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   sweepIntervalMs: number;
   maxTokens: number;
   retry: RetryPolicy;
+  /** Each model's context window, output limit and compaction threshold. */
+  contextLimits?: ContextLimitsLookup;
 }
 
 export interface HarnessDeps {
@@ -211,7 +214,7 @@ export class Harness {
   private modelDeps(): ModelStepDeps {
     return {
       log: this.deps.log, model: this.deps.model, tools: this.deps.tools, clock: this.deps.clock,
-      maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools,
+      maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools, limits: this.opts.contextLimits,
     };
   }
 
