@@ -21,6 +21,8 @@ export interface ModelCapabilities {
   images: boolean;
   /** Whether the agent's effort is forwarded (Anthropic `output_config.effort`, OpenAI `reasoning_effort`). */
   thinking: boolean;
+  /** Whether `system.message` events go as `role: "system"` turns; unset: the built-in rule (see harness/context-window.ts). */
+  midConversationSystem?: boolean;
 }
 
 export interface ModelEntry {

@@ -68,6 +68,8 @@ export class EventFactory {
   }
   agentMessage(text: string, id?: string) { return this.make('agent.message', { content: [{ type: 'text', text }] }, id); }
   agentThinking(id?: string) { return this.make('agent.thinking', {}, id); }
+  /** The harness summarized the oldest part of the conversation (the wire event has no fields). */
+  threadContextCompacted() { return this.make('agent.thread_context_compacted'); }
   agentToolUse(fields: Json) { return this.make('agent.tool_use', fields); }
   agentMcpToolUse(fields: Json) { return this.make('agent.mcp_tool_use', fields); }
   agentCustomToolUse(name: string, input: Json) { return this.make('agent.custom_tool_use', { name, input }); }

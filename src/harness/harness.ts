@@ -26,6 +26,7 @@ import { sessionScope, threadScope, type StepScope } from './threads/thread-log.
 import { runThreadLoops, INTERRUPT as THREAD_INTERRUPT } from './threads/thread-scheduler.ts';
 import { isTeamSession } from './threads/thread-model.ts';
 import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall } from './threads/team-harness.ts';
+import type { ContextLimitsLookup } from './context-window.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   sweepIntervalMs: number;
   maxTokens: number;
   retry: RetryPolicy;
+  /** Each model's context window, output limit and compaction threshold. */
+  contextLimits?: ContextLimitsLookup;
 }
 
 export interface HarnessDeps {
@@ -260,7 +263,7 @@ export class Harness {
   private modelDeps(scope: StepScope = this.rootScope): ModelStepDeps {
     return {
       log: scope.log, model: this.deps.model, tools: teamToolRunner(this.deps.tools), clock: this.deps.clock,
-      maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools,
+      maxTokens: this.opts.maxTokens, prices: this.deps.prices, serverTools: this.deps.serverTools, limits: this.opts.contextLimits,
     };
   }
 

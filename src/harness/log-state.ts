@@ -84,7 +84,8 @@ export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
     const t = e.event.type;
     if (USER_INPUT_TYPES.has(t)) {
       if (e.event.processed_at === null) continue;
-      items.push({ pos: e.processedSeq !== null && e.processedSeq > e.seq ? e.processedSeq + 0.5 : e.seq, e });
+      // `>=`: inputs processed at one boundary share its position and keep their send order.
+      items.push({ pos: e.processedSeq !== null && e.processedSeq >= e.seq ? e.processedSeq + 0.5 : e.seq, e });
     } else if (ASSISTANT_TYPES.has(t) || RESULT_ID_FIELD[t] || isUserSideItem(e.event)) {
       items.push({ pos: e.seq, e });
     }

@@ -3,6 +3,7 @@
 // capabilities, so the harness stays provider-blind.
 import { ModelError, type ModelClient, type ModelContentBlock, type ModelRequest, type ModelResponse, type ModelStreamEvent } from '../ports/model.ts';
 import type { ModelCatalog, ResolvedModel } from '../domain/model-routing.ts';
+import { contextLimits } from './context-window.ts';
 
 type StreamOpts = { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void; attempt?: number };
 
@@ -15,6 +16,7 @@ export interface ModelRouterOptions {
 const FALLBACK_KINDS = new Set(['rate_limited', 'overloaded']);
 
 const fail = (message: string) => new ModelError('request_failed', message, { retryable: false });
+const overflow = (message: string) => new ModelError('context_overflow', message, { retryable: false });
 
 export class ModelRouter implements ModelClient {
   private readonly catalog: ModelCatalog;
@@ -49,6 +51,14 @@ export class ModelRouter implements ModelClient {
     }
   }
 
+  /** The provider's exact count, when the request's provider has a counting endpoint (else undefined). */
+  async countTokens(request: ModelRequest, opts: { signal: AbortSignal }): Promise<number | undefined> {
+    const route = this.catalog.resolve(request.model.id);
+    const client = route ? this.clients.get(route.provider.name) : undefined;
+    if (!route || !client?.countTokens || route.provider.keyMissing) return undefined;
+    return client.countTokens(shapeRequest(request, route, { skipWindowCheck: true }), opts);
+  }
+
   private async call(request: ModelRequest, route: ResolvedModel, opts: StreamOpts): Promise<ModelResponse> {
     const client = this.clients.get(route.provider.name);
     if (!client) throw fail(`provider ${route.provider.name} has no adapter`);
@@ -79,11 +89,14 @@ function providerHost(provider: ResolvedModel['provider']): string {
 const roughTokens = (r: ModelRequest) => Math.ceil(JSON.stringify({ s: r.system, t: r.tools, m: r.messages }).length / 4);
 
 /** The request as the route's provider should get it: upstream id, output cap, capabilities. */
-export function shapeRequest(request: ModelRequest, route: ResolvedModel): ModelRequest {
+export function shapeRequest(request: ModelRequest, route: ResolvedModel, opts: { skipWindowCheck?: boolean } = {}): ModelRequest {
   const caps = route.capabilities;
   const model: ModelRequest['model'] = { ...request.model, id: route.upstreamId };
   if (!caps.thinking) delete model.effort;
   let messages = request.messages;
+  // Sessions refuse system.message on such models; one logged before a model change is shown as text.
+  const midSystem = contextLimits(route.id, { providerType: route.provider.type, midConversationSystem: caps.midConversationSystem }, { maxTokens: request.maxTokens }).midConversationSystem;
+  if (!midSystem) messages = messages.map((m) => (m.role === 'system' ? { role: 'user' as const, content: m.content.map(systemAsText) } : m));
   if (!caps.tools) messages = messages.map((m) => ({ ...m, content: m.content.map(toolAsText) }));
   if (!caps.images) messages = messages.map((m) => ({ ...m, content: m.content.map(imageAsText) }));
   const shaped: ModelRequest = {
@@ -95,8 +108,9 @@ export function shapeRequest(request: ModelRequest, route: ResolvedModel): Model
   };
   if (!caps.tools) delete shaped.toolChoice;
   if (!caps.tools && request.toolChoice) throw fail(`model ${route.id} is configured without tool support (capabilities.tools: false), but this call needs the ${request.toolChoice.name} tool`);
-  if (route.contextWindow && roughTokens(shaped) + shaped.maxTokens > route.contextWindow) {
-    throw fail(`the conversation (about ${roughTokens(shaped)} tokens) plus ${shaped.maxTokens} output tokens exceeds the context window of model ${route.id} (${route.contextWindow} tokens)`);
+  if (!opts.skipWindowCheck && route.contextWindow && roughTokens(shaped) + shaped.maxTokens > route.contextWindow) {
+    // Like the provider's own 400 for an over-long prompt: the harness compacts and retries.
+    throw overflow(`the conversation (about ${roughTokens(shaped)} tokens) plus ${shaped.maxTokens} output tokens exceeds the context window of model ${route.id} (${route.contextWindow} tokens)`);
   }
   return shaped;
 }
@@ -109,6 +123,10 @@ function toolAsText(b: ModelContentBlock): ModelContentBlock {
     return { type: 'text', text: `[tool result${b.is_error ? ' (error)' : ''}: ${text}]` };
   }
   return b;
+}
+
+function systemAsText(b: ModelContentBlock): ModelContentBlock {
+  return b.type === 'text' ? { type: 'text', text: `<system>${b.text}</system>` } : b;
 }
 
 function imageAsText(b: ModelContentBlock): ModelContentBlock {

@@ -13,6 +13,10 @@ import { toolUseEvent } from './permissions.ts';
 import { sessionErrorType } from './retry.ts';
 import type { SessionLog } from './session-log.ts';
 import type { ServerToolRunner, ToolRunner, McpRoute } from './tool-runner.ts';
+import { contextLimits, type ContextLimits, type ContextLimitsLookup } from './context-window.ts';
+import { ItemTokenCache, recalibrate, reportedPromptTokens } from './token-count.ts';
+import { fitContext, type ContextFitDeps } from './context-fit.ts';
+import { contextFields, conversationContext } from './compaction.ts';
 
 export interface ModelStepDeps {
   log: Pick<SessionLog, 'commit' | 'preview'>;
@@ -22,7 +26,15 @@ export interface ModelStepDeps {
   maxTokens: number;
   prices: PriceTable;
   serverTools: ServerToolRunner;
+  /** Each model's context window and output limit; default: the built-in values. */
+  limits?: ContextLimitsLookup;
+  /** Token estimates of conversation items, shared across steps. */
+  tokens?: ItemTokenCache;
 }
+
+const sharedTokens = new ItemTokenCache();
+/** The provider refused a request as too long this many times in one step: give up on the turn. */
+const OVERFLOW_RETRIES = 2;
 
 /** A rough token count of a request (≈4 characters per token), for worst-case budget reservations. */
 export function estimatePromptTokens(request: unknown): number {
@@ -131,13 +143,48 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
     return { type: 'failed', error: new ModelError('aborted', 'interrupted while preparing tools', { retryable: false, cause: err }), startId: '' };
   }
   const catalog = [...deps.tools.catalog(agent), ...server.definitions];
-  const request = buildModelRequest(agent, log, { maxTokens: deps.maxTokens, builtinTools: () => catalog });
-  const offered = new Set(request.tools.map((t) => t.name));
+  const limits: ContextLimits = (deps.limits ?? ((id: string) => contextLimits(id, {}, { maxTokens: deps.maxTokens })))(agent.model.id);
+  const fitDeps: ContextFitDeps = {
+    log: deps.log, model: deps.model, clock: deps.clock, tokens: deps.tokens ?? sharedTokens,
+    reserve: (session, model, request, id) => reserveCall(deps, session, model, request, id),
+    account: (session, model, usage, id) => accountCall(deps, session, model, usage, id),
+  };
+  let current = row;
+  let currentLog = log;
+  let force = false;
+  for (let overflows = 0; ; overflows++) {
+    const fit = await fitContext(fitDeps, {
+      sessionId, row: current, log: currentLog, limits, force, signal,
+      build: (messages) => buildModelRequest(agent, currentLog, { maxTokens: limits.maxOutput, builtinTools: () => catalog, messages }),
+    });
+    if (fit.type === 'gone') return { type: 'ok' };
+    if (fit.type === 'failed') return fit;
+    const sent = await sendRequest(deps, sessionId, current, agent, fit.request, fit.estimate, server, signal);
+    if (sent.type !== 'overflow') return sent;
+    if (overflows >= OVERFLOW_RETRIES) {
+      return { type: 'failed', startId: '', error: new ModelError('compaction_limit', `the model provider refused the conversation as longer than the context window of model ${agent.model.id} ${overflows + 1} times, even after compaction (${sent.error.message})`, { retryable: false }) };
+    }
+    // The estimate was wrong: compact (and count higher from now on), then retry.
+    const after = await recordOverflow(deps, sessionId, sent.startId, sent.error, fit.estimate, limits);
+    if (!after) return { type: 'ok' };
+    current = after.row;
+    currentLog = [...fit.log, ...after.stored];
+    force = true;
+  }
+}
 
+type SendOutcome = ModelStepOutcome | { type: 'overflow'; error: ModelError; startId: string };
+
+/** The agent's request itself: span start (with the budget reservation), the stream, the answer's commit. */
+async function sendRequest(
+  deps: ModelStepDeps, sessionId: string, row: SessionRow, agent: AgentSnapshot, request: ReturnType<typeof buildModelRequest>, estimate: number,
+  server: { errors: Array<Parameters<EventFactory['error']>[0]>; mcp: Map<string, McpRoute> }, signal: AbortSignal,
+): Promise<SendOutcome> {
+  const offered = new Set(request.tools.map((t) => t.name));
   const started = await deps.log.commit(sessionId, (current) => {
     const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
-    // Unreachable MCP servers are reported before the request that goes on without them.
-    const errors = server.errors.map((e) => f.error(e));
+    // Unreachable MCP servers are reported before the request that goes on without them (once).
+    const errors = server.errors.splice(0).map((e) => f.error(e));
     const start = f.modelRequestStart();
     const reserve = reserveCall(deps, current.session, request.model.id, request, start.id);
     return { now: isoAt(deps.clock.now()), events: [...errors, start], patch: Object.keys(reserve).length ? { fields: reserve } : undefined };
@@ -151,6 +198,7 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
     response = await deps.model.stream(request, { signal, onEvent: previews.onEvent, attempt: row.retryCount });
   } catch (err) {
     const error = err instanceof ModelError ? err : new ModelError('request_failed', String(err), { retryable: true, cause: err });
+    if (error.kind === 'context_overflow') return { type: 'overflow', error, startId };
     return { type: 'failed', error, startId };
   }
 
@@ -167,7 +215,10 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
     }));
     events.push(...denials);
     // A fallback's tokens are priced as the model that produced them.
-    const accounted = accountCall(deps, current.session, response.fallback?.model ?? request.model.id, u, startId);
+    const accounted: Record<string, unknown> = accountCall(deps, current.session, response.fallback?.model ?? request.model.id, u, startId);
+    // What the provider counted calibrates the next estimates.
+    const calibration = recalibrate(estimate, reportedPromptTokens(u));
+    if (calibration) Object.assign(accounted, contextFields(current.session, { ...conversationContext(current.session), calibration }));
     if (response.stopReason === 'refusal') {
       const details = { type: 'refusal', category: response.stopDetails?.category ?? null, explanation: response.stopDetails?.explanation ?? null };
       events.push(f.statusIdle({ type: 'refusal' }, details));
@@ -177,6 +228,28 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
     return { now: isoAt(nowMs), events, patch: { retryCount: 0, fields: { ...accounted, updated_at: isoAt(nowMs) } } };
   });
   return { type: 'ok' };
+}
+
+/**
+ * The provider refused the request as too long: its span ends failed, a `session.error` (retrying)
+ * says so, the reservation is released and the calibration raised so later estimates count higher.
+ */
+async function recordOverflow(deps: ModelStepDeps, sessionId: string, startId: string, error: ModelError, estimate: number, limits: ContextLimits) {
+  return deps.log.commit(sessionId, (current) => {
+    const now = isoAt(deps.clock.now());
+    const f = new EventFactory(nextEventId, now);
+    const zero = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    const ctx = conversationContext(current.session);
+    const ratio = Math.min(4, Math.max((ctx.calibration?.ratio ?? 1) * 1.25, (limits.threshold + 1) / Math.max(1, estimate + limits.maxOutput)));
+    return {
+      now,
+      events: [
+        f.modelRequestEnd(startId, true, zero),
+        f.error({ type: 'model_request_failed_error', message: `${error.message}; compacting the conversation and retrying`, retry_status: { type: 'retrying' } }),
+      ],
+      patch: { fields: { _reserved: withoutReservation(current.session, startId), ...contextFields(current.session, { ...ctx, calibration: { ratio: Math.round(ratio * 1000) / 1000 } }) } },
+    };
+  });
 }
 
 /** `session.error` saying the primary failed past its retries and which model answered instead. */

@@ -23,7 +23,8 @@ export function backoffMs(policy: RetryPolicy, attempt: number, error: ModelErro
  */
 export function failureStatus(error: ModelError, retrying: boolean): 'retrying' | 'exhausted' | 'terminal' {
   if (retrying) return 'retrying';
-  return error.retryable || error.kind === 'authentication' ? 'exhausted' : 'terminal';
+  // Compaction that cannot shorten the conversation ends the turn: a later, shorter turn may fit.
+  return error.retryable || error.kind === 'authentication' || error.kind === 'compaction_limit' ? 'exhausted' : 'terminal';
 }
 
 export function sessionErrorType(error: ModelError): string {
@@ -31,6 +32,7 @@ export function sessionErrorType(error: ModelError): string {
     case 'rate_limited': return 'model_rate_limited_error';
     case 'overloaded': return 'model_overloaded_error';
     case 'billing': return 'billing_error';
+    case 'compaction_limit': return 'compaction_limit_reached_error';
     default: return 'model_request_failed_error';
   }
 }

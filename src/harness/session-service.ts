@@ -86,6 +86,7 @@ export class SessionService {
   private readonly fileExists: (fileId: string) => Promise<boolean>;
   private readonly assertVaults: (vaultIds: string[]) => Promise<void>;
   private readonly assertModel: (modelId: string) => void;
+  private readonly midConversationSystem: (modelId: string) => boolean;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -104,8 +105,11 @@ export class SessionService {
     assertVaults?: (vaultIds: string[]) => Promise<void>;
     /** Rejects (400) a model id no provider serves: checked for `agent_with_overrides` models. */
     assertModel?: (modelId: string) => void;
+    /** Whether a model takes mid-conversation system messages (`system.message` is refused otherwise). */
+    midConversationSystem?: (modelId: string) => boolean;
   }) {
     this.assertModel = deps.assertModel ?? (() => {});
+    this.midConversationSystem = deps.midConversationSystem ?? (() => false);
     this.assertVaults = deps.assertVaults ?? (async (ids) => {
       if (ids.length) throw invalidRequest(`vault_ids ${NOT_YET}`);
     });
@@ -210,8 +214,12 @@ export class SessionService {
     const env = await this.store.environments.get(String(current.session.environment_id));
     const selfHosted = (env?.config as { type?: string } | undefined)?.type === 'self_hosted';
     if (events.filter((e) => e.type === 'user.define_outcome').length > 1) throw invalidRequest('only one user.define_outcome can be active at a time');
+    checkSystemMessagePlacement(events);
+    const modelId = String((current.session.agent as { model?: { id?: string } }).model?.id ?? '');
+    if (events.some((e) => e.type === 'system.message') && !this.midConversationSystem(modelId)) {
+      throw invalidRequest(`model_does_not_support_mid_conversation_system: model ${modelId} does not accept mid-conversation system messages, so system.message cannot be sent to this session (set capabilities.mid_conversation_system for the model in HANGAR_MODELS if it does)`);
+    }
     for (const e of events) {
-      if (e.type === 'system.message') throw invalidRequest(`${e.type} ${NOT_YET}`);
       if (e.type === 'user.define_outcome') await this.checkRubric(e.rubric);
       if (e.type === 'user.tool_result' && !selfHosted) throw invalidRequest('user.tool_result is accepted only on sessions in self-hosted environments');
       if (e.type === 'user.tool_confirmation' && e.result === 'allow' && e.deny_message != null) {
@@ -236,6 +244,10 @@ export class SessionService {
       const persisted = paused ? events.filter((e) => e.type !== 'user.interrupt') : events;
       if (persisted.some((e) => e.type === 'user.define_outcome') && activeOutcome(log)) {
         throw invalidRequest('another outcome is still active; wait for its evaluation to finish or interrupt it');
+      }
+      const system = persisted.findIndex((e) => e.type === 'system.message');
+      if (system > 0 && persisted[system - 1].type === 'user.message' && state.lastIdleReason === 'requires_action' && state.openToolUses.length) {
+        throw invalidRequest('system.message: while the session awaits tool results (requires_action) it may only follow a user.tool_result or user.custom_tool_result');
       }
       const routed = routeToThreads(validateAgainstLog(persisted, log, now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {}), row, log);
       const echoes = routed.echoes;
@@ -329,6 +341,21 @@ export class SessionService {
   }
 }
 
+/** What may carry a `system.message` (API-SPEC §4.5): it accompanies the turn it directly follows. */
+const SYSTEM_MESSAGE_HOSTS = new Set(['user.message', 'user.tool_result', 'user.custom_tool_result']);
+
+/** At most one `system.message` per request, last, directly after a user.message or tool result. Throws a 400. */
+export function checkSystemMessagePlacement(events: Array<{ type: string }>): void {
+  const at = events.flatMap((e, i) => (e.type === 'system.message' ? [i] : []));
+  if (!at.length) return;
+  if (at.length > 1) throw invalidRequest('system.message: at most one per request');
+  const i = at[0];
+  if (i !== events.length - 1) throw invalidRequest('system.message must be the last event of the request');
+  if (i === 0 || !SYSTEM_MESSAGE_HOSTS.has(events[i - 1].type)) {
+    throw invalidRequest('system.message must directly follow the user.message, user.tool_result or user.custom_tool_result it accompanies, in the same request');
+  }
+}
+
 /**
  * Checks each sent event against the log (tool-use ids exist, are open, are not answered twice,
  * confirmations only for `ask` calls) and builds the echoes. Throws a 400 on the first problem.
@@ -344,6 +371,7 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
     switch (e.type) {
       case 'user.message':
       case 'user.interrupt':
+      case 'system.message':
         echoes.push({ id, ...e, processed_at: null });
         break;
       case 'user.custom_tool_result': {
@@ -385,7 +413,7 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
         break;
       }
       default:
-        throw invalidRequest(`${e.type} ${NOT_YET}`);
+        throw invalidRequest(`${(e as { type: string }).type} ${NOT_YET}`);
     }
   }
   return echoes;

@@ -10,7 +10,8 @@ export type ModelContentBlock =
   | { type: 'tool_result'; tool_use_id: string; content: Array<Record<string, unknown>>; is_error: boolean; cache?: boolean };
 
 export interface ModelMessage {
-  role: 'user' | 'assistant';
+  /** `system`: a mid-conversation system turn (text only), placed right after the user turn it accompanies. */
+  role: 'user' | 'assistant' | 'system';
   content: ModelContentBlock[];
 }
 
@@ -67,7 +68,11 @@ export type ModelStreamEvent =
  * `authentication`: the provider refused Hangar's own credentials (401/403) — an operator problem
  * that retrying cannot fix, but that ends only the turn: once the key is fixed the session works.
  */
-export type ModelErrorKind = 'rate_limited' | 'overloaded' | 'request_failed' | 'billing' | 'authentication' | 'connection' | 'aborted';
+export type ModelErrorKind = 'rate_limited' | 'overloaded' | 'request_failed' | 'billing' | 'authentication' | 'connection' | 'aborted'
+  /** The provider refused the prompt as longer than the model's context window (a 400): compact and retry. */
+  | 'context_overflow'
+  /** Compaction could not bring the request under the model's limit: the turn ends, the session lives on. */
+  | 'compaction_limit';
 
 /** A failed model call. Retry decisions read `retryable`/`retryAfterMs`, never the message. */
 export class ModelError extends Error {
@@ -99,4 +104,10 @@ export interface ModelClient {
    * earlier failed tries of this call (0 on the first), so a router can fall back after the last.
    */
   stream(request: ModelRequest, opts: { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void; attempt?: number }): Promise<ModelResponse>;
+  /**
+   * The provider's exact count of the request's input tokens (Anthropic `messages/count_tokens`).
+   * Absent when the provider has no counting endpoint; resolves `undefined` when this request's
+   * provider has none (a router over several). Rejects with `ModelError` like `stream`.
+   */
+  countTokens?(request: ModelRequest, opts: { signal: AbortSignal }): Promise<number | undefined>;
 }

@@ -36,6 +36,8 @@ const schema = z.object({
   HANGAR_RETRY_BASE_MS: int(1_000, 1, 600_000),
   HANGAR_RETRY_MAX_MS: int(60_000, 1, 3_600_000),
   HANGAR_MAX_OUTPUT_TOKENS: int(8_192, 1, 1_000_000),
+  HANGAR_CONTEXT_WINDOW_TOKENS: z.coerce.number().int().min(1_024).max(100_000_000).optional(),
+  HANGAR_COMPACTION_THRESHOLD: z.coerce.number().gt(0.1, 'must be a share of the context window above 0.1').max(0.95, 'must be at most 0.95 (room is needed for the answer)').default(0.8),
   HANGAR_SSE_PING_MS: int(15_000, 10, 600_000),
   HANGAR_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   HANGAR_SANDBOX: z.enum(['bwrap', 'unsafe-local'], { error: 'HANGAR_SANDBOX must be "bwrap" or "unsafe-local"' }).default('bwrap'),
@@ -77,6 +79,10 @@ export interface HangarConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   maxOutputTokens: number;
+  /** HANGAR_CONTEXT_WINDOW_TOKENS: caps every model's context window (undefined: each model's own). */
+  contextWindowTokens: number | undefined;
+  /** HANGAR_COMPACTION_THRESHOLD: share of the window at which the conversation is compacted. */
+  compactionThreshold: number;
   pingIntervalMs: number;
   bodyLimitBytes: number;
   /** `unsafe-local` runs tools on the host with no isolation; it must be chosen explicitly. */
@@ -150,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     retryBaseMs: c.HANGAR_RETRY_BASE_MS,
     retryMaxMs: c.HANGAR_RETRY_MAX_MS,
     maxOutputTokens: c.HANGAR_MAX_OUTPUT_TOKENS,
+    contextWindowTokens: c.HANGAR_CONTEXT_WINDOW_TOKENS,
+    compactionThreshold: c.HANGAR_COMPACTION_THRESHOLD,
     pingIntervalMs: c.HANGAR_SSE_PING_MS,
     bodyLimitBytes: c.HANGAR_BODY_LIMIT_BYTES,
     sandbox: c.HANGAR_SANDBOX,

@@ -10,7 +10,7 @@ import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { ModelCatalog } from '../domain/model-routing.ts';
 import { modelsConfig } from './models-config.ts';
-import { createModelClient, routingProblems } from './model-providers.ts';
+import { createModelClient, modelContextLimits, routingProblems } from './model-providers.ts';
 import { FsBlobStore } from '../adapters/blob-fs/fs-blob-store.ts';
 import { systemClock, isoAt, type Clock } from '../ports/clock.ts';
 import type { ModelClient } from '../ports/model.ts';
@@ -123,6 +123,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const model = new ObservedModelClient(overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries }), {
     tracer, metrics, prices, content, catalog,
   });
+  const contextLimits = modelContextLimits(catalog, config);
   const files = new FileService(
     { store, blobs: (overrides.wrapBlobs ?? ((b) => b))(new FsBlobStore(join(config.dataDir, 'files'))), clock },
     { maxUploadBytes: config.fileMaxBytes, sessionQuotaBytes: config.sessionDiskBytes, minFreeBytes: config.minFreeDiskBytes, ...overrides.files },
@@ -176,6 +177,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       leaseTtlMs: config.leaseTtlMs,
       sweepIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
       maxTokens: config.maxOutputTokens,
+      contextLimits,
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
@@ -187,6 +189,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     onInput: (s) => work.onSessionInput(s.id, s.environment_id),
     assertVaults: (ids) => vaults.assertUsable(ids),
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
+    midConversationSystem: (id) => contextLimits(id).midConversationSystem,
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);

@@ -5,10 +5,22 @@ import { ModelRouter } from '../harness/model-router.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
 import type { ModelClient, ModelRequest, ModelResponse } from '../ports/model.ts';
 import type { ModelsSettings, ProviderSettings } from './models-config.ts';
+import { contextLimits, type ContextLimitsLookup } from '../harness/context-window.ts';
 
 /** OpenAI's own API takes `max_completion_tokens` (required by its reasoning models); compatible servers read `max_tokens`. */
 function maxTokensParam(p: ProviderSettings): 'max_completion_tokens' | 'max_tokens' {
   return !p.baseUrl || new URL(p.baseUrl).host === 'api.openai.com' ? 'max_completion_tokens' : 'max_tokens';
+}
+
+/** Each model's context limits: its catalog entry over the built-in values, capped by HANGAR_CONTEXT_WINDOW_TOKENS. */
+export function modelContextLimits(catalog: ModelCatalog, config: { maxOutputTokens: number; contextWindowTokens?: number; compactionThreshold?: number }): ContextLimitsLookup {
+  return (id) => {
+    const route = catalog.resolve(id);
+    return contextLimits(id, {
+      providerType: route?.provider.type, contextWindow: route?.contextWindow, maxOutputTokens: route?.maxOutputTokens,
+      midConversationSystem: route?.capabilities.midConversationSystem,
+    }, { maxTokens: config.maxOutputTokens, capTokens: config.contextWindowTokens, thresholdFraction: config.compactionThreshold });
+  };
 }
 
 export function createModelClient(settings: ModelsSettings, catalog: ModelCatalog, opts: { maxRetries: number }): ModelRouter {
@@ -41,6 +53,15 @@ export class LazyModelClient implements ModelClient {
       throw err;
     });
     return (await this.loading).stream(request, opts);
+  }
+
+  async countTokens(request: ModelRequest, opts: { signal: AbortSignal }): Promise<number | undefined> {
+    this.loading ??= this.load().catch((err) => {
+      this.loading = undefined;
+      throw err;
+    });
+    const client = await this.loading;
+    return client.countTokens ? client.countTokens(request, opts) : undefined;
   }
 }
 

@@ -37,7 +37,9 @@ const modelSchema = z.strictObject({
   pricing: z.strictObject({
     input: usd, output: usd, cache_read: usd.optional(), cache_write_5m: usd.optional(), cache_write_1h: usd.optional(),
   }).optional(),
-  capabilities: z.strictObject({ tools: z.boolean().optional(), images: z.boolean().optional(), thinking: z.boolean().optional() }).optional(),
+  capabilities: z.strictObject({
+    tools: z.boolean().optional(), images: z.boolean().optional(), thinking: z.boolean().optional(), mid_conversation_system: z.boolean().optional(),
+  }).optional(),
   fallback: z.string().min(1).optional(),
 });
 
@@ -115,7 +117,10 @@ export function parseModelsText(text: string, env: Record<string, string | undef
         cache_write_5m: m.pricing.cache_write_5m ?? 0, cache_write_1h: m.pricing.cache_write_1h ?? 0,
       };
     }
-    if (m.capabilities) entry.capabilities = m.capabilities;
+    if (m.capabilities) {
+      const { mid_conversation_system: midSystem, ...caps } = m.capabilities;
+      entry.capabilities = midSystem === undefined ? caps : { ...caps, midConversationSystem: midSystem };
+    }
     if (m.fallback) entry.fallback = m.fallback;
     return entry;
   });

@@ -144,11 +144,14 @@ describe('buildMessages', () => {
     expect(JSON.parse(JSON.stringify(m.content[4]))).toEqual({ type: 'document', source: { type: 'file', file_id: 'file_1' } });
   });
 
-  it('wraps a system.message in <system> tags in the user turn', () => {
+  it('sends a system.message as a role:system turn right after the user turn it accompanies', () => {
     const log = new LogBuilder();
     log.message('hi');
     log.add('system.message', { content: [text('be brief')] });
-    expect(buildMessages(log.events)[0].content).toEqual([text('hi'), text('<system>be brief</system>')]);
+    expect(buildMessages(log.events)).toEqual([
+      { role: 'user', content: [text('hi')] },
+      { role: 'system', content: [text('be brief')] },
+    ]);
   });
 
   it('keeps only text from agent messages and drops a message with nothing to say', () => {
@@ -202,18 +205,20 @@ describe('buildModelRequest', () => {
   it('makes custom tools tool definitions after the built-in ones', () => {
     const req = buildModelRequest(agent({ tools: [{ type: 'agent_toolset_20260401' }, lookupTool] }), convo().events, { maxTokens: 1024, builtinTools: () => [bash] });
     expect(req.tools.map((t) => t.name)).toEqual(['bash', 'lookup']);
-    expect(req.tools[1]).toEqual({ name: 'lookup', description: 'Looks things up', input_schema: lookupTool.input_schema, cache: true });
+    // With a system prompt the breakpoint goes there (it covers the tools, which come first).
+    expect(req.tools[1]).toEqual({ name: 'lookup', description: 'Looks things up', input_schema: lookupTool.input_schema });
     expect(customToolDefinitions(agent({ tools: [{ type: 'custom', name: 'bare', input_schema: { type: 'object' } }] }))).toEqual([
       { name: 'bare', description: '', input_schema: { type: 'object' } },
     ]);
   });
 
-  it('puts cache breakpoints on the last tool, the system prompt and the last block of the last message only', () => {
+  it('puts cache breakpoints on the system prompt, the end of the previous request and the last block only', () => {
     const req = buildModelRequest(agent({ tools: [lookupTool] }), convo().events, { maxTokens: 1024, builtinTools: () => [bash] });
-    expect(req.tools.map((t) => t.cache)).toEqual([undefined, true]);
+    expect(req.tools.map((t) => t.cache)).toEqual([undefined, undefined]);
     expect(req.system).toEqual([{ text: 'You are terse.', cache: true }]);
     const flags = req.messages.flatMap((m) => m.content.map((b) => b.cache === true));
-    expect(flags).toEqual([false, false, false, true]);
+    // 'first' ended the previous request (its prefix is read from the cache); 'third' is written for the next.
+    expect(flags).toEqual([true, false, false, true]);
     expect(req.messages.at(-1)!.content.at(-1)).toEqual({ type: 'text', text: 'third', cache: true });
   });
 

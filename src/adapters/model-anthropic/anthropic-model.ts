@@ -68,6 +68,17 @@ export class AnthropicModel implements ModelClient {
     });
   }
 
+  /** The Messages API's token counter (`POST /v1/messages/count_tokens`) over the same parameters. */
+  async countTokens(request: ModelRequest, opts: { signal: AbortSignal }): Promise<number> {
+    const { stream: _s, max_tokens: _m, output_config: _o, speed: _sp, ...params } = toAnthropicParams(request);
+    try {
+      const counted = await this.client.messages.countTokens(params as never, { signal: opts.signal });
+      return counted.input_tokens;
+    } catch (err) {
+      throw toModelError(err, opts.signal, [], this.provider);
+    }
+  }
+
   async stream(request: ModelRequest, opts: { signal: AbortSignal; onEvent?: (e: ModelStreamEvent) => void }): Promise<ModelResponse> {
     const blocks: Array<ModelOutputBlock & { json?: string }> = [];
     const usage = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation_5m: 0, cache_creation_1h: 0 };
@@ -143,6 +154,9 @@ function readUsage(into: Record<string, number>, u: any): void {
   }
 }
 
+/** Anthropic's 400 for a prompt over the context window: `prompt is too long: 215000 tokens > 200000 maximum`. */
+const PROMPT_TOO_LONG = /prompt is too long|exceeds? the (model's )?context (window|limit)/i;
+
 /** Classifies an SDK failure by status code and error type (never by message text). */
 export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], provider?: ProviderContext): ModelError {
   if (err instanceof ModelError) return err;
@@ -164,6 +178,10 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
       return new ModelError('authentication', credentialsMessage(status, type, String((err.error as any)?.error?.message ?? err.message), { displayName: 'Anthropic', host: provider?.host ?? 'api.anthropic.com', keyVariable: KEY_VARIABLE, keySet: provider?.keySet }, status === 403 || type === 'permission_error'), { retryable: false, status, cause: err });
     }
     if (status === undefined || status >= 500 || status === 408) return new ModelError('request_failed', message, { retryable: true, retryAfterMs: after, status, cause: err });
+    // The Messages API has no error type of its own for an over-long prompt; its message is the only mark.
+    if (status === 400 && PROMPT_TOO_LONG.test(String((err.error as any)?.error?.message ?? err.message))) {
+      return new ModelError('context_overflow', message, { retryable: false, status, cause: err });
+    }
     return new ModelError('request_failed', message, { retryable: false, status, cause: err });
   }
   // A malformed stream (bad JSON in a tool input) or an unexpected failure: worth one more try.

@@ -36,6 +36,8 @@ export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOu
     const message = `${what} (${status ?? 'stream'}${code ? ` ${code}` : ''}): ${err.message}`;
     const after = retryAfterMs(err.headers as Headers | undefined);
     // OpenAI answers an exhausted quota with 429 too; waiting does not refill it.
+    // Chat Completions names an over-long prompt by its error code.
+    if (code === 'context_length_exceeded') return new ModelError('context_overflow', message, { retryable: false, status, cause: err });
     if (code === 'insufficient_quota') return new ModelError('billing', message, { retryable: false, status, cause: err });
     if (status === 429) return new ModelError('rate_limited', message, { retryable: true, retryAfterMs: after, status, cause: err });
     if (status === 503 || status === 529) return new ModelError('overloaded', message, { retryable: true, retryAfterMs: after, status, cause: err });

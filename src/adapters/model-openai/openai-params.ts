@@ -64,6 +64,11 @@ export function toOpenAIMessages(req: ModelRequest): ChatMessage[] {
   const out: ChatMessage[] = [];
   if (req.system.length) out.push({ role: 'system', content: req.system.map((s) => s.text).join('\n\n') });
   for (const m of req.messages) {
+    if (m.role === 'system') {
+      // A mid-conversation system turn (Chat Completions takes system messages anywhere).
+      out.push({ role: 'system', content: m.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('\n') });
+      continue;
+    }
     if (m.role === 'assistant') {
       const text = m.content.filter((b) => b.type === 'text').map((b) => (b as { text: string }).text).join('');
       const calls = m.content.filter((b) => b.type === 'tool_use').map((b) => {

@@ -41,6 +41,11 @@ export class ObservedModelClient implements ModelClient {
     return { name: p.name, type: p.type, host: host ?? (p.type === 'openai' ? 'api.openai.com' : 'api.anthropic.com') };
   }
 
+  /** Token counting passes straight through (no span: it is not a model call). */
+  countTokens(request: ModelRequest, opts: { signal: AbortSignal }): Promise<number | undefined> {
+    return this.inner.countTokens ? this.inner.countTokens(request, opts) : Promise.resolve(undefined);
+  }
+
   async stream(request: ModelRequest, opts: StreamOpts): Promise<ModelResponse> {
     const { tracer, metrics } = this.deps;
     const requested = request.model.id;
