@@ -2,6 +2,7 @@
 // Only entry points call `loadConfig(process.env)`; everything else receives the parsed object.
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { parsePriceOverrides, type ModelPrice } from '../domain/pricing.ts';
 import { loadModelsSettings, ModelsFileError, type ModelsSettings } from './models-config.ts';
 
@@ -58,6 +59,8 @@ const schema = z.object({
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
   HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
   HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
+  HANGAR_NODE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'HANGAR_NODE_ID: 1-100 characters of A-Z a-z 0-9 . _ : -').optional(),
+  HANGAR_STREAM_REPAIR_MS: int(5_000, 100, 600_000),
 });
 
 export interface HangarConfig {
@@ -112,6 +115,14 @@ export interface HangarConfig {
   authFailWindowMs: number;
   /** Providers (with keys) and model entries: HANGAR_MODELS over the defaults from ANTHROPIC_ and OPENAI_ variables. */
   models: ModelsSettings;
+  /**
+   * This node's stable identity in lease owners (`<nodeId>#<bootId>`): a restarted node takes back
+   * its previous boot's leases at once. HANGAR_NODE_ID, else `<hostname>:<port>` (unique per host,
+   * since two processes cannot listen on one port), else with port 0 undefined (a random id per boot).
+   */
+  nodeId: string | undefined;
+  /** Multi-node: how often a node re-reads the logs of its open streams to repair a lost notification. */
+  streamRepairMs: number;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +181,8 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
+    nodeId: c.HANGAR_NODE_ID ?? (c.HANGAR_PORT === 0 ? undefined : `${hostname()}:${c.HANGAR_PORT}`),
+    streamRepairMs: c.HANGAR_STREAM_REPAIR_MS,
     models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
   };
 }

@@ -1,7 +1,6 @@
 // The composition root: wires the store, bus, model, tools, harness, session service and HTTP app
 // from a parsed config. Used by `main.ts` (the CLI entry point) and by in-process tests.
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { HangarConfig } from './config.ts';
@@ -44,6 +43,7 @@ import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
+import { leaseOwner } from '../domain/lease-owner.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -144,7 +144,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     {
       graderModel: config.graderModel,
       ongoingIntervalMs: config.outcomeOngoingMs,
-      owner: `proc_${process.pid}_${randomBytes(4).toString('hex')}`,
+      owner: leaseOwner(config.nodeId),
       leaseTtlMs: config.leaseTtlMs,
       sweepIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
       maxTokens: config.maxOutputTokens,
