@@ -60,7 +60,6 @@ const schema = z.object({
   HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
   HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
   HANGAR_NODE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'HANGAR_NODE_ID: 1-100 characters of A-Z a-z 0-9 . _ : -').optional(),
-  HANGAR_STREAM_REPAIR_MS: int(5_000, 100, 600_000),
 });
 
 export interface HangarConfig {
@@ -121,8 +120,6 @@ export interface HangarConfig {
    * since two processes cannot listen on one port), else with port 0 undefined (a random id per boot).
    */
   nodeId: string | undefined;
-  /** Multi-node: how often a node re-reads the logs of its open streams to repair a lost notification. */
-  streamRepairMs: number;
 }
 
 export class ConfigError extends Error {
@@ -182,7 +179,6 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
     nodeId: c.HANGAR_NODE_ID ?? (c.HANGAR_PORT === 0 ? undefined : `${hostname()}:${c.HANGAR_PORT}`),
-    streamRepairMs: c.HANGAR_STREAM_REPAIR_MS,
     models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
   };
 }
