@@ -97,6 +97,8 @@ export interface PgDbOptions {
   maxConnections?: number;
   /** How long a connection attempt may take (default 10 s). */
   connectTimeoutMs?: number;
+  /** Where the URL came from, for error messages (default HANGAR_DATABASE_URL). */
+  urlName?: string;
 }
 
 /** The pool, its query helpers and transactions. */
@@ -116,11 +118,12 @@ export class PgDb implements Querier {
    * Throws `PgConnectError` with one clear line when the URL is bad or the server refuses.
    */
   static async open(url: string, opts: PgDbOptions = {}): Promise<PgDb> {
-    if (!isPostgresUrl(url)) throw new PgConnectError('HANGAR_DATABASE_URL must be a postgres:// or postgresql:// URL');
+    const urlName = opts.urlName ?? 'HANGAR_DATABASE_URL';
+    if (!isPostgresUrl(url)) throw new PgConnectError(`${urlName} must be a postgres:// or postgresql:// URL (postgres://user:password@host:5432/database)`);
     try {
       new URL(url);
     } catch {
-      throw new PgConnectError('HANGAR_DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/database)');
+      throw new PgConnectError(`${urlName} is not a valid URL (expected postgres://user:password@host:5432/database)`);
     }
     const pool = new pg.Pool({
       connectionString: url,
@@ -135,7 +138,7 @@ export class PgDb implements Querier {
     const db = new PgDb(pool);
     try {
       const client = await pool.connect().catch((err: unknown) => {
-        throw new PgConnectError(connectErrorMessage(err, url));
+        throw new PgConnectError(connectErrorMessage(err, url, urlName));
       });
       try {
         await migrate(client);
