@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { HangarConfig } from './config.ts';
 import { ConfigError } from './config.ts';
-import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
+import { openStore } from './store-select.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { ModelCatalog } from '../domain/model-routing.ts';
 import { modelsConfig } from './models-config.ts';
@@ -80,9 +80,6 @@ export interface HangarOverrides {
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
-  if (config.databaseUrl) {
-    throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
-  }
   const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
   const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
@@ -91,7 +88,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
-  const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
+  const store = await openStore(config);
   const vaults = await openVaults(config, store, clock, logger);
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId));
