@@ -279,7 +279,7 @@ export class PgSessionRepo implements SessionRepo {
     return releaseLease(this.s, sessionId, owner);
   }
 
-  orphaned(nowMs: number, limit: number) {
-    return orphanedSessions(this.s, nowMs, limit);
+  orphaned(nowMs: number, limit: number, reclaimFor?: string) {
+    return orphanedSessions(this.s, nowMs, limit, reclaimFor);
   }
 }
