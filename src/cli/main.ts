@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
 import { createKey, listKeys, revokeKey } from './keys.ts';
 import { registerClientCommands } from './commands/register.ts';
+import { migrateToPostgres } from './db.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
 import { HangarWorker } from '../worker/hangar-worker.ts';
 import { BwrapSandboxProvider } from '../adapters/sandbox-bwrap/bwrap-provider.ts';
@@ -36,6 +37,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   registerKeys(program, setExit);
   registerWorker(program, setExit);
   registerClientCommands(program, setExit); // agents, envs, sessions, vaults, run, tail, login, config
+  registerDb(program, setExit);
   return program;
 }
 
@@ -115,6 +117,19 @@ function registerKeys(program: Command, setExit: (code: number) => void): void {
     .action(async (keyId: string, values) => {
       await requireSqlite();
       await revokeKey(keyId, options(values));
+      setExit(0);
+    });
+}
+
+function registerDb(program: Command, setExit: (code: number) => void): void {
+  const db = program.command('db').description('move an installation between stores');
+  db.command('migrate-to-postgres')
+    .description('copy an embedded SQLite installation (agents, sessions and logs, vaults, files metadata, keys, work items) into an empty PostgreSQL database')
+    .requiredOption('--from <dir>', 'the SQLite installation\'s data directory (stop its server first)')
+    .requiredOption('--to <url>', 'the empty target database (postgres://user:password@host:5432/database)')
+    .action(async (values: { from: string; to: string }) => {
+      await requireSqlite();
+      await migrateToPostgres({ from: resolve(values.from), to: values.to, out: (l) => process.stdout.write(`${l}\n`) });
       setExit(0);
     });
 }

@@ -104,7 +104,8 @@ export class Harness {
   }
 
   async sweep(): Promise<void> {
-    const ids = await this.deps.store.sessions.orphaned(this.deps.clock.now(), 500);
+    // Also takes back what an earlier boot of this node left leased (its owner is `<node>#<boot>`).
+    const ids = await this.deps.store.sessions.orphaned(this.deps.clock.now(), 500, this.opts.owner);
     for (const id of ids) {
       if (this.active.has(id)) continue;
       this.deps.telemetry?.metrics?.leaseTakeover();

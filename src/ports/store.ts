@@ -140,11 +140,18 @@ export interface SessionRepo {
   log(sessionId: string): Promise<StoredEvent[]>;
   findEvent(sessionId: string, eventId: string): Promise<StoredEvent | undefined>;
 
-  /** Take or renew the harness lease. True when `owner` now holds it until now + ttlMs. */
+  /**
+   * Take or renew the harness lease. True when `owner` now holds it until now + ttlMs. Owners are
+   * `<nodeId>#<bootId>` (src/domain/lease-owner.ts): a lease held by another boot of the same node
+   * is taken at once, live or not (that boot is gone); owners without `#` match only themselves.
+   */
   acquireLease(sessionId: string, owner: string, ttlMs: number, nowMs: number): Promise<boolean>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
-  /** Sessions that should be driven (running/rescheduling or a pending wake) whose lease is missing or expired. */
-  orphaned(nowMs: number, limit: number): Promise<string[]>;
+  /**
+   * Sessions that should be driven (running/rescheduling or a pending wake) whose lease is missing
+   * or expired — or, given `reclaimFor`, held by an earlier boot of that owner's node.
+   */
+  orphaned(nowMs: number, limit: number, reclaimFor?: string): Promise<string[]>;
 }
 
 /**

@@ -2,6 +2,7 @@
 // Only entry points call `loadConfig(process.env)`; everything else receives the parsed object.
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { parsePriceOverrides, type ModelPrice } from '../domain/pricing.ts';
 import { loadModelsSettings, ModelsFileError, type ModelsSettings } from './models-config.ts';
 import { parseTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
@@ -61,6 +62,7 @@ const schema = z.object({
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
   HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
   HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
+  HANGAR_NODE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'HANGAR_NODE_ID: 1-100 characters of A-Z a-z 0-9 . _ : -').optional(),
 });
 
 export interface HangarConfig {
@@ -121,6 +123,12 @@ export interface HangarConfig {
   models: ModelsSettings;
   /** Traces (OTEL_* variables) and the optional metrics key (telemetry-config.ts). */
   telemetry: TelemetryConfig;
+  /**
+   * This node's stable identity in lease owners (`<nodeId>#<bootId>`): a restarted node takes back
+   * its previous boot's leases at once. HANGAR_NODE_ID, else `<hostname>:<port>` (unique per host,
+   * since two processes cannot listen on one port), else with port 0 undefined (a random id per boot).
+   */
+  nodeId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,
+    nodeId: c.HANGAR_NODE_ID ?? (c.HANGAR_PORT === 0 ? undefined : `${hostname()}:${c.HANGAR_PORT}`),
     models: parseModels(c.HANGAR_MODELS, cleaned, c.HANGAR_PRICING ? parsePricing(c.HANGAR_PRICING) : {}),
     telemetry: parseTelemetryConfig(cleaned),
   };

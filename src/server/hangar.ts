@@ -1,12 +1,11 @@
 // The composition root: wires the store, bus, model, tools, harness, session service and HTTP app
 // from a parsed config. Used by `main.ts` (the CLI entry point) and by in-process tests.
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { HangarConfig } from './config.ts';
 import { ConfigError } from './config.ts';
-import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
+import { openStore } from './store-select.ts';
 import { MemoryEventBus } from '../adapters/bus-memory/memory-event-bus.ts';
 import { ModelCatalog } from '../domain/model-routing.ts';
 import { modelsConfig } from './models-config.ts';
@@ -50,11 +49,13 @@ import type { Metrics } from '../ports/metrics.ts';
 import type { TracingConfig } from './telemetry-config.ts';
 import { PrometheusMetrics } from '../adapters/metrics-prometheus/prometheus-metrics.ts';
 import { SqliteStoreStats } from '../adapters/store-sqlite/sqlite-store-stats.ts';
+import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { ContentCapture } from '../harness/telemetry/content-capture.ts';
 import { ObservedModelClient } from '../harness/telemetry/observed-model.ts';
 import { observeSandboxProvider, observeServerTools } from '../harness/telemetry/observed-tools.ts';
 import { commitObserver } from '../harness/telemetry/commit-observer.ts';
 import { withTraceFields } from './trace-log-fields.ts';
+import { leaseOwner } from '../domain/lease-owner.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -94,14 +95,11 @@ export interface HangarOverrides {
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
-  if (config.databaseUrl) {
-    throw new ConfigError('HANGAR_DATABASE_URL is set, but the PostgreSQL store is not available in this version; unset it to use the embedded SQLite store');
-  }
   const catalog = new ModelCatalog(modelsConfig(config.models, Object.keys(config.priceOverrides)));
   const prices = new PriceTable({ ...catalog.prices(), ...config.priceOverrides });
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
-  const owner = `proc_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const owner = leaseOwner(config.nodeId);
   // The OpenTelemetry SDK is imported only when tracing is configured (start-up cost).
   const tracer = config.telemetry.tracing ? await loadTracer(config.telemetry.tracing, owner) : NO_TRACER;
   const logger = withTraceFields(overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), tracer);
@@ -113,10 +111,10 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
-  const store = new SqliteStore(join(config.dataDir, 'hangar.db'));
+  const store = await openStore(config);
   const vaults = await openVaults(config, store, clock, logger);
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
-  const metrics = new PrometheusMetrics({ source: new SqliteStoreStats(store), now: () => clock.now(), loadAfterMs: 1_000 });
+  const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics));

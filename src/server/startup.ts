@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type { HangarConfig } from './config.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
 import { findPortHolder } from './port-holder.ts';
+import { describeStore } from './store-select.ts';
 import { missingKeyWarnings } from './model-providers.ts';
 
 export class StartupError extends Error {
@@ -159,7 +160,7 @@ export function startupSummary(f: StartupFacts): StartupSummary {
   const consoleLine = f.consoleDir ? `${f.url}/console` : 'not built';
   const rows: Array<[string, string]> = [
     ['listening', f.url],
-    ['store', `sqlite ${join(config.dataDir, 'hangar.db')}`],
+    ['store', `${describeStore(config).kind} ${describeStore(config).where}`],
     ['data dir', config.dataDir],
     ['sandbox', sandbox],
     ['models', `anthropic at ${modelHost} (${config.anthropicApiKey ? 'key set' : 'NO KEY'})`],
@@ -173,7 +174,7 @@ export function startupSummary(f: StartupFacts): StartupSummary {
     text: `${lines.join('\n')}\n`,
     warnings,
     fields: {
-      version: f.version, store: 'sqlite', database: join(config.dataDir, 'hangar.db'), sandbox: config.sandbox,
+      version: f.version, store: describeStore(config).kind, database: describeStore(config).where, sandbox: config.sandbox,
       toolsWork: !unavailable, sandboxUnavailable: unavailable ?? null, modelProvider: 'anthropic', modelHost,
       anthropicKeySet: Boolean(config.anthropicApiKey), console: f.consoleDir ? `${f.url}/console` : null,
     },

@@ -1,5 +1,7 @@
 // Test kit: starts a real Hangar server in-process on a random loopback port with its own data dir,
-// and hands back an official SDK client pointed at it.
+// and hands back an official SDK client pointed at it. With HANGAR_TEST_STORE=postgres the server
+// runs on PostgreSQL instead (test/kit/postgres.ts): a fresh database and master key per data dir,
+// kept for a restart on the same data dir, dropped when the server that created the dir closes.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { loadConfig } from '../../src/server/config.ts';
 import { createHangar, type Hangar, type HangarOverrides } from '../../src/server/hangar.ts';
+import { createTestDatabase, postgresServerUrl, type TestDatabase } from './postgres.ts';
 
 export interface TestHangar {
   url: string;
@@ -27,6 +30,23 @@ export interface StartOptions {
   overrides?: HangarOverrides;
 }
 
+/** Which store servers started here use: HANGAR_TEST_STORE=postgres, else the embedded SQLite. */
+export const testStore = (): 'sqlite' | 'postgres' => (process.env.HANGAR_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite');
+
+/** Per data dir: its PostgreSQL database and master key (so a restart on the dir finds its data). */
+const pgByDataDir = new Map<string, { db: TestDatabase; masterKey: string }>();
+
+async function postgresEnv(dataDir: string): Promise<Record<string, string>> {
+  let entry = pgByDataDir.get(dataDir);
+  if (!entry) {
+    const server = await postgresServerUrl();
+    if (!server) throw new Error('HANGAR_TEST_STORE=postgres, but no PostgreSQL server is available (see test/kit/postgres.ts)');
+    entry = { db: await createTestDatabase(server), masterKey: randomBytes(32).toString('base64') };
+    pgByDataDir.set(dataDir, entry);
+  }
+  return { HANGAR_DATABASE_URL: entry.db.url, HANGAR_MASTER_KEY: entry.masterKey };
+}
+
 export async function startHangar(opts: StartOptions = {}): Promise<TestHangar> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
@@ -44,6 +64,7 @@ export async function startHangar(opts: StartOptions = {}): Promise<TestHangar> 
     HANGAR_RETRY_BASE_MS: '10',
     HANGAR_RETRY_MAX_MS: '40',
     HANGAR_LEASE_TTL_MS: '2000',
+    ...(testStore() === 'postgres' ? await postgresEnv(dataDir) : {}),
     ...opts.env,
   });
   const hangar = await createHangar(config, opts.overrides);
@@ -53,7 +74,11 @@ export async function startHangar(opts: StartOptions = {}): Promise<TestHangar> 
     url, apiKey, client, hangar, dataDir,
     async close() {
       await hangar.close();
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await pgByDataDir.get(dataDir)?.db.drop();
+        pgByDataDir.delete(dataDir);
+      }
     },
   };
 }

@@ -529,6 +529,34 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store> | St
         expect(await store.sessions.acquireLease(id, 'b', TTL, T + 2)).toBe(true);
       });
 
+      it('a new boot of the same node takes its earlier boot\'s live lease at once; other nodes cannot', async () => {
+        const { id } = await newSession({ status: 'running' });
+        expect(await store.sessions.acquireLease(id, 'node-1#boot-a', TTL, T)).toBe(true);
+        expect(await store.sessions.acquireLease(id, 'node-2#boot-x', TTL, T + 10)).toBe(false);
+        // A node id that merely starts with the same letters is another node.
+        expect(await store.sessions.acquireLease(id, 'node-#boot-y', TTL, T + 10)).toBe(false);
+        expect(await store.sessions.acquireLease(id, 'node-1#boot-b', TTL, T + 20)).toBe(true);
+        // Releasing under the earlier boot's owner does not free the new boot's lease.
+        await store.sessions.releaseLease(id, 'node-1#boot-a');
+        expect(await store.sessions.acquireLease(id, 'node-2#boot-x', TTL, T + 40)).toBe(false);
+      });
+
+      it('orphaned(reclaimFor): adds live leases of earlier boots of that node, never its own or another node\'s', async () => {
+        const previous = (await newSession({ status: 'running' })).id;
+        const own = (await newSession({ status: 'running' })).id;
+        const other = (await newSession({ status: 'running' })).id;
+        const idle = (await newSession({ status: 'idle' })).id;
+        await store.sessions.acquireLease(previous, 'n1#old', TTL, T);
+        await store.sessions.acquireLease(own, 'n1#new', TTL, T);
+        await store.sessions.acquireLease(other, 'n2#b', TTL, T);
+        await store.sessions.acquireLease(idle, 'n1#old', TTL, T);
+        const mine = new Set([previous, own, other, idle]);
+        const found = (await store.sessions.orphaned(T + 10, 1_000, 'n1#new')).filter((x) => mine.has(x));
+        expect(found).toEqual([previous]);
+        expect((await store.sessions.orphaned(T + 10, 1_000)).filter((x) => mine.has(x))).toEqual([]);
+        expect((await store.sessions.orphaned(T + 10, 1_000, 'plain-owner')).filter((x) => mine.has(x))).toEqual([]);
+      });
+
       it('refuses a lease on an unknown session', async () => {
         expect(await store.sessions.acquireLease(uid('sesn'), 'a', TTL, T)).toBe(false);
       });

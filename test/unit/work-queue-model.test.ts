@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/adapters/store-sqlite/sqlite-store.ts';
+import { runWorkRepoSuite } from '../kit/repo-suites.ts';
 import {
   NO_HEARTBEAT, HeartbeatPreconditionFailed, acknowledge, claimable, decodeWorkSecret, encodeWorkSecret, handOut, heartbeat,
   newWorkRow, settle, stop,
@@ -83,6 +84,8 @@ describe('work lease state machine', () => {
     expect(decodeWorkSecret(secret)).toEqual({ sessions_token: 'sk-ant-req-abc', api_base_url: 'http://127.0.0.1:1' });
   });
 });
+
+runWorkRepoSuite('sqlite', () => new SqliteStore(':memory:'));
 
 describe('SQLite work repo', () => {
   const dirs: string[] = [];

@@ -15,6 +15,7 @@ import {
   type VaultRepo,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
+import { nodePrefix } from '../../domain/lease-owner.ts';
 
 type Row = Record<string, unknown>;
 
@@ -516,10 +517,12 @@ class SqliteSessionRepo implements SessionRepo {
   }
 
   async acquireLease(sessionId: string, owner: string, ttlMs: number, nowMs: number) {
+    const prefix = nodePrefix(owner);
     const changed = this.s.run(
       `UPDATE sessions SET lease_owner = ?, lease_expires_at = ?
-       WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)`,
-      owner, nowMs + ttlMs, sessionId, owner, nowMs);
+       WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?
+         OR (? <> '' AND substr(lease_owner, 1, length(?)) = ?))`,
+      owner, nowMs + ttlMs, sessionId, owner, nowMs, prefix, prefix, prefix);
     return changed > 0;
   }
 
@@ -527,10 +530,13 @@ class SqliteSessionRepo implements SessionRepo {
     this.s.run('UPDATE sessions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?', sessionId, owner);
   }
 
-  async orphaned(nowMs: number, limit: number) {
+  async orphaned(nowMs: number, limit: number, reclaimFor?: string) {
+    const prefix = reclaimFor ? nodePrefix(reclaimFor) : '';
     return this.s.all(
       `SELECT id FROM sessions WHERE (status IN ('running', 'rescheduling') OR pending_wake = 1)
-       AND (lease_owner IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT ?`, nowMs, limit).map((r) => String(r.id));
+       AND (lease_owner IS NULL OR lease_expires_at < ?
+         OR (? <> '' AND lease_owner <> ? AND substr(lease_owner, 1, length(?)) = ?)) ORDER BY seq LIMIT ?`,
+      nowMs, prefix, reclaimFor ?? '', prefix, prefix, limit).map((r) => String(r.id));
   }
 }
 

@@ -1,0 +1,285 @@
+// PostgreSQL session repo: session rows and the append-only session log.
+//
+// `commit(decide)` runs in one transaction holding `SELECT … FOR UPDATE` on the session row, so
+// commits to one session serialize across every node. `decide` is synchronous, so its log comes
+// from a per-node cache brought up to date inside that transaction before `decide` runs: every
+// write to a session's log bumps `sessions.log_rev`, and a cache whose revision differs from the
+// locked row's is topped up with one query — events past its last seq, plus the cached events
+// still unprocessed (another node may have marked them processed; processed_at is only ever set
+// once, from NULL). Events of one commit are one INSERT (unnest of arrays).
+//
+// Leases live in pg-session-leases.ts.
+import type { PgDb, Querier, Row } from './pg-db.ts';
+import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
+import type {
+  CommitPlan, EventQuery, SessionListQuery, SessionRepo, SessionRow, StoredEvent,
+} from '../../ports/store.ts';
+import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
+
+/** How many sessions' parsed logs stay cached (least recently used are evicted). */
+const LOG_CACHE_SESSIONS = 256;
+/** How many sessions' parsed rows stay cached. */
+const ROW_CACHE_SESSIONS = 256;
+
+/** A cached log and the session's `log_rev` it matches. */
+interface CachedLog {
+  rev: number;
+  events: StoredEvent[];
+}
+
+/** Freezes every object and array below `top` (not `top` itself), so shared parsed values stay intact. */
+function freezeNested<T extends Record<string, unknown>>(top: T): T {
+  const freeze = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+    for (const x of Object.values(v)) freeze(x);
+    Object.freeze(v);
+  };
+  for (const x of Object.values(top)) freeze(x);
+  return top;
+}
+
+const EVENT_COLUMNS = 'seq, processed_at, processed_seq, data';
+
+/**
+ * One statement, so one snapshot: the session's log revision and what the cache lacks (events past
+ * `afterSeq`, and those of `unprocessed` seqs now processed). No row at all: the session is gone.
+ */
+const TOP_UP_SQL = `SELECT s.log_rev, e.seq, e.processed_at, e.processed_seq, e.data FROM sessions s
+  LEFT JOIN events e ON e.session_id = s.id AND (e.seq > ? OR (e.seq = ANY(?::bigint[]) AND e.processed_at IS NOT NULL))
+  WHERE s.id = ? ORDER BY e.seq`;
+
+export class PgSessionRepo implements SessionRepo {
+  private readonly s: PgDb;
+  private readonly logs = new Map<string, CachedLog>();
+  /** Parsed `data` of recently read rows beside its text: reused only while the text is unchanged. */
+  private readonly rows = new Map<string, { data: string; parsed: Record<string, unknown> }>();
+  /** Running totals for benches and tests. */
+  readonly counters = { sessionRowParses: 0, eventParses: 0, logTopUps: 0, fullLogReads: 0 };
+
+  constructor(s: PgDb) {
+    this.s = s;
+  }
+
+  private toRow(r: Row): SessionRow {
+    const id = String(r.id);
+    const data = String(r.data);
+    let cached = this.rows.get(id);
+    if (cached?.data === data) {
+      this.rows.delete(id);
+    } else {
+      this.counters.sessionRowParses++;
+      cached = { data, parsed: freezeNested(JSON.parse(data)) };
+      if (this.rows.size >= ROW_CACHE_SESSIONS) this.rows.delete(this.rows.keys().next().value!);
+    }
+    this.rows.set(id, cached);
+    const session = { ...cached.parsed } as SessionRow['session'];
+    session.status = r.status as SessionRow['session']['status'];
+    session.archived_at = (r.archived_at as string | null) ?? null;
+    return {
+      session,
+      runningSince: r.running_since === null ? null : Number(r.running_since),
+      retryCount: Number(r.retry_count),
+    };
+  }
+
+  private toEvent(r: Row): StoredEvent {
+    this.counters.eventParses++;
+    const event = JSON.parse(String(r.data));
+    event.processed_at = (r.processed_at as string | null) ?? null;
+    return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
+  }
+
+  /** Appends `events` in one INSERT; returns them with their seqs, in order. */
+  private async appendAll(q: Querier, sessionId: string, events: Array<StoredEvent['event']>, now: string): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const processed: Array<string | null> = [];
+    const data: string[] = [];
+    for (const e of events) {
+      const { processed_at, ...rest } = e;
+      ids.push(e.id);
+      types.push(e.type);
+      processed.push(processed_at);
+      data.push(JSON.stringify(rest));
+    }
+    const rows = await q.all(
+      `INSERT INTO events (session_id, id, type, created_at, processed_at, data)
+       SELECT ?, t.id, t.type, ?, t.processed_at, t.data
+       FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS t(id, type, processed_at, data, ord)
+       ORDER BY t.ord RETURNING seq, id`,
+      sessionId, now, ids, types, processed as string[], data);
+    const seqOf = new Map(rows.map((r) => [String(r.id), Number(r.seq)]));
+    return events.map((e) => ({ seq: seqOf.get(e.id)!, event: e, processedSeq: null }));
+  }
+
+  async insert(row: SessionRow, initialEvents: Array<StoredEvent['event']>) {
+    const s = row.session;
+    const agent = s.agent as { id: string; version: number };
+    return this.s.tx(async (q) => {
+      await q.run(
+        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s));
+      const stored = await this.appendAll(q, s.id, initialEvents, String(s.created_at));
+      if (stored.length) await q.run('UPDATE sessions SET log_rev = log_rev + 1, log_head = ? WHERE id = ?', stored[stored.length - 1].seq, s.id);
+      return stored;
+    });
+  }
+
+  async get(id: string) {
+    const r = await this.s.get('SELECT * FROM sessions WHERE id = ?', id);
+    return r ? this.toRow(r) : undefined;
+  }
+
+  async list(q: SessionListQuery) {
+    const k = keyset(q);
+    let where = 'WHERE 1=1';
+    const params: Array<string | number | string[]> = [];
+    if (!q.includeArchived) where += ' AND archived_at IS NULL';
+    if (q.agentId) { where += ' AND agent_id = ?'; params.push(q.agentId); }
+    if (q.agentVersion !== undefined) { where += ' AND agent_version = ?'; params.push(q.agentVersion); }
+    if (q.statuses?.length) { where += ' AND status = ANY(?::text[])'; params.push(q.statuses); }
+    if (q.createdGt) { where += ' AND created_at > ?'; params.push(q.createdGt); }
+    if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
+    if (q.createdLt) { where += ' AND created_at < ?'; params.push(q.createdLt); }
+    if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
+    const rows = await this.s.all(`SELECT * FROM sessions ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => ({ seq: Number(r.seq), row: this.toRow(r) }));
+  }
+
+  async delete(id: string) {
+    this.logs.delete(id);
+    this.rows.delete(id);
+    return this.s.tx(async (q) => {
+      await q.run('DELETE FROM events WHERE session_id = ?', id);
+      return (await q.run('DELETE FROM sessions WHERE id = ?', id)) > 0;
+    });
+  }
+
+  /**
+   * The session's log as of one snapshot, from the cache topped up with what it lacks. Inside a
+   * commit the session row is locked, so the result is exactly the log `decide` may plan on.
+   * Undefined when the session does not exist.
+   */
+  private async currentLog(q: Querier, sessionId: string, lockedRev?: number): Promise<StoredEvent[] | undefined> {
+    const cached = this.logs.get(sessionId);
+    if (cached && lockedRev !== undefined && cached.rev === lockedRev) {
+      this.touch(sessionId, cached);
+      return cached.events;
+    }
+    const afterSeq = cached ? (cached.events[cached.events.length - 1]?.seq ?? 0) : 0;
+    const unprocessed = cached ? cached.events.filter((e) => e.event.processed_at === null).map((e) => e.seq) : [];
+    if (cached) this.counters.logTopUps++;
+    else this.counters.fullLogReads++;
+    const rows = await q.all(TOP_UP_SQL, afterSeq, unprocessed, sessionId);
+    if (rows.length === 0) {
+      this.logs.delete(sessionId);
+      return undefined;
+    }
+    const rev = Number(rows[0].log_rev);
+    const events = cached ? cached.events.slice() : [];
+    const indexOf = new Map<number, number>();
+    if (unprocessed.length) events.forEach((e, i) => indexOf.set(e.seq, i));
+    for (const r of rows) {
+      if (r.seq === null) continue;
+      const e = this.toEvent(r);
+      const at = e.seq <= afterSeq ? indexOf.get(e.seq) : undefined;
+      if (at !== undefined) events[at] = e;
+      else events.push(e);
+    }
+    const next = { rev, events };
+    this.touch(sessionId, next);
+    return events;
+  }
+
+  private touch(sessionId: string, log: CachedLog): void {
+    this.logs.delete(sessionId);
+    this.logs.set(sessionId, log);
+    if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
+  }
+
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+    let committed: { rev: number; events: StoredEvent[] } | undefined;
+    const result = await this.s.tx(async (q) => {
+      const current = await q.get('SELECT * FROM sessions WHERE id = ? FOR UPDATE', sessionId);
+      if (!current) return undefined;
+      let row = this.toRow(current);
+      const rev = Number(current.log_rev);
+      const log = (await this.currentLog(q, sessionId, rev))!;
+      const plan = decide(row, () => log.slice());
+      const head = log[log.length - 1]?.seq ?? 0;
+      let events = log;
+      const marks = plan.markProcessed ?? [];
+      if (marks.length) {
+        await q.run(
+          'UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ANY(?::text[]) AND processed_at IS NULL',
+          plan.now, head, sessionId, marks);
+        const ids = new Set(marks);
+        events = events.map((e) => (ids.has(e.event.id) && e.event.processed_at === null
+          ? { ...e, event: { ...e.event, processed_at: plan.now }, processedSeq: head }
+          : e));
+      }
+      const stored = await this.appendAll(q, sessionId, plan.events ?? [], plan.now);
+      const logChanged = stored.length > 0 || marks.length > 0;
+      const p = plan.patch;
+      if (p) {
+        const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
+        if (p.status) session.status = p.status;
+        row = {
+          session,
+          runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
+          retryCount: p.retryCount ?? row.retryCount,
+        };
+      }
+      if (p || logChanged) {
+        const { status, archived_at, ...data } = row.session;
+        const newHead = stored.length ? stored[stored.length - 1].seq : head;
+        await q.run(
+          `UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ?,
+             pending_wake = COALESCE(?, pending_wake), log_rev = log_rev + ?, log_head = ? WHERE id = ?`,
+          status, (archived_at as string | null) ?? null, row.runningSince, row.retryCount, JSON.stringify(data),
+          p?.pendingWake === undefined ? null : p.pendingWake ? 1 : 0, logChanged ? 1 : 0, newHead, sessionId);
+      }
+      if (logChanged) committed = { rev: rev + 1, events: [...events, ...stored.map((e) => ({ ...e, event: { ...e.event } }))] };
+      return { stored, row, plan };
+    });
+    // The cache follows only committed writes (a throwing `decide` or a failed COMMIT changed nothing).
+    if (committed) this.touch(sessionId, committed);
+    return result;
+  }
+
+  async events(sessionId: string, q: EventQuery) {
+    const k = keyset(q);
+    let where = 'WHERE session_id = ?';
+    const params: Array<string | number | string[]> = [sessionId];
+    if (q.types?.length) { where += ' AND type = ANY(?::text[])'; params.push(q.types); }
+    if (q.createdGt) { where += ' AND created_at > ?'; params.push(q.createdGt); }
+    if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
+    if (q.createdLt) { where += ' AND created_at < ?'; params.push(q.createdLt); }
+    if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
+    const rows = await this.s.all(`SELECT ${EVENT_COLUMNS} FROM events ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, (r) => this.toEvent(r));
+  }
+
+  async log(sessionId: string) {
+    return ((await this.currentLog(this.s, sessionId)) ?? []).slice();
+  }
+
+  async findEvent(sessionId: string, eventId: string) {
+    const r = await this.s.get(`SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND id = ?`, sessionId, eventId);
+    return r ? this.toEvent(r) : undefined;
+  }
+
+  acquireLease(sessionId: string, owner: string, ttlMs: number, nowMs: number) {
+    return acquireLease(this.s, sessionId, owner, ttlMs, nowMs);
+  }
+
+  releaseLease(sessionId: string, owner: string) {
+    return releaseLease(this.s, sessionId, owner);
+  }
+
+  orphaned(nowMs: number, limit: number, reclaimFor?: string) {
+    return orphanedSessions(this.s, nowMs, limit, reclaimFor);
+  }
+}
