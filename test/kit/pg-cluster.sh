@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests and benches, shared by .ci/run and test/kit/postgres.ts.
 #   pg-cluster.sh start DIR [fast]   initdb into DIR/data, start on a free 127.0.0.1 port (trust auth
-#                                    on loopback), print the server URL (postgres://hangar@127.0.0.1:PORT/postgres)
+#                                    for user hangar on loopback, passwords for other roles), print the server URL (postgres://hangar@127.0.0.1:PORT/postgres)
 #   pg-cluster.sh stop DIR           stop the cluster and remove DIR
 # `fast` turns off fsync (tests only: a crash of the test machine loses nothing anyone keeps).
 # As root the cluster runs as the `postgres` user (initdb refuses root); otherwise as the caller.
@@ -34,6 +34,10 @@ case "$cmd" in
     chmod 700 "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U hangar --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
+    # Trust for the test superuser on loopback; every other role must give its password, so tests
+    # can provoke a failed password authentication.
+    printf 'local all all trust\nhost all hangar 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$dir/data/pg_hba.conf"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir/data/pg_hba.conf"; fi
     port=$(free_port)
     opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=128MB"
     if [ "${3:-}" = fast ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
