@@ -8,7 +8,7 @@ import type { StoredEvent } from '../ports/store.ts';
 import type { ModelContentBlock, ModelMessage, ModelRequest } from '../ports/model.ts';
 import { conversationOrder, resultTarget, isToolUse } from './log-state.ts';
 import { assembleMessages, conversationItem, type ConversationItem } from './context.ts';
-import { truncateMiddle } from '../tools/truncate.ts';
+import { truncateMiddle } from '../domain/truncate.ts';
 import { estimateTextTokens, type Calibration, type ItemTokenCache } from './token-count.ts';
 import type { ContextLimits } from './context-window.ts';
 

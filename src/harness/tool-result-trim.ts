@@ -1,7 +1,7 @@
 // Tool results too big for the model's context: the log keeps them whole, the model gets the head
 // and tail of their text and a note saying how much it is not seeing. One token-based rule for every
 // tool (bash, file reads, MCP, web fetch, custom tools), applied when the request is built.
-import { truncateMiddle } from '../tools/truncate.ts';
+import { truncateMiddle } from '../domain/truncate.ts';
 
 const CHARS_PER_TOKEN = 4;
 /** The most one tool result may take of a large window (≈ the 30,000 characters tools used to cut at). */

@@ -1,7 +1,7 @@
 // The `bash` tool: runs a command in the session's persistent shell (cwd and exported variables
 // carry across calls), or restarts that shell.
 import { defineTool, textOutcome, errorOutcome, INTERRUPTED_MESSAGE } from './builtin-tool.ts';
-import { truncateMiddle } from './truncate.ts';
+import { truncateMiddle } from '../domain/truncate.ts';
 
 export const BASH_DEFAULT_TIMEOUT_MS = 120_000;
 export const BASH_MAX_TIMEOUT_MS = 600_000;

@@ -2,7 +2,7 @@
 import { defineTool, textOutcome, ToolFailure } from './builtin-tool.ts';
 import { resolvePath } from './paths.ts';
 import { run, statPath } from './sandbox-fs.ts';
-import { DEFAULT_MAX_CHARS, takeLines, truncateMiddle } from './truncate.ts';
+import { DEFAULT_MAX_CHARS, takeLines, truncateMiddle } from '../domain/truncate.ts';
 
 export const GREP_TIMEOUT_MS = 60_000;
 /** Longer matching lines are shown as a preview (ripgrep `--max-columns-preview`). */

@@ -64,7 +64,7 @@ beforeAll(async () => {
   Object.assign(fx, {
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
-    resource: 'sesrsc_000000000000000000000000', model: 'claude-sonnet-4-6',
+    resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
   });
   db = new DatabaseSync(join(h.dataDir, 'hangar.db'));
   db.exec('PRAGMA busy_timeout = 5000');
@@ -167,6 +167,11 @@ const ROUTES: Route[] = [
   { method: 'POST', path: (r) => `/v1/sessions/${idFor(r, 'session')}/events`, body: () => ({ events: [text('hi')] }) },
   { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/events` },
   { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/events/stream` },
+  { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/threads` },
+  { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/threads/${idFor(r, 'thread')}` },
+  { method: 'POST', path: (r) => `/v1/sessions/${idFor(r, 'session')}/threads/${idFor(r, 'thread')}/archive` },
+  { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/threads/${idFor(r, 'thread')}/events` },
+  { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/threads/${idFor(r, 'thread')}/stream` },
   { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/resources` },
   { method: 'POST', path: (r) => `/v1/sessions/${idFor(r, 'session')}/resources`, body: () => ({ type: 'file', file_id: fx.file }) },
   { method: 'GET', path: (r) => `/v1/sessions/${idFor(r, 'session')}/resources/${idFor(r, 'resource')}` },

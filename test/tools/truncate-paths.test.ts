@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeLines, truncateMiddle } from '../../src/tools/truncate.ts';
+import { takeLines, truncateMiddle } from '../../src/domain/truncate.ts';
 import { resolvePath } from '../../src/tools/paths.ts';
 import { ToolFailure } from '../../src/tools/builtin-tool.ts';
 

@@ -1,7 +1,7 @@
 // Maps an MCP `tools/call` result onto tool_result content blocks (text and base64 images), the
 // shape `agent.mcp_tool_result` and the model's `tool_result` carry. Everything the Messages API
 // cannot take (audio, binary blobs, links) becomes a short text note instead of being dropped silently.
-import { truncateMiddle } from '../../tools/truncate.ts';
+import { truncateMiddle } from '../../domain/truncate.ts';
 import type { McpCallResult } from '../../ports/mcp.ts';
 
 /** Image types the Messages API accepts in a base64 image block. */
