@@ -9,6 +9,7 @@ import type {
   NetworkingParam,
   PackagesParam,
 } from '../protocol/environment-schemas.ts';
+import { assertValidPackages } from './package-specs.ts';
 
 export type Networking =
   | { type: 'unrestricted' }
@@ -73,6 +74,7 @@ export function resolveEnvironmentConfig(param: EnvironmentConfigParam | null | 
   const base = stored?.type === 'cloud' ? stored : undefined;
   const networking = param.networking == null ? (base ? structuredClone(base.networking) : { type: 'unrestricted' as const }) : resolveNetworking(param.networking, base?.networking);
   const packages = param.packages == null ? (base ? structuredClone(base.packages) : emptyPackages()) : resolvePackages(param.packages, base?.packages);
+  assertValidPackages(packages);
   const hasPackages = PACKAGE_MANAGERS.some((m) => packages[m].length > 0);
   if (networking.type === 'limited' && hasPackages && !networking.allow_package_managers) {
     throw invalidRequest('config.packages: under limited networking, packages require networking.allow_package_managers to be true');

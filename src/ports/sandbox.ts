@@ -28,6 +28,13 @@ export interface SandboxLimits {
   cpus?: number;
 }
 
+/** An environment's package layer (see docs/notes/envpkg.md), bound at PACKAGE_LAYER_DIR inside. */
+export interface SandboxPackageLayer {
+  hostPath: string;
+  /** Only the sandbox that builds the layer may write it; every session sandbox gets it read-only. */
+  writable?: boolean;
+}
+
 export interface SandboxSpec {
   sessionId: string;
   /** Host directory that is the sandbox's persistent, writable /workspace. */
@@ -37,6 +44,8 @@ export interface SandboxSpec {
   mounts: SandboxMount[];
   network: SandboxNetwork;
   limits: SandboxLimits;
+  /** The environment's installed packages, when it has any (ready layers only). */
+  packageLayer?: SandboxPackageLayer;
 }
 
 export interface Sandbox {
@@ -49,6 +58,13 @@ export interface Sandbox {
   execute(tool: string, input: Record<string, unknown>, signal: AbortSignal): Promise<ToolOutcome>;
   /** False once the sandbox died or was released; the caller then provisions a new one. */
   readonly alive: boolean;
+  /**
+   * Optional: moves a sandbox provisioned ahead of time (a warm-pool member, whose workspace and
+   * outputs directories are fresh and empty) to its session: the directories are renamed to the
+   * session's paths (the running sandbox keeps them mounted) and later processes use the new paths.
+   * Called once, before the sandbox's first call for the session.
+   */
+  adopt?(target: { sessionId: string; workspaceDir: string; outputsDir: string }): Promise<void>;
   /** Kills every process of the sandbox. The workspace on disk is kept. Idempotent. */
   release(): Promise<void>;
 }

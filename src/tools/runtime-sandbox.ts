@@ -20,6 +20,8 @@ export interface RuntimeSandboxOptions {
   release: () => Promise<void>;
   /** Whether the runtime is still usable (e.g. the bubblewrap process is running). Default: always. */
   isAlive?: () => boolean;
+  /** Hands a pre-provisioned runtime to its session (see `Sandbox.adopt`); absent: not adoptable. */
+  adopt?: (target: { sessionId: string; workspaceDir: string; outputsDir: string }) => Promise<void>;
 }
 
 export class RuntimeSandbox implements Sandbox {
@@ -28,10 +30,13 @@ export class RuntimeSandbox implements Sandbox {
   readonly #isAlive: () => boolean;
   #released: Promise<void> | undefined;
 
+  readonly adopt?: (target: { sessionId: string; workspaceDir: string; outputsDir: string }) => Promise<void>;
+
   constructor(runtime: SandboxRuntime, opts: RuntimeSandboxOptions) {
     this.#runtime = runtime;
     this.#release = opts.release;
     this.#isAlive = opts.isAlive ?? (() => true);
+    if (opts.adopt) this.adopt = opts.adopt;
   }
 
   get alive(): boolean {

@@ -12,6 +12,8 @@ export const EGRESS_SOCKET = '/run/hangar-egress.sock';
 /** The loopback port the in-sandbox forwarder listens on; HTTP(S)_PROXY points at it. */
 export const PROXY_PORT = 3128;
 export const SANDBOX_PATH = '/usr/local/bin:/usr/bin:/bin';
+/** Where an environment's package layer appears inside a sandbox (read-only). */
+export const PACKAGE_LAYER_DIR = '/opt/hangar/packages';
 
 /** Flags every bwrap invocation carries, in this order, whatever the spec says. */
 export const MANDATORY_FLAGS: readonly string[] = [
@@ -42,16 +44,43 @@ export interface BwrapArgsInput {
   outputsDir: string;
   mounts: SandboxMount[];
   network: BwrapNetwork;
+  /** The environment's package layer (host path, staged when staging), and whether it is writable (builds only). */
+  packageLayer?: { hostPath: string; writable?: boolean };
   /** Working directory inside the sandbox (default /workspace). */
   cwd?: string;
   /** Descriptor bwrap writes its JSON status to (child started, exit code). */
   statusFd?: number;
 }
 
+/** The multiarch directory name Debian uses for this machine's libraries. */
+function multiarch(): string {
+  return process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+}
+
+/**
+ * The search paths that make a package layer's contents usable in place (it is bound beside the
+ * host's system tree, not over it): each manager installs under its own directory of the layer.
+ */
+export function packageLayerEnv(root = PACKAGE_LAYER_DIR): Array<[string, string]> {
+  const apt = `${root}/apt`;
+  const bins = [`${root}/npm/bin`, `${root}/pip/bin`, `${root}/cargo/bin`, `${root}/gem/bin`, `${root}/go/bin`,
+    `${apt}/usr/local/bin`, `${apt}/usr/bin`, `${apt}/bin`, `${apt}/usr/sbin`];
+  return [
+    ['PATH', `${bins.join(':')}:${SANDBOX_PATH}`],
+    ['LD_LIBRARY_PATH', [`${apt}/usr/lib/${multiarch()}`, `${apt}/lib/${multiarch()}`, `${apt}/usr/lib`].join(':')],
+    ['PYTHONPATH', `${root}/pip`],
+    ['NODE_PATH', `${root}/npm/lib/node_modules`],
+    ['GEM_PATH', `${root}/gem`],
+    ['HANGAR_PACKAGES', root],
+  ];
+}
+
 /** The environment inside: nothing from the host, plus the proxy variables when networked. */
-export function sandboxEnv(network: BwrapNetwork): Array<[string, string]> {
+export function sandboxEnv(network: BwrapNetwork, withLayer = false): Array<[string, string]> {
+  const layer = withLayer ? packageLayerEnv() : [];
   const env: Array<[string, string]> = [
-    ['PATH', SANDBOX_PATH],
+    ['PATH', layer.find(([k]) => k === 'PATH')?.[1] ?? SANDBOX_PATH],
+    ...layer.filter(([k]) => k !== 'PATH'),
     ['HOME', WORKSPACE],
     ['LANG', 'C.UTF-8'],
     ['TERM', 'dumb'],
@@ -73,7 +102,7 @@ export function checkSandboxPath(path: string): void {
   if (!path.startsWith('/') || posix.normalize(path) !== path || path.split('/').includes('..')) {
     throw new Error(`invalid sandbox path ${JSON.stringify(path)}: must be absolute and normalized`);
   }
-  const reserved = ['/', '/proc', '/dev', '/usr', '/etc', '/tmp', '/run', WORKSPACE, OUTPUTS_DIR, EGRESS_SOCKET];
+  const reserved = ['/', '/proc', '/dev', '/usr', '/etc', '/tmp', '/run', WORKSPACE, OUTPUTS_DIR, EGRESS_SOCKET, PACKAGE_LAYER_DIR];
   if (reserved.includes(path.replace(/\/+$/, '') || '/')) throw new Error(`sandbox path ${path} is reserved`);
 }
 
@@ -81,7 +110,7 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
   const args: string[] = [...MANDATORY_FLAGS];
   // No nested user namespaces: they are the usual door to kernel bugs, and nothing needs them.
   args.push('--disable-userns');
-  for (const [name, value] of sandboxEnv(input.network)) args.push('--setenv', name, value);
+  for (const [name, value] of sandboxEnv(input.network, input.packageLayer !== undefined)) args.push('--setenv', name, value);
   args.push('--hostname', 'sandbox');
 
   for (const entry of input.system) {
@@ -101,6 +130,7 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
     args.push('--ro-bind', mount.hostPath, mount.sandboxPath);
   }
   if (input.network.type === 'proxy') args.push('--bind', input.network.socketPath, EGRESS_SOCKET);
+  if (input.packageLayer) args.push(input.packageLayer.writable ? '--bind' : '--ro-bind', input.packageLayer.hostPath, PACKAGE_LAYER_DIR);
 
   // The skeleton root bwrap builds is a tmpfs the sandbox user owns; freeze it so the binds above
   // (workspace, outputs, /tmp) stay the only writable trees.

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressProxyHandle, StartEgressProxy } from '../../ports/egress.ts';
@@ -61,7 +61,7 @@ export interface BwrapSandboxProviderOptions {
   /** A delegated cgroup v2 directory to create sandbox groups under (default: autodetect). */
   cgroupParent?: string;
   /** Turns a runtime into the Sandbox port (default: RuntimeSandbox over the built-in tools). */
-  createSandbox?: (runtime: BwrapRuntime, lifecycle: { release: () => Promise<void>; isAlive: () => boolean }) => Sandbox;
+  createSandbox?: (runtime: BwrapRuntime, lifecycle: { release: () => Promise<void>; isAlive: () => boolean; adopt: (t: AdoptTarget) => Promise<void> }) => Sandbox;
   logger?: SandboxLogger;
   bwrapPath?: string;
   setprivPath?: string;
@@ -133,7 +133,7 @@ export class BwrapSandboxProvider implements SandboxProvider {
 
   async provision(spec: SandboxSpec, signal: AbortSignal): Promise<Sandbox> {
     const { runtime, release } = await this.provisionRuntime(spec, signal);
-    const lifecycle = { release, isAlive: () => runtime.alive };
+    const lifecycle = { release, isAlive: () => runtime.alive, adopt: (target: AdoptTarget) => adoptRuntime(runtime, target) };
     return this.opts.createSandbox ? this.opts.createSandbox(runtime, lifecycle) : new RuntimeSandbox(runtime, lifecycle);
   }
 
@@ -395,6 +395,23 @@ export class BwrapSandboxProvider implements SandboxProvider {
       },
     };
   }
+}
+
+type AdoptTarget = { sessionId: string; workspaceDir: string; outputsDir: string };
+
+/**
+ * Moves a pooled sandbox's (empty) workspace and outputs to the session's paths. A rename keeps
+ * the running shell's bind mounts (they hold the directories, not their paths); processes started
+ * later bind the new paths. Refuses a target that already exists: a session with files of its own
+ * never gets a pooled sandbox.
+ */
+async function adoptRuntime(runtime: BwrapRuntime, target: AdoptTarget): Promise<void> {
+  for (const dir of [target.workspaceDir, target.outputsDir]) {
+    if (existsSync(dir)) throw new Error(`cannot adopt a pooled sandbox: ${dir} already exists`);
+  }
+  await rename(runtime.spec.workspaceDir, target.workspaceDir);
+  await rename(runtime.spec.outputsDir, target.outputsDir);
+  runtime.spec = { ...runtime.spec, workspaceDir: target.workspaceDir, outputsDir: target.outputsDir };
 }
 
 /**

@@ -81,7 +81,8 @@ interface Spawned {
 export class BwrapRuntime implements SandboxRuntime {
   readonly workspace = WORKSPACE;
   readonly outputsDir = OUTPUTS_DIR;
-  readonly spec: SandboxSpec;
+  /** Replaced (not mutated) when a pooled sandbox is adopted by its session. */
+  spec: SandboxSpec;
   private readonly opts: BwrapRuntimeOptions;
   private readonly network: BwrapNetwork;
   private readonly shellProc: PersistentShell;
@@ -133,6 +134,7 @@ export class BwrapRuntime implements SandboxRuntime {
       outputsDir: map(this.spec.outputsDir),
       mounts: this.spec.mounts.map((m) => ({ hostPath: map(m.hostPath), sandboxPath: m.sandboxPath })),
       network: this.network.type === 'proxy' ? { type: 'proxy', socketPath: map(this.network.socketPath) } : this.network,
+      packageLayer: this.spec.packageLayer ? { hostPath: map(this.spec.packageLayer.hostPath), writable: this.spec.packageLayer.writable } : undefined,
       cwd,
       statusFd,
     });
@@ -165,6 +167,7 @@ export class BwrapRuntime implements SandboxRuntime {
     for (const m of this.spec.mounts) sources.push({ kind: 'file', host: m.hostPath });
     // The socket's own directory (it holds nothing else): one directory bind, no file mount point.
     if (this.network.type === 'proxy') sources.push({ kind: 'dir', host: dirname(this.network.socketPath) });
+    if (this.spec.packageLayer) sources.push({ kind: 'dir', host: this.spec.packageLayer.hostPath });
     return planStage(this.opts.stageDir ?? DEFAULT_STAGE_DIR, sources);
   }
 
@@ -230,6 +233,7 @@ export class BwrapRuntime implements SandboxRuntime {
     if (exitCode === CGROUP_FAILED && this.opts.cgroup) return 'the sandbox cgroup refused a new process';
     if (exitCode === STAGE_FAILED && this.opts.hostUser) return "the sandbox's bind sources could not be staged";
     const sources = [this.spec.workspaceDir, this.spec.outputsDir, ...this.spec.mounts.map((m) => m.hostPath)];
+    if (this.spec.packageLayer) sources.push(this.spec.packageLayer.hostPath);
     if (this.network.type === 'proxy') sources.push(this.network.socketPath);
     const missing = sources.find((p) => !existsSync(p));
     return missing ? `the sandbox's host path ${missing} is gone` : undefined;
