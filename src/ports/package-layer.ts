@@ -1,7 +1,8 @@
 // The package-layer builder port: installs an environment's `config.packages` into an empty layer
 // directory, once per distinct package list. The layer is later bound read-only into every sandbox
 // of environments with that list (see docs/notes/envpkg.md).
-import type { PackageManager } from '../domain/environments.ts';
+/** The package managers an environment's `config.packages` names (domain/environments.ts validates them). */
+export type PackageManager = 'apt' | 'cargo' | 'gem' | 'go' | 'npm' | 'pip';
 
 export interface LayerBuildRequest {
   /** The layer key (content hash of the package list); names the build for logs and cgroups. */

@@ -139,7 +139,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       for (const e of rig.receiver.exports) expect(e.headers).toMatchObject({ 'x-collector-token': 'tok/en-123', 'x-tenant': 'hangar' });
       expect(result.root.resource).toMatchObject({
         'service.name': 'hangar-test', 'service.version': expect.any(String), 'deployment.environment.name': 'test', team: 'agents',
-        'telemetry.sdk.name': 'opentelemetry', 'service.instance.id': expect.stringMatching(/^proc_/),
+        'telemetry.sdk.name': 'opentelemetry', 'service.instance.id': expect.stringMatching(/^[^#]+#[0-9a-f]+$/),
       });
       expect(result.root.scope).toBe('hangar');
     });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cloneRepository, repositoryName, repositoryUrlProblem } from '../../src/tools/repository-clone.ts';
+import { cloneRepository, repositoryName, repositoryUrlProblem } from '../../src/adapters/git-clone/repository-clone.ts';
 import { startGitServer, type GitServer } from '../kit/git-server.ts';
 
 const TOKEN = 'ghp_testtoken_0123456789abcdef';

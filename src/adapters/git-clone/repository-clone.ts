@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rename, rm, lstat, lchown, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decideEgress, systemLookup, type EgressLookup } from '../adapters/egress-proxy/egress-gate.ts';
-import { normalizeHost } from '../adapters/egress-proxy/address-policy.ts';
-import type { SessionErrorBody } from '../domain/session-events.ts';
+import { decideEgress, systemLookup, type EgressLookup } from '../egress-proxy/egress-gate.ts';
+import { normalizeHost } from '../egress-proxy/address-policy.ts';
+import type { SessionErrorBody } from '../../domain/session-events.ts';
 
 export type RepositoryCheckout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
 
