@@ -54,7 +54,8 @@ function primaryUntil(sessionId: string, pred: (evs: Ev[]) => boolean, what: str
   return eventually(() => listEvents(client, sessionId), pred, ms, what);
 }
 
-const lastIdle = (evs: Ev[]) => evs.filter((e) => e.type === 'session.status_idle').at(-1);
+const lastIdle = (evs: Ev[]): Ev | undefined => evs.filter((e) => e.type === 'session.status_idle').at(-1);
+const lastIdleOf = (evs: Ev[]): Ev => lastIdle(evs) ?? { type: 'none' };
 const finalSaid = (t: string) => (evs: Ev[]) => evs.some((e) => e.type === 'agent.message' && e.content?.[0]?.text === t) && lastIdle(evs) !== undefined &&
   evs.findLastIndex((e) => e.type === 'session.status_idle') > evs.findLastIndex((e) => e.type === 'agent.message');
 
@@ -94,7 +95,7 @@ describe('a child thread\'s always_ask call, cross-posted to the primary stream'
   it('is approved from the primary stream: the call runs exactly once in the shared sandbox and the child reports', async () => {
     const { s, use, evs } = await askingTeam();
     expect(use).toMatchObject({ name: 'bash', evaluated_permission: 'ask', session_thread_id: expect.stringMatching(/^sthr_/) });
-    expect(lastIdle(evs).stop_reason).toEqual({ type: 'requires_action', event_ids: [use.id] });
+    expect(lastIdleOf(evs).stop_reason).toEqual({ type: 'requires_action', event_ids: [use.id] });
     expect((await client.beta.sessions.retrieve(s.id)).status).toBe('idle');
     const waiting = (await threadsOf(s.id)).find((t) => t.id === use.session_thread_id)!;
     expect(waiting.status).toBe('idle');
@@ -104,7 +105,7 @@ describe('a child thread\'s always_ask call, cross-posted to the primary stream'
     const [echo] = await sendEvents(client, s.id, { type: 'user.tool_confirmation', tool_use_id: use.id, result: 'allow' });
     expect(echo).toMatchObject({ type: 'user.tool_confirmation', tool_use_id: use.id, session_thread_id: use.session_thread_id });
     const done = await primaryUntil(s.id, finalSaid('final: ran'), 'the coordinator\'s final answer', TOOL_WAIT_MS);
-    expect(lastIdle(done).stop_reason).toEqual({ type: 'end_turn' });
+    expect(lastIdleOf(done).stop_reason).toEqual({ type: 'end_turn' });
     expect(readFileSync(join(sandboxDir(rig, s.id), 'workspace', 'count.txt'), 'utf8')).toBe('run\n');
     // The result lives in the child's trace (not on the condensed primary view) and ran once.
     const child = await threadEvents(s.id, use.session_thread_id);
@@ -218,7 +219,7 @@ describe('one budget shared by every thread', () => {
     expect((await threadsOf(s.id))[0].id).toBe(primaryId);
     expect(held.filter((e) => e.type === 'session.thread_status_idle' && e.session_thread_id === primaryId).at(-1)!.stop_reason).toEqual({ type: 'budget_reached' });
     // A human action still outranks the pause in the session's own reason.
-    expect(lastIdle(held).stop_reason).toEqual({ type: 'requires_action', event_ids: [use.id] });
+    expect(lastIdleOf(held).stop_reason).toEqual({ type: 'requires_action', event_ids: [use.id] });
 
     await sendEvents(client, s.id, { type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text: 'answer-9' }] });
     const paused = await primaryUntil(s.id, (evs) => lastIdle(evs)?.stop_reason?.type === 'budget_reached', 'the whole session paused by the budget');
@@ -236,7 +237,7 @@ describe('one budget shared by every thread', () => {
 
     await client.beta.sessions.update(s.id, { budget: usd(100_000_000) } as any);
     const done = await primaryUntil(s.id, finalSaid('final: both'), 'the coordinator\'s final answer after the raise');
-    expect(lastIdle(done).stop_reason).toEqual({ type: 'end_turn' });
+    expect(lastIdleOf(done).stop_reason).toEqual({ type: 'end_turn' });
     expect(requestsOf(`You wait ${tag}.`)).toBe(2);
     rig.up.setResponder(null);
   }, 60_000);
@@ -331,7 +332,7 @@ describe('bad input on the thread routes', () => {
     expect(await snapshot()).toEqual(before);
     // The running child really is unchanged and still running; the other session still waits.
     expect((await th.retrieve(runningChild.id, { session_id: s.id })).status).toBe('running');
-    expect(lastIdle(await listEvents(client, other.id)).stop_reason).toEqual({ type: 'requires_action', event_ids: [otherUse.id] });
+    expect(lastIdleOf(await listEvents(client, other.id)).stop_reason).toEqual({ type: 'requires_action', event_ids: [otherUse.id] });
     // An archived thread: archive is idempotent, a targeted interrupt is refused.
     await th.archive(idleChild.id, { session_id: s.id });
     const afterArchive = await snapshot();
