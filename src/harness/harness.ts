@@ -25,7 +25,7 @@ import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-tra
 import { sessionScope, threadScope, type StepScope } from './threads/thread-log.ts';
 import { runThreadLoops, INTERRUPT as THREAD_INTERRUPT } from './threads/thread-scheduler.ts';
 import { isTeamSession } from './threads/thread-model.ts';
-import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall } from './threads/team-harness.ts';
+import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall, planTeamQuiet } from './threads/team-harness.ts';
 import type { ContextLimitsLookup } from './context-window.ts';
 
 export interface HarnessOptions {
@@ -179,6 +179,10 @@ export class Harness {
           step: (id, threadId, signal) => this.step(id, signal, threadScope(this.deps.store, this.deps.log, threadId)),
           threadIds: async (id) => threadsWithWork(await this.deps.store.sessions.get(id), await this.deps.store.sessions.log(id)),
         }, sessionId, Object.assign(loop, { shutdown: loop.step.signal }));
+        if (loop.step.signal.aborted) return; // shutdown: the pending wake stays for the next process
+        const opts = await this.planOptions(sessionId);
+        const quiet = await this.deps.log.commit(sessionId, (row, log) => planTeamQuiet(row, log(), this.deps.clock.now(), opts));
+        if (quiet && !quiet.plan.quiet) loop.poked = true;
       }
       else for (;;) {
         if (loop.step.signal.aborted) {

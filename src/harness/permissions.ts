@@ -5,7 +5,7 @@ import type { EventFactory, WireEvent } from '../domain/session-events.ts';
 import type { AgentSnapshot } from './context.ts';
 import { evaluateAuto } from './auto-policy.ts';
 import type { McpRoute } from './tool-runner.ts';
-import { COORDINATOR_TOOL_NAMES } from './threads/coordinator-tools.ts';
+import { COORDINATOR_TOOL_NAMES, workflowDenial } from './threads/coordinator-tools.ts';
 
 type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 
@@ -54,7 +54,8 @@ export function toolUseEvent(
     // Never offered (disabled or unknown): denied, with no evaluation.
     return {
       event: f.agentToolUse({ name: call.name, input: call.input, evaluated_permission: 'deny' }),
-      denial: `Permission to use ${call.name} has been denied: the tool is not available to this agent.`,
+      denial: workflowDenial(agent as unknown as Record<string, unknown>, call.name) ??
+        `Permission to use ${call.name} has been denied: the tool is not available to this agent.`,
     };
   }
   if (policy.type === 'always_ask') {

@@ -101,6 +101,11 @@ describe('a child thread\'s always_ask call, cross-posted to the primary stream'
     expect(waiting.status).toBe('idle');
     // Nothing has run yet.
     expect(existsSync(join(sandboxDir(rig, s.id), 'workspace', 'count.txt'))).toBe(false);
+    // A thread waiting on a human cannot be archived (its call would be stranded).
+    const archiveErr = await rejection(client.beta.sessions.threads.archive(waiting.id, { session_id: s.id }));
+    expect(archiveErr.status).toBe(400);
+    expect(archiveErr.message).toContain(use.id);
+    expect((await client.beta.sessions.threads.retrieve(waiting.id, { session_id: s.id })).archived_at).toBeNull();
 
     const [echo] = await sendEvents(client, s.id, { type: 'user.tool_confirmation', tool_use_id: use.id, result: 'allow' });
     expect(echo).toMatchObject({ type: 'user.tool_confirmation', tool_use_id: use.id, session_thread_id: use.session_thread_id });

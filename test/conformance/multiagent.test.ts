@@ -208,6 +208,32 @@ describe('multiagent sessions', () => {
     rig.up.setResponder(null);
   }, 40_000);
 
+  it('answers a workflow tool call with a dedicated "not yet supported" tool error (workflows accepted in configuration)', async () => {
+    const c = rig.client;
+    const a = await c.beta.agents.create({ name: 'wf-helper', model: MODEL });
+    const lead = await c.beta.agents.create({
+      name: 'wf-lead', model: MODEL,
+      multiagent: { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [a.id] }, workflows: { type: 'enabled' } } as any,
+    });
+    expect((lead.multiagent as any).workflows.type).toBe('enabled');
+    rig.up.setResponder((req) => {
+      const names = req.body.tools.map((t: any) => t.name);
+      expect(names).not.toContain('start_workflow_run');
+      if (!JSON.stringify(req.body.messages).includes('tool_result')) {
+        return { content: [{ type: 'tool_use', name: 'start_workflow_run', input: { plan: 'x' } }], stop_reason: 'tool_use' };
+      }
+      return { content: [{ type: 'text', text: 'ok, no workflows' }] };
+    });
+    const s = await c.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await c.beta.sessions.events.send(s.id, { events: [text('go')] });
+    const evs = await waitIdle(s.id);
+    const result = evs.find((e) => e.type === 'agent.tool_result');
+    expect(result.is_error).toBe(true);
+    expect(result.content[0].text).toContain('workflow runs are not yet supported');
+    expect(evs.some((e) => e.type === 'session.thread_created' || e.type.startsWith('workflow_run.'))).toBe(false);
+    rig.up.setResponder(null);
+  });
+
   it('rejects rosters with an agent that has its own multiagent', async () => {
     const c = rig.client;
     const a = await c.beta.agents.create({ name: 'm1', model: MODEL });

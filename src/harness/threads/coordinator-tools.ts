@@ -14,6 +14,8 @@ import { primaryThreadId, threadsOf, type ThreadMap, type ThreadState } from './
 export const LIST_AGENTS = 'list_agents';
 export const SEND_TO_AGENT = 'send_to_agent';
 export const COORDINATOR_TOOL_NAMES: ReadonlySet<string> = new Set([LIST_AGENTS, SEND_TO_AGENT]);
+/** The name a workflow tool would have; not offered (workflow runs are not supported yet). */
+export const START_WORKFLOW_RUN = 'start_workflow_run';
 /** Active (running or rescheduling) child threads a session may have at once. */
 export const MAX_ACTIVE_THREADS = 25;
 
@@ -32,6 +34,17 @@ export function rosterOf(agent: Record<string, unknown>): Roster | undefined {
   }
   if (m.subagents?.type !== 'enabled') return undefined;
   return { agents: m.subagents.predefined_agents ?? [], inline: m.subagents.inline_agents?.type === 'enabled' };
+}
+
+/**
+ * The dedicated answer to a model that calls a workflow tool while `workflows` is enabled in the
+ * agent's configuration (accepted, but workflow runs are not supported yet); undefined otherwise.
+ */
+export function workflowDenial(agent: Record<string, unknown>, toolName: string): string | undefined {
+  const m = agent.multiagent as Record<string, any> | null | undefined;
+  if (m?.type !== 'multiagent_20261001' || m.workflows?.type !== 'enabled') return undefined;
+  if (toolName !== START_WORKFLOW_RUN && !/workflow/i.test(toolName)) return undefined;
+  return `${toolName}: workflow runs are not yet supported by this server (multiagent.workflows is accepted but not run). Delegate with send_to_agent instead.`;
 }
 
 /** Tool definitions offered to a delegating primary agent. */

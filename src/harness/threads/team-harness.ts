@@ -1,12 +1,16 @@
 // The harness's hooks for team sessions: the tool catalog with the coordinator's tools added for
 // agents that may delegate, which threads have work to plan, and running a coordinator call.
 import { isoAt } from '../../ports/clock.ts';
-import type { SessionRow, StoredEvent } from '../../ports/store.ts';
+import { newId } from '../../protocol/ids.ts';
+import type { CommitPlan, SessionRow, StoredEvent } from '../../ports/store.ts';
+import { planStep } from '../planner.ts';
+import type { LogStateOptions } from '../log-state.ts';
+import { virtualRow } from './thread-log.ts';
 import type { ToolRunner } from '../tool-runner.ts';
 import type { AgentSnapshot } from '../context.ts';
 import type { SessionLog } from '../session-log.ts';
 import { COORDINATOR_TOOL_NAMES, coordinatorToolDefinitions, planCoordinatorCall, rosterOf } from './coordinator-tools.ts';
-import { ownerOf, primaryThreadId, threadsOf } from './thread-model.ts';
+import { ownerOf, plannerView, primaryThreadId, threadsOf } from './thread-model.ts';
 
 /** The tool runner with `list_agents` / `send_to_agent` offered to agents that have a roster. */
 export function teamToolRunner(inner: ToolRunner): ToolRunner {
@@ -44,4 +48,20 @@ export function threadsWithWork(row: SessionRow | undefined, log: StoredEvent[])
     t.id === primaryId || t.status === 'running' || t.status === 'rescheduling' || pending.has(t.id) ||
     t.stop_reason?.type === 'requires_action' || t.stop_reason?.type === 'budget_reached'
   )).map((t) => t.id);
+}
+
+/**
+ * The team loop's last commit: clears the session's pending wake only when no thread would do
+ * anything if planned now (checked in the same transaction, so input committed meanwhile is never
+ * forgotten). `quiet: false` means some thread has work: the caller drives the session again.
+ */
+export function planTeamQuiet(row: SessionRow, log: StoredEvent[], nowMs: number, opts: LogStateOptions = {}): CommitPlan & { quiet: boolean } {
+  const now = isoAt(nowMs);
+  const primaryId = primaryThreadId(String(row.session.id));
+  const threads = threadsOf(row.session);
+  for (const id of threadsWithWork(row, log)) {
+    const plan = planStep(virtualRow(row, threads[id]), plannerView(log, id, primaryId), () => newId('sevt'), nowMs, opts);
+    if (plan.action.type !== 'none') return { now, quiet: false };
+  }
+  return { now, quiet: true, patch: { pendingWake: false } };
 }

@@ -132,7 +132,11 @@ function realPatch(plan: CommitPlan, row: SessionRow, threads: ThreadMap, primar
     runningSince = null;
   }
   if (agg === 'idle') fields._announced_stop = aggregateStopReason(threads, primaryId);
-  const pendingWake = reported ? true : plan.patch?.pendingWake;
+  // One thread having nothing to do says nothing about the others: a thread's `pendingWake: false`
+  // is dropped, so a confirmation or report queued for another thread keeps the session due for a
+  // wake (after a crash, the sweep still finds it). The team loop clears it when every thread is
+  // quiet (`planTeamQuiet`).
+  const pendingWake = reported ? true : plan.patch?.pendingWake === false ? undefined : plan.patch?.pendingWake;
   return { ...(pendingWake !== undefined ? { pendingWake } : {}), status: agg, runningSince, retryCount: 0, fields };
 }
 

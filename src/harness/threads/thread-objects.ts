@@ -58,7 +58,7 @@ export function listThreads(row: SessionRow, log: StoredEvent[], nowMs: number) 
 
 export type ArchiveOutcome = { ok: true; threads: Record<string, ThreadState> } | { ok: false; status: number; message: string; code?: string };
 
-/** Archives an idle child thread (waiting on a human counts as idle); the primary never. */
+/** Archives an idle child thread that waits on nobody (a thread waiting on a human: 400); the primary never. */
 export function archiveThread(row: SessionRow, threadId: string, nowMs: number): ArchiveOutcome {
   const sessionId = String(row.session.id);
   const threads = threadsOf(row.session);
@@ -68,6 +68,14 @@ export function archiveThread(row: SessionRow, threadId: string, nowMs: number):
   if (t.archived_at) return { ok: true, threads };
   if (t.status === 'running' || t.status === 'rescheduling') {
     return { ok: false, status: 400, message: `thread ${threadId} is ${t.status}; interrupt it or wait until it is idle before archiving` };
+  }
+  // Archiving would strand the calls it waits on (nobody could answer them any more).
+  const waiting = t.stop_reason?.type === 'requires_action' ? t.stop_reason.event_ids ?? [] : [];
+  if (waiting.length) {
+    return {
+      ok: false, status: 400,
+      message: `thread ${threadId} is waiting on tool calls (${waiting.join(', ')}); answer them, or interrupt the thread (user.interrupt with session_thread_id), before archiving`,
+    };
   }
   const now = isoAt(nowMs);
   return { ok: true, threads: { ...threads, [threadId]: { ...t, archived_at: now, updated_at: now } } };
