@@ -25,7 +25,8 @@ import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-tra
 import { sessionScope, threadScope, type StepScope } from './threads/thread-log.ts';
 import { runThreadLoops, INTERRUPT as THREAD_INTERRUPT } from './threads/thread-scheduler.ts';
 import { isTeamSession } from './threads/thread-model.ts';
-import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall, planTeamQuiet } from './threads/team-harness.ts';
+import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall, planTeamQuiet, advisorCallModel } from './threads/team-harness.ts';
+import { hasOpenAdvisorThread, planAdvisorRecovery, runAdvisorCall } from './threads/advisor.ts';
 import type { ContextLimitsLookup } from './context-window.ts';
 
 export interface HarnessOptions {
@@ -175,6 +176,11 @@ export class Harness {
     try {
       if (await this.isTeam(sessionId)) {
         loop.team = true;
+        // Advisor consults a dead process left open are closed before the threads resume.
+        const current = await store.sessions.get(sessionId);
+        if (current && hasOpenAdvisorThread(current)) {
+          await this.deps.log.commit(sessionId, (row, log) => planAdvisorRecovery(row, log(), this.deps.clock.now()) ?? { now: isoAt(this.deps.clock.now()) });
+        }
         await runThreadLoops({
           step: (id, threadId, signal) => this.step(id, signal, threadScope(this.deps.store, this.deps.log, threadId)),
           threadIds: async (id) => threadsWithWork(await this.deps.store.sessions.get(id), await this.deps.store.sessions.log(id)),
@@ -380,6 +386,10 @@ export class Harness {
       } else if (isCoordinatorCall(agent, use)) {
         // Answered in the commit that performs it, so a crash never runs it twice: no start marker.
         await runCoordinatorCall(this.deps.log, sessionId, use, input, this.deps.clock.now());
+        continue;
+      } else if (advisorCallModel(agent, use)) {
+        // Opens its own thread and marks itself started (see threads/advisor.ts).
+        await runAdvisorCall({ ...this.modelDeps(), log: this.deps.log }, sessionId, use, input, advisorCallModel(agent, use)!, signal, () => signal.reason === SHUTDOWN);
         continue;
       } else if (!(await this.markStarted(sessionId, use.id, scope))) {
         continue; // answered meanwhile, or the session stopped running: nothing to run

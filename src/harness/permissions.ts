@@ -6,6 +6,7 @@ import type { AgentSnapshot } from './context.ts';
 import { evaluateAuto } from './auto-policy.ts';
 import type { McpRoute } from './tool-runner.ts';
 import { COORDINATOR_TOOL_NAMES, workflowDenial } from './threads/coordinator-tools.ts';
+import { ADVISOR_TOOL } from './threads/thread-model.ts';
 
 type Policy = { type: 'always_allow' | 'always_ask' | 'auto' };
 
@@ -45,8 +46,8 @@ export function toolUseEvent(
     }
     return { event: f.agentMcpToolUse({ ...base, evaluated_permission: 'ask', evaluation: { type: 'always_ask' } }) };
   }
-  // The coordinator's own tools (offered only to agents with a roster) need no permission.
-  if (offered.has(call.name) && COORDINATOR_TOOL_NAMES.has(call.name)) {
+  // The coordinator's own tools (offered only to agents with a roster) and the advisor need no permission.
+  if (offered.has(call.name) && (COORDINATOR_TOOL_NAMES.has(call.name) || call.name === ADVISOR_TOOL)) {
     return { event: f.agentToolUse({ name: call.name, input: call.input, evaluated_permission: 'allow', evaluation: { type: 'always_allow' } }) };
   }
   const policy = offered.has(call.name) ? builtinPolicy(agent, call.name) : undefined;

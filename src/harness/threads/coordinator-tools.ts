@@ -9,7 +9,7 @@ import type { CommitPlan, SessionRow, StoredEvent } from '../../ports/store.ts';
 import { agentCreateSchema } from '../../protocol/agent-schemas.ts';
 import { resolveModel, resolveTools } from '../../domain/agents.ts';
 import { resultTarget } from '../log-state.ts';
-import { primaryThreadId, threadsOf, type ThreadMap, type ThreadState } from './thread-model.ts';
+import { isAdvisorThread, primaryThreadId, threadsOf, type ThreadMap, type ThreadState } from './thread-model.ts';
 
 export const LIST_AGENTS = 'list_agents';
 export const SEND_TO_AGENT = 'send_to_agent';
@@ -123,7 +123,8 @@ function sendToAgent(row: SessionRow, input: Record<string, unknown>, roster: Ro
   if (name !== undefined && typeof name !== 'string') return err('send_to_agent: "agent_name" must be a string.');
   if (threadIdParam !== undefined && threadIdParam !== null && typeof threadIdParam !== 'string') return err('send_to_agent: "session_thread_id" must be a string.');
   if (input.agent !== undefined && name !== undefined) return err('send_to_agent: give either "agent_name" or "agent", not both.');
-  const active = Object.values(threads).filter((t) => t.parent_thread_id && !t.archived_at && (t.status === 'running' || t.status === 'rescheduling')).length;
+  // Advisor consults are exempt from the limit.
+  const active = Object.values(threads).filter((t) => t.parent_thread_id && !t.archived_at && !isAdvisorThread(t) && (t.status === 'running' || t.status === 'rescheduling')).length;
 
   let thread: ThreadState;
   let created = false;

@@ -10,7 +10,8 @@ import type { ToolRunner } from '../tool-runner.ts';
 import type { AgentSnapshot } from '../context.ts';
 import type { SessionLog } from '../session-log.ts';
 import { COORDINATOR_TOOL_NAMES, coordinatorToolDefinitions, planCoordinatorCall, rosterOf } from './coordinator-tools.ts';
-import { ownerOf, plannerView, primaryThreadId, threadsOf } from './thread-model.ts';
+import { ADVISOR_TOOL, isAdvisorThread, ownerOf, plannerView, primaryThreadId, threadsOf } from './thread-model.ts';
+import { advisorModelOf, advisorToolDefinition } from './advisor.ts';
 
 /** The tool runner with `list_agents` / `send_to_agent` offered to agents that have a roster. */
 export function teamToolRunner(inner: ToolRunner): ToolRunner {
@@ -19,7 +20,8 @@ export function teamToolRunner(inner: ToolRunner): ToolRunner {
     catalog(agent: AgentSnapshot) {
       const base = inner.catalog(agent);
       const roster = rosterOf(agent as unknown as Record<string, unknown>);
-      return roster ? [...base, ...coordinatorToolDefinitions(roster)] : base;
+      const advisor = advisorModelOf(agent as unknown as Record<string, unknown>) ? [advisorToolDefinition()] : [];
+      return [...base, ...(roster ? coordinatorToolDefinitions(roster) : []), ...advisor];
     },
     run: (session, call, opts) => inner.run(session, call, opts),
   };
@@ -27,6 +29,11 @@ export function teamToolRunner(inner: ToolRunner): ToolRunner {
 
 export function isCoordinatorCall(agent: AgentSnapshot, use: { type: string; name: string }): boolean {
   return use.type === 'agent.tool_use' && COORDINATOR_TOOL_NAMES.has(use.name) && rosterOf(agent as unknown as Record<string, unknown>) !== undefined;
+}
+
+/** The advisor model when this is a call of the primary's `advisor` tool. */
+export function advisorCallModel(agent: AgentSnapshot, use: { type: string; name: string }): string | undefined {
+  return use.type === 'agent.tool_use' && use.name === ADVISOR_TOOL ? advisorModelOf(agent as unknown as Record<string, unknown>) : undefined;
 }
 
 export async function runCoordinatorCall(log: SessionLog, sessionId: string, use: { id: string; name: string }, input: Record<string, unknown>, nowMs: number): Promise<void> {
@@ -44,7 +51,7 @@ export function threadsWithWork(row: SessionRow | undefined, log: StoredEvent[])
   const threads = threadsOf(row.session);
   const pending = new Set<string>();
   for (const { event: e } of log) if (e.processed_at === null) pending.add(ownerOf(e, primaryId));
-  return Object.values(threads).filter((t) => !t.archived_at && (
+  return Object.values(threads).filter((t) => !t.archived_at && !isAdvisorThread(t) && (
     t.id === primaryId || t.status === 'running' || t.status === 'rescheduling' || pending.has(t.id) ||
     t.stop_reason?.type === 'requires_action' || t.stop_reason?.type === 'budget_reached'
   )).map((t) => t.id);

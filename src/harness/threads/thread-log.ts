@@ -8,7 +8,7 @@ import { newId } from '../../protocol/ids.ts';
 import type { CommitPlan, SessionRow, Store, StoredEvent } from '../../ports/store.ts';
 import type { SessionLog } from '../session-log.ts';
 import {
-  aggregateStatus, aggregateStopReason, lastReply, plannerView, primaryThreadId, threadsOf,
+  aggregateStatus, aggregateStopReason, isAdvisorThread, lastReply, plannerView, primaryThreadId, threadsOf,
   type ThreadMap, type ThreadState, type ThreadStatus,
 } from './thread-model.ts';
 
@@ -84,7 +84,8 @@ export function translate<P extends CommitPlan>(plan: P, row: SessionRow, readLo
     const interrupted = (plan.markProcessed ?? []).some((id) => readLog().some((x) => x.event.id === id && x.event.type === 'user.interrupt'));
     const reason = next.stop_reason?.type;
     const finished = patch.status === 'terminated' || (patch.status === 'idle' && reason !== 'requires_action' && reason !== 'budget_reached');
-    if (!isPrimary && finished && !interrupted && before.parent_thread_id) {
+    // Advisor consults deliver their advice themselves (as the tool result).
+    if (!isPrimary && finished && !interrupted && before.parent_thread_id && !isAdvisorThread(before)) {
       const top = readLog().length ? readLog()[readLog().length - 1].seq : 0;
       const view = [...plannerView(readLog(), threadId, primaryId), ...events.map((event, i) => ({ seq: top + 1 + i, event, processedSeq: null }))];
       const content = patch.status === 'terminated' ? [{ type: 'text' as const, text: 'The thread stopped with an error and cannot continue.' }] : lastReply(view);

@@ -52,6 +52,15 @@ export function threadsOf(session: Record<string, unknown>): ThreadMap {
   };
 }
 
+/** The advisor's tool on the primary thread, and the name of the thread each consult runs as. */
+export const ADVISOR_TOOL = 'advisor';
+export const ADVISOR_THREAD_NAME = 'anthropic.advisor';
+
+/** An advisor consult's thread (`agent: {type:"advisor", model}`): driven by its tool call, never planned. */
+export function isAdvisorThread(t: ThreadState): boolean {
+  return (t.agent as { type?: unknown }).type === 'advisor';
+}
+
 const THREAD_STATUS_PREFIX = 'session.thread_status_';
 const SESSION_STATUS_PREFIX = 'session.status_';
 
@@ -85,6 +94,8 @@ export function plannerView(log: StoredEvent[], threadId: string, primaryId: str
     if (t.startsWith(THREAD_STATUS_PREFIX)) {
       out.push({ ...se, event: { ...e, type: SESSION_STATUS_PREFIX + t.slice(THREAD_STATUS_PREFIX.length) } });
     } else if (t === 'agent.thread_message_received') {
+      // The advisor's advice reaches the model as its tool's result, not as a message.
+      if (e.from_agent_name === ADVISOR_THREAD_NAME) continue;
       const content = isPrimary ? [{ type: 'text', text: incomingText(e) }] : e.content;
       out.push({ ...se, event: { id: e.id, type: 'user.message', content, processed_at: e.processed_at } });
     } else {

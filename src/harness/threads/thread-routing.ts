@@ -5,7 +5,7 @@
 import { newId } from '../../protocol/ids.ts';
 import { ApiError, invalidRequest } from '../../protocol/errors.ts';
 import type { SessionRow, StoredEvent } from '../../ports/store.ts';
-import { isTeamSession, primaryThreadId, threadsOf } from './thread-model.ts';
+import { isAdvisorThread, isTeamSession, primaryThreadId, threadsOf } from './thread-model.ts';
 
 export interface Routed {
   echoes: Array<StoredEvent['event']>;
@@ -38,6 +38,7 @@ export function routeToThreads(echoes: Array<StoredEvent['event']>, row: Session
       const t = threads?.[named];
       if (named !== primaryId && !t) throw new ApiError(404, 'not_found_error', `thread ${named} not found in session ${sessionId}`, { errorCode: 'thread_not_found' });
       if (t?.archived_at) throw invalidRequest(`thread ${named} is archived`);
+      if (t && isAdvisorThread(t)) throw invalidRequest(`thread ${named} is an advisor consult; it stops with the primary thread (interrupt ${primaryId} or the whole session)`);
       // The primary's own events carry no thread id.
       const { session_thread_id: _s, ...rest } = e;
       out.push(named === primaryId ? rest : e);
@@ -48,7 +49,8 @@ export function routeToThreads(echoes: Array<StoredEvent['event']>, row: Session
     const { session_thread_id: _s, ...rest } = e;
     out.push(rest);
     for (const t of Object.values(threads ?? {})) {
-      if (t.id === primaryId || t.archived_at) continue;
+      // Terminated threads (finished advisor consults, failed children) have nothing to stop.
+      if (t.id === primaryId || t.archived_at || t.status === 'terminated' || isAdvisorThread(t)) continue;
       out.push({ id: newId('sevt'), type: 'user.interrupt', session_thread_id: t.id, processed_at: null });
     }
   }
