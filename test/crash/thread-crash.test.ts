@@ -179,6 +179,51 @@ describe('team sessions across kill -9', () => {
     }
   }, 120_000);
 
+  it('killed during an advisor consult: the call is answered with the restart error (never consulted twice), the consult thread is closed', async () => {
+    let consults = 0;
+    up.setResponder((req) => {
+      if (systemOf(req).includes('You are an advisor')) {
+        consults += 1;
+        return { content: [{ type: 'text', text: 'hmm' }], hang: true };
+      }
+      return convo(req).includes('tool_result') ? say('done without advice') : { content: [{ type: 'tool_use', name: 'advisor', input: {} }], stop_reason: 'tool_use' };
+    });
+    const first = await startChild();
+    const agent = await first.client.beta.agents.create({
+      name: 'advised', model: MODEL, multiagent: { type: 'multiagent_20261001', advisor: { type: 'enabled', model: MODEL }, subagents: { type: 'disabled' } } as any,
+    });
+    const env = await first.client.beta.environments.create({ name: `env-${randomBytes(4).toString('hex')}` });
+    const sessionId = (await first.client.beta.sessions.create({ agent: agent.id, environment_id: env.id })).id;
+    await first.client.beta.sessions.events.send(sessionId, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
+    const deadline = Date.now() + 30_000;
+    while (consults < 1) {
+      if (Date.now() > deadline) throw new Error(`the consult never started\n${first.output()}`);
+      await sleep(20);
+    }
+    await first.kill('SIGKILL');
+
+    const second = await startChild();
+    const end = Date.now() + SETTLE_TIMEOUT_MS;
+    let log: Ev[] = [];
+    for (;;) {
+      log = await list(second.client.beta.sessions.events.list(sessionId, { limit: 50 }));
+      const said = log.findLastIndex((e) => e.type === 'agent.message' && textOf(e) === 'done without advice');
+      if (said >= 0 && log.findLastIndex((e) => e.type === 'session.status_idle') > said && (await second.client.beta.sessions.retrieve(sessionId)).status === 'idle') break;
+      if (Date.now() > end) throw new Error(`the session never finished: ${JSON.stringify(log.map((e) => e.type))}`);
+      await sleep(100);
+    }
+    expect(consults).toBe(1);
+    const use = log.find((e) => e.type === 'agent.tool_use')!;
+    const results = log.filter((e) => e.type === 'agent.tool_result' && e.tool_use_id === use.id);
+    expect(results).toHaveLength(1);
+    expect(textOf(results[0])).toBe(RESTARTED_TOOL_MESSAGE);
+    const threads = await list(second.client.beta.sessions.threads.list(sessionId));
+    expect(threads.map((t) => t.status)).toEqual(['idle', 'terminated']);
+    const trace = await list(second.client.beta.sessions.threads.events.list(threads[1].id, { session_id: sessionId }));
+    expect(trace.filter((e) => e.type === 'span.model_request_end').map((e) => e.is_error)).toEqual([true]);
+    expect(trace.at(-1)!.type).toBe('session.thread_status_terminated');
+  }, 120_000);
+
   it.skipIf(bwrapMissing !== undefined)('three threads killed inside bash calls: no call runs twice, each gets the restart error, every child reports once', async () => {
     up.setResponder((req) => {
       const w = workerOf(req);
