@@ -85,9 +85,14 @@ describe('a child thread\'s always_ask call, cross-posted to the primary stream'
     const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
     await sendEvents(client, s.id, text('go'));
     // The other child keeps working while one waits: quick reports before anyone answers the runner.
-    const evs = await primaryUntil(s.id, (evs) => evs.some((e) => e.type === 'agent.tool_use' && e.session_thread_id) &&
-      evs.some((e) => e.type === 'agent.thread_message_received' && e.from_agent_name === `quick-${tag}`) &&
-      lastIdle(evs)?.stop_reason?.type === 'requires_action', 'a cross-posted always_ask call and the quick report', TOOL_WAIT_MS);
+    // Settled: the coordinator has answered quick's report ("waiting") and the session went idle after it.
+    const evs = await primaryUntil(s.id, (evs) => {
+      const report = evs.findIndex((e) => e.type === 'agent.thread_message_received' && e.from_agent_name === `quick-${tag}`);
+      const answered = evs.findLastIndex((e) => e.type === 'agent.message' && e.content?.[0]?.text === 'waiting');
+      const consumed = rig.up.requests.some((r) => systemOf(r).includes(`You lead ${tag}.`) && convo(r).includes('quick report'));
+      return evs.some((e) => e.type === 'agent.tool_use' && e.session_thread_id) && report >= 0 && consumed && answered > report &&
+        evs.findLastIndex((e) => e.type === 'session.status_idle') > answered && lastIdle(evs)?.stop_reason?.type === 'requires_action';
+    }, 'a cross-posted always_ask call and the quick report answered', TOOL_WAIT_MS);
     const use = evs.find((e) => e.type === 'agent.tool_use' && e.session_thread_id)!;
     return { s, tag, use, evs };
   }
