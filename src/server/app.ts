@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
 import { authorize } from './scopes.ts';
+import { authorizeRole } from './route-permissions.ts';
+import { assertInWorkspace } from './workspace-scope.ts';
 import { requestAuthenticator } from './request-auth.ts';
 import { clientErrorHandler, routerErrorHandler } from './router-errors.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
@@ -82,7 +84,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     reply.header('request-id', req.id);
     if (PUBLIC_PATHS.has(req.url.split('?')[0]) || presentsMetricsKey(req, deps.metricsKey)) return;
     await authenticate(req, reply);
-    authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
+    const route = { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> };
+    authorize(req.principal, route);
+    authorizeRole(req.principal, route);
+    await assertInWorkspace(deps.store, req.principal.workspaceId, route);
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
