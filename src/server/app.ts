@@ -24,6 +24,7 @@ import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
+import { registerOrganizationRoutes } from './routes/organization.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
@@ -132,6 +133,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEnvironmentKeyRoutes(app, deps);
   registerVaultRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerOrganizationRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   return app;
 }
