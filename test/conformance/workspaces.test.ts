@@ -123,7 +123,7 @@ describe('client.beta.organization.apiKeys', () => {
     // Using it records last_used_at; inactive keys are refused; reactivated ones work again.
     const runner = clientFor(h, created.key);
     await runner.beta.agents.list();
-    expect((await admin.beta.organization.apiKeys.retrieve(created.id)).last_used_at).toEqual(expect.any(String));
+    expect((await admin.beta.organization.apiKeys.retrieve(created.id) as unknown as { last_used_at: string | null }).last_used_at).toEqual(expect.any(String));
     expect(await admin.beta.organization.apiKeys.update(created.id, { name: 'ci-2', status: 'inactive' })).toMatchObject({ name: 'ci-2', status: 'inactive' });
     expect((await rejection(runner.beta.agents.list())).status).toBe(401);
     expect((await admin.beta.organization.apiKeys.list({ status: 'inactive', limit: 100 })).data.map((k) => k.id)).toContain(created.id);
