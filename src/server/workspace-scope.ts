@@ -55,11 +55,15 @@ export function guardedResource(url: string | undefined, params: RouteRef['param
   return undefined;
 }
 
-/** Throws the route's own 404 when the addressed resource exists in another workspace. */
+/**
+ * Throws the route's own 404 when the addressed resource is unknown or exists in another workspace.
+ * Both are answered here, before the body is validated, so a malformed body cannot tell them apart
+ * (a 400 for an unknown id but a 404 for another workspace's would leak that the id exists).
+ */
 export async function assertInWorkspace(store: Store, workspaceId: string, route: RouteRef): Promise<void> {
   const target = guardedResource(route.url, route.params);
   if (!target) return;
-  await assertOwned(store, workspaceId, target.kind, target.id, target.missing);
+  if ((await store.workspaces.ownerOf(target.kind, target.id)) !== workspaceId) throw target.missing(target.id);
 }
 
 /**
