@@ -90,6 +90,17 @@ describe('workspace selection', () => {
     await admin.beta.environments.create({ name: 'shared-name', workspace_id: b.id });
   });
 
+  it('treats one Idempotency-Key in two workspaces as two requests', async () => {
+    const a = await admin.beta.organization.workspaces.create({ name: 'idem-a' });
+    const b = await admin.beta.organization.workspaces.create({ name: 'idem-b' });
+    const body = { name: 'same', model: 'claude-sonnet-4-6' };
+    const inA = await admin.beta.agents.create({ ...body, workspace_id: a.id }, { headers: { 'Idempotency-Key': 'idem-ws-1' } });
+    const inB = await admin.beta.agents.create({ ...body, workspace_id: b.id }, { headers: { 'Idempotency-Key': 'idem-ws-1' } });
+    expect(inB.id).not.toBe(inA.id);
+    expect((await admin.beta.agents.create({ ...body, workspace_id: a.id }, { headers: { 'Idempotency-Key': 'idem-ws-1' } })).id).toBe(inA.id);
+    expect((await admin.beta.agents.list({ workspace_id: b.id })).data.map((x) => x.id)).toEqual([inB.id]);
+  });
+
   it('answers malformed or unknown workspace headers with a clear 4xx', async () => {
     expect((await call(h, h.apiKey, 'GET', '/v1/agents', { workspace: 'not-a-workspace' })).status).toBe(400);
     expect((await call(h, h.apiKey, 'GET', '/v1/agents', { workspace: 'wrkspc_unknown0000' })).body.error.type).toBe('not_found_error');
