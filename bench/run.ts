@@ -12,6 +12,7 @@ import { benchWorkQueue } from './work-queue.ts';
 import { benchMcp } from './mcp.ts';
 import { benchAutoPolicy } from './auto-policy.ts';
 import { benchAuthFailures } from './auth-failures.ts';
+import { benchAuth } from './auth.ts';
 import { benchIdempotency } from './idempotency.ts';
 import { benchProviders } from './providers.ts';
 import { benchLogCache } from './log-cache.ts';
@@ -49,7 +50,10 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   workqueue: () => benchWorkQueue({ pickups: 200, pickupWarmup: 20, turns: 20, warmupTurns: 2, roundsPerTurn: 10 }),
   mcp: () => benchMcp({ calls: 200, warmup: 20 }),
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
-  auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
+  auth: async () => {
+    await benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 });
+    await benchAuth({ requests: 20_000, warmup: 2000 });
+  },
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
   logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
   start: () => benchColdStart({ runs: 10 }),

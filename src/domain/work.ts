@@ -9,10 +9,21 @@ import { isoAt } from '../ports/clock.ts';
 export type { WorkRow, WorkState };
 
 /** Who is calling: resolved once per request from its bearer credential. */
+/**
+ * Who made a request. `workspaceId` is the workspace the request acts in: for an API key, the
+ * workspace it is bound to or the one its `anthropic-workspace-id` header selects (default: the
+ * default workspace); for an environment key or session token, its environment's or session's.
+ */
 export type Principal =
-  | { kind: 'api_key' }
-  | { kind: 'environment_key'; environmentId: string; keyId: string }
-  | { kind: 'session_token'; sessionId: string; workId: string; environmentId: string };
+  | {
+    kind: 'api_key'; workspaceId: string; keyId: string;
+    /** A role of src/domain/roles.ts. */
+    role: string;
+    /** The workspace the key is bound to; null = an organization key. */
+    keyWorkspaceId: string | null;
+  }
+  | { kind: 'environment_key'; workspaceId: string; environmentId: string; keyId: string }
+  | { kind: 'session_token'; workspaceId: string; sessionId: string; workId: string; environmentId: string };
 
 export const ENVIRONMENT_KEY_PREFIX = 'sk-ant-oat01-';
 export const SESSION_TOKEN_PREFIX = 'sk-ant-req-';

@@ -138,7 +138,7 @@ export class FileService {
   }
 
   /** Makes a staged upload a listed file (`expiresInSeconds` already validated by the caller). */
-  async finishUpload(staged: StagedUpload, opts: { expiresInSeconds?: number } = {}): Promise<FileObject> {
+  async finishUpload(staged: StagedUpload, opts: { expiresInSeconds?: number; workspaceId?: string } = {}): Promise<FileObject> {
     const nowMs = this.clock.now();
     const expiresAt = opts.expiresInSeconds === undefined ? null : isoAt(nowMs + opts.expiresInSeconds * 1000);
     const file: FileObject = {
@@ -146,7 +146,7 @@ export class FileService {
       created_at: isoAt(nowMs), downloadable: true, expires_at: expiresAt, scope: null,
     };
     try {
-      await this.store.files.insert({ file: { ...file }, scopeId: null, expiresAt, sha256: staged.sha256 });
+      await this.store.files.insert({ file: { ...file }, scopeId: null, expiresAt, sha256: staged.sha256, workspaceId: opts.workspaceId });
     } catch (err) {
       await this.blobs.delete(staged.id);
       throw err;
@@ -194,12 +194,13 @@ export class FileService {
    * Newest first. With `ids`, exactly those (that exist and are live) in one page, ignoring
    * `limit`/`after`; `scopeId` keeps only files captured from that session's outputs.
    */
-  async list(q: { limit: number; after?: number; ids?: string[]; scopeId?: string }): Promise<Page<FileObject>> {
+  async list(q: { limit: number; after?: number; ids?: string[]; scopeId?: string; workspaceId?: string }): Promise<Page<FileObject>> {
     await this.purgeExpired();
     const liveAt = this.now();
+    const ws = q.workspaceId;
     const page = q.ids
-      ? await this.store.files.list({ order: 'desc', limit: Math.max(1, q.ids.length), ids: q.ids.filter((i) => hasPrefix(i, 'file')), scopeId: q.scopeId, liveAt })
-      : await this.store.files.list({ order: 'desc', limit: q.limit, after: q.after, scopeId: q.scopeId, liveAt });
+      ? await this.store.files.list({ order: 'desc', limit: Math.max(1, q.ids.length), ids: q.ids.filter((i) => hasPrefix(i, 'file')), scopeId: q.scopeId, liveAt, workspaceId: ws })
+      : await this.store.files.list({ order: 'desc', limit: q.limit, after: q.after, scopeId: q.scopeId, liveAt, workspaceId: ws });
     return { data: page.data.map((r) => r.file as unknown as FileObject), next: q.ids ? null : page.next };
   }
 

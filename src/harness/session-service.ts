@@ -165,7 +165,8 @@ export class SessionService {
     return snapshot;
   }
 
-  async create(params: CreateSessionParams): Promise<SessionRow> {
+  /** `workspaceId`: the workspace the session belongs to (its references were checked against it by the caller). */
+  async create(params: CreateSessionParams, workspaceId?: string): Promise<SessionRow> {
     const agent = await this.resolveAgent(params.agent);
     const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
     if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
@@ -199,7 +200,7 @@ export class SessionService {
     const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));
     session.outcome_evaluations = events.filter((e) => e.type === 'user.define_outcome').map((e) => pendingEvaluation(e));
     if (running) events.push(f.statusRunning());
-    const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0 };
+    const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0, workspaceId };
     await this.store.sessions.insert(row, events);
     if (running) {
       this.harness.wake(id);

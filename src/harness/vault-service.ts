@@ -168,9 +168,9 @@ export class VaultService {
   // -------------------------------------------------------------------------------------------
   // Vaults
 
-  async createVault(params: VaultCreateParams): Promise<VaultObject> {
+  async createVault(params: VaultCreateParams, workspaceId?: string): Promise<VaultObject> {
     const vault = createVault(params, { id: newId('vlt'), now: this.now() });
-    await this.store.vaults.insert(asJson(vault));
+    await this.store.vaults.insert(asJson(vault), workspaceId);
     return vault;
   }
 
@@ -186,7 +186,7 @@ export class VaultService {
     return vault;
   }
 
-  async listVaults(q: PageQuery & { includeArchived: boolean }): Promise<Page<VaultObject>> {
+  async listVaults(q: PageQuery & { includeArchived: boolean; workspaceId?: string }): Promise<Page<VaultObject>> {
     return (await this.store.vaults.list(q)) as unknown as Page<VaultObject>;
   }
 

@@ -8,6 +8,7 @@ import { applyMetadataPatch, type MetadataPatch } from '../protocol/common-schem
 import type { Page, PageQuery, Store, WorkRow } from '../ports/store.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import type { Metrics } from '../ports/metrics.ts';
+import { DEFAULT_WORKSPACE_ID } from '../domain/workspace.ts';
 import {
   ENVIRONMENT_KEY_PREFIX, SESSION_TOKEN_PREFIX, acknowledge, claimable, encodeWorkSecret, handOut, hashCredential,
   heartbeat, newEnvironmentKey, newSessionToken, newWorkRow, presentWork, settle, stop,
@@ -15,6 +16,9 @@ import {
 } from '../domain/work.ts';
 
 export type { Principal, HeartbeatResponse };
+
+/** How stale `last_used_at` may get before a request records a new use. */
+const LAST_USED_GRAIN_MS = 60_000;
 
 export interface WorkQueueOptions {
   /** Lease length when the worker asks for none (`desired_ttl_seconds`). */
@@ -107,18 +111,31 @@ export class WorkQueue {
    */
   async authenticate(bearer: string): Promise<Principal> {
     const hash = hashCredential(bearer);
-    if (await this.store.apiKeys.existsHash(hash)) return { kind: 'api_key' };
+    const apiKey = await this.store.apiKeys.findByHash(hash);
+    if (apiKey && apiKey.status === 'active') {
+      const nowMs = this.clock.now();
+      if (apiKey.expiresAt !== null && Date.parse(apiKey.expiresAt) <= nowMs) throw unauthenticated(`API key ${apiKey.id} expired at ${apiKey.expiresAt}`);
+      // last_used_at is a minute-grained fact: one write a minute per key, not one per request.
+      if (apiKey.lastUsedAt === null || nowMs - Date.parse(apiKey.lastUsedAt) >= LAST_USED_GRAIN_MS) await this.store.apiKeys.touch(apiKey.id, isoAt(nowMs));
+      return {
+        kind: 'api_key', keyId: apiKey.id, role: apiKey.role, keyWorkspaceId: apiKey.workspaceId,
+        workspaceId: apiKey.workspaceId ?? DEFAULT_WORKSPACE_ID,
+      };
+    }
     if (bearer.startsWith(ENVIRONMENT_KEY_PREFIX)) {
       const key = await this.store.environmentKeys.findByHash(hash);
-      if (key) return { kind: 'environment_key', environmentId: key.key.environment_id, keyId: key.key.id };
+      const workspaceId = key && (await this.store.workspaces.ownerOf('environment', key.key.environment_id));
+      if (key && workspaceId) return { kind: 'environment_key', workspaceId, environmentId: key.key.environment_id, keyId: key.key.id };
       throw unauthenticated('invalid environment key: it is unknown or was revoked');
     }
     if (bearer.startsWith(SESSION_TOKEN_PREFIX)) {
       const raw = await this.store.work.findByTokenHash(hash);
       const row = raw && settle(raw, this.clock.now());
       // Stopping clears the hash; the state check holds even for a row written before it did.
-      if (row && row.tokenHash === hash && row.work.state !== 'stopped' && row.work.data.type === 'session') {
-        return { kind: 'session_token', sessionId: row.work.data.id, workId: row.work.id, environmentId: row.work.environment_id };
+      const workspaceId = row && row.tokenHash === hash && row.work.state !== 'stopped' && row.work.data.type === 'session'
+        ? await this.store.workspaces.ownerOf('session', row.work.data.id) : undefined;
+      if (row && workspaceId) {
+        return { kind: 'session_token', workspaceId, sessionId: row.work.data.id, workId: row.work.id, environmentId: row.work.environment_id };
       }
       throw unauthenticated('invalid session token: it is unknown, or its work item was stopped or handed to another worker');
     }

@@ -28,8 +28,25 @@ export interface AgentRow {
   archivedAt: string | null;
 }
 
+/** Resource kinds that belong to a workspace directly (children belong through their parent). */
+export type WorkspaceResourceKind = 'agent' | 'environment' | 'session' | 'vault' | 'file';
+
+/** A workspace as stored: its wire object (`type: 'workspace'`, id, name, archived_at, ...). */
+export interface WorkspaceRepo {
+  insert(ws: Json & { id: string; created_at: string }): Promise<void>;
+  /** Undefined when unknown. The default workspace always exists (migration). */
+  get(id: string): Promise<Json | undefined>;
+  /** Replaces the stored object (`archived_at` included). */
+  update(ws: Json & { id: string }): Promise<void>;
+  /** Keyset-paginated in creation order; `ids` restricts to those ids (unknown ones are absent). */
+  list(q: PageQuery & { includeArchived: boolean; ids?: string[] }): Promise<Page<Json>>;
+  /** The workspace a resource belongs to; undefined when the resource does not exist. */
+  ownerOf(kind: WorkspaceResourceKind, id: string): Promise<string | undefined>;
+}
+
 export interface AgentRepo {
-  insert(agent: Json & { id: string; version: number; created_at: string }): Promise<void>;
+  /** `workspaceId` defaults to the default workspace. */
+  insert(agent: Json & { id: string; version: number; created_at: string }, workspaceId?: string): Promise<void>;
   /** Latest version, or the given version; undefined when the agent or version does not exist. */
   get(id: string, version?: number): Promise<Json | undefined>;
   /**
@@ -38,18 +55,19 @@ export interface AgentRepo {
    */
   addVersion(agent: Json & { id: string; version: number }, previousVersion: number): Promise<boolean>;
   archive(id: string, at: string): Promise<void>;
-  list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean }): Promise<Page<Json>>;
+  /** `workspaceId` given: only that workspace's agents. */
+  list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean; workspaceId?: string }): Promise<Page<Json>>;
   listVersions(id: string, q: PageQuery): Promise<Page<Json>>;
 }
 
 export interface EnvironmentRepo {
-  /** Throws `UniqueViolation` when the name is taken. */
-  insert(env: Json & { id: string; name: string; created_at: string }): Promise<void>;
+  /** Throws `UniqueViolation` when the name is taken in the workspace (default: the default workspace). */
+  insert(env: Json & { id: string; name: string; created_at: string }, workspaceId?: string): Promise<void>;
   get(id: string): Promise<Json | undefined>;
   /** Replaces the stored object; throws `UniqueViolation` on a name clash. */
   update(env: Json & { id: string; name: string }): Promise<void>;
   delete(id: string): Promise<boolean>;
-  list(q: PageQuery & { includeArchived: boolean }): Promise<Page<Json>>;
+  list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }): Promise<Page<Json>>;
 }
 
 /** Thrown by repos when a unique constraint (e.g. environment name) is violated. */
@@ -69,6 +87,8 @@ export interface SessionRow {
   runningSince: number | null;
   /** Model-request retries spent on the current step (reset on success). */
   retryCount: number;
+  /** The workspace the session belongs to (set on reads; on insert, omitted = the default workspace). */
+  workspaceId?: string;
 }
 
 export interface SessionListQuery extends PageQuery {
@@ -80,6 +100,7 @@ export interface SessionListQuery extends PageQuery {
   createdLt?: string;
   createdLte?: string;
   includeArchived: boolean;
+  workspaceId?: string;
 }
 
 /** A persisted session event. `event` is the wire object (id, type, processed_at, ...). */
@@ -159,7 +180,10 @@ export interface SessionRepo {
  * it), `generated` the key printed on a first start without one, `cli` made by `hangar keys create`,
  * `legacy` stored before keys had a source (revoked when HANGAR_API_KEY names another key).
  */
-export type ApiKeySource = 'env' | 'generated' | 'cli' | 'legacy';
+export type ApiKeySource = 'env' | 'generated' | 'cli' | 'legacy' | 'api';
+
+/** `inactive` keys may be reactivated; `archived` is permanent. Expiry is read from `expiresAt`. */
+export type ApiKeyStatus = 'active' | 'inactive' | 'archived';
 
 /** An API key as listed: never the key or its hash, only a hint of its last characters. */
 export interface ApiKeyRow {
@@ -169,12 +193,33 @@ export interface ApiKeyRow {
   source: ApiKeySource;
   createdAt: string;
   revokedAt: string | null;
+  status: ApiKeyStatus;
+  /** The workspace the key is bound to; null = an organization key (acts in any workspace). */
+  workspaceId: string | null;
+  /** A role name of src/domain/roles.ts (`admin` for every key made before roles existed). */
+  role: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  /** Id of the key that created this one, when created through the API. */
+  createdBy: string | null;
+}
+
+/** What a new key carries besides its id, hash and creation time. */
+export interface ApiKeyMeta {
+  name?: string;
+  hint?: string;
+  source?: ApiKeySource;
+  workspaceId?: string | null;
+  role?: string;
+  expiresAt?: string | null;
+  createdBy?: string | null;
 }
 
 export interface ApiKeyRepo {
   /** Active (unrevoked) keys. */
   count(): Promise<number>;
-  insert(id: string, hash: string, createdAt: string, meta?: { name?: string; hint?: string; source?: ApiKeySource }): Promise<void>;
+  insert(id: string, hash: string, createdAt: string, meta?: ApiKeyMeta): Promise<void>;
+  get(id: string): Promise<ApiKeyRow | undefined>;
   /** Whether an active key has this hash. */
   existsHash(hash: string): Promise<boolean>;
   /** The key with this hash, revoked or not. */
@@ -184,6 +229,12 @@ export interface ApiKeyRepo {
   /** Revokes at once; false when no active key has this id. */
   revoke(id: string, at: string): Promise<boolean>;
   setSource(id: string, source: ApiKeySource): Promise<void>;
+  /** Sets name and/or status (`inactive`/`archived` also set `revokedAt`, `active` clears it). False when unknown. */
+  update(id: string, patch: { name?: string; status?: ApiKeyStatus }, at: string): Promise<boolean>;
+  /** Replaces the key's hash and hint (rotation): the old secret stops working at once. False when not active. */
+  rotate(id: string, hash: string, hint: string): Promise<boolean>;
+  /** Records a use (callers throttle how often). */
+  touch(id: string, at: string): Promise<void>;
 }
 
 /** A stored file: its wire metadata plus what is filtered on or needed to dedupe. */
@@ -196,6 +247,11 @@ export interface FileRow {
   expiresAt: string | null;
   /** Hex SHA-256 of the content. */
   sha256: string;
+  /**
+   * The workspace (set on reads). On insert, a file scoped to a session takes the session's
+   * workspace; otherwise omitted = the default workspace.
+   */
+  workspaceId?: string;
 }
 
 export interface FileListQuery extends PageQuery {
@@ -204,6 +260,7 @@ export interface FileListQuery extends PageQuery {
   ids?: string[];
   /** When set, files whose `expiresAt` is at or before this instant are left out. */
   liveAt?: string;
+  workspaceId?: string;
 }
 
 /** What a session-outputs capture last saw at one relative path (for idempotent re-capture). */
@@ -255,7 +312,7 @@ export interface CredentialListQuery extends PageQuery {
 
 /** Vaults, their credentials and the master-key check value. */
 export interface VaultRepo {
-  insert(vault: Json & { id: string; created_at: string }): Promise<void>;
+  insert(vault: Json & { id: string; created_at: string }, workspaceId?: string): Promise<void>;
   get(id: string): Promise<Json | undefined>;
   /** Replaces the stored object (`archived_at` included). */
   update(vault: Json & { id: string }): Promise<void>;
@@ -267,7 +324,7 @@ export interface VaultRepo {
   archiveCascade(vault: Json & { id: string }, archiveCredential: (credential: CredentialRow['credential']) => Json): Promise<number>;
   /** Deletes the vault and every credential in it (sealed secrets included). False when unknown. */
   delete(id: string): Promise<boolean>;
-  list(q: PageQuery & { includeArchived: boolean }): Promise<Page<Json>>;
+  list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }): Promise<Page<Json>>;
 
   /**
    * Inserts the credential unless its vault already holds `maxActive` active credentials
@@ -404,6 +461,7 @@ export interface IdempotencyRepo {
 }
 
 export interface Store {
+  workspaces: WorkspaceRepo;
   agents: AgentRepo;
   environments: EnvironmentRepo;
   sessions: SessionRepo;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 
 export type IdPrefix =
   | 'agent' | 'env' | 'work' | 'sesn' | 'sevt' | 'sthr' | 'sesrsc' | 'outc'
-  | 'vlt' | 'vcrd' | 'file' | 'req' | 'key' | 'envkey';
+  | 'vlt' | 'vcrd' | 'file' | 'req' | 'key' | 'envkey' | 'wrkspc';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

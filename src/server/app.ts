@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
 import { newId } from '../protocol/ids.ts';
 import { authorize } from './scopes.ts';
+import { authorizeRole } from './route-permissions.ts';
+import { assertInWorkspace } from './workspace-scope.ts';
 import { requestAuthenticator } from './request-auth.ts';
 import { clientErrorHandler, routerErrorHandler } from './router-errors.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
@@ -22,6 +24,7 @@ import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
+import { registerOrganizationRoutes } from './routes/organization.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
@@ -82,7 +85,10 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     reply.header('request-id', req.id);
     if (PUBLIC_PATHS.has(req.url.split('?')[0]) || presentsMetricsKey(req, deps.metricsKey)) return;
     await authenticate(req, reply);
-    authorize(req.principal, { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> });
+    const route = { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> };
+    authorize(req.principal, route);
+    authorizeRole(req.principal, route);
+    await assertInWorkspace(deps.store, req.principal.workspaceId, route);
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
@@ -127,6 +133,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEnvironmentKeyRoutes(app, deps);
   registerVaultRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerOrganizationRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   return app;
 }

@@ -12,6 +12,7 @@ import type { Clock } from '../ports/clock.ts';
 import { ApiError, conflict, invalidRequest } from '../protocol/errors.ts';
 import { hashKey, presentedKey } from './auth.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
+import { DEFAULT_WORKSPACE_ID } from '../domain/workspace.ts';
 
 /** How long a key's first response is replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -52,8 +53,12 @@ function scopeOf(req: FastifyRequest): string {
   const p = req.principal;
   if (p.kind === 'environment_key') return `environment_key:${p.keyId}`;
   if (p.kind === 'session_token') return `work:${p.workId}`;
-  // API keys have no id on the principal; a salted hash of the presented key identifies one.
-  return apiKeyScope(presentedKey(req.headers) ?? '');
+  // A salted hash of the presented key identifies the caller (a rotated key starts afresh). An
+  // organization key acting in another workspace is another caller there: the same Idempotency-Key
+  // in two workspaces is two requests. The default workspace keeps the plain scope, so records
+  // stored before workspaces existed still match.
+  const scope = apiKeyScope(presentedKey(req.headers) ?? '');
+  return p.workspaceId === DEFAULT_WORKSPACE_ID ? scope : `${scope}@${p.workspaceId}`;
 }
 
 function sendReplay(reply: FastifyReply, response: IdempotentResponse): FastifyReply {

@@ -5,6 +5,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../protocol/errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
+import type { Store } from '../ports/store.ts';
+import { selectWorkspace } from './workspace-scope.ts';
 import { presentedKey } from './auth.ts';
 import { AuthThrottle } from './auth-throttle.ts';
 import type {} from './principal.ts'; // the `req.principal` declaration
@@ -23,7 +25,7 @@ function credentialKind(key: string): string {
  * `retry-after`) before its key is looked at; an unknown credential counts against its address and
  * is logged without it. A request with no credential at all is a 401 that does not count.
  */
-export function requestAuthenticator(deps: { work: WorkQueue; clock: Clock }, opts: { limit: number; windowMs: number }): Authenticate {
+export function requestAuthenticator(deps: { work: WorkQueue; clock: Clock; store: Store }, opts: { limit: number; windowMs: number }): Authenticate {
   const throttle = new AuthThrottle({ limit: opts.limit, windowMs: opts.windowMs, now: () => deps.clock.now() });
   return async (req, reply) => {
     const wait = throttle.retryAfterSeconds(req.ip);
@@ -43,5 +45,6 @@ export function requestAuthenticator(deps: { work: WorkQueue; clock: Clock }, op
       }
       throw err;
     }
+    req.principal = await selectWorkspace(req.principal, req.headers, req.method, deps.store);
   };
 }

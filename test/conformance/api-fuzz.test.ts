@@ -61,7 +61,10 @@ beforeAll(async () => {
   const item = (await worker.beta.environments.work.poll(selfHosted.id, { block_ms: 999 }))!;
   const sessionToken = secretOf(item).sessions_token;
   await worker.beta.environments.work.ack(item.id, { environment_id: selfHosted.id });
+  const fuzzWorkspace = await c.beta.organization.workspaces.create({ name: 'fuzz-ws' });
+  const fuzzKey = await c.post<{ id: string }>('/v1/organizations/api_keys', { body: { name: 'fuzz-key', role: 'viewer' } });
   Object.assign(fx, {
+    workspace: fuzzWorkspace.id, apiKeyId: fuzzKey.id, role: 'viewer',
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
@@ -83,7 +86,9 @@ afterAll(async () => {
  * updates sessions' status and appends agent/session events in the background; those are not
  * counted, only the fields and events a request writes.
  */
-const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys'];
+const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'workspaces'];
+/** Authentication records a key's last use (once a minute): that is not a change a request made. */
+const API_KEY_CHANGED = 'WHEN OLD.last_used_at IS NEW.last_used_at ';
 
 function installWriteCounter(): void {
   const bump = 'BEGIN UPDATE fuzz_writes SET n = n + 1; END';
@@ -92,7 +97,7 @@ function installWriteCounter(): void {
   db.exec(`
     CREATE TABLE fuzz_writes (n INTEGER NOT NULL);
     INSERT INTO fuzz_writes VALUES (0);
-    ${WATCHED.flatMap((t) => ['INSERT', 'UPDATE', 'DELETE'].map((op) => `CREATE TRIGGER fuzz_${t}_${op} AFTER ${op} ON ${t} ${bump};`)).join('\n')}
+    ${WATCHED.flatMap((t) => ['INSERT', 'UPDATE', 'DELETE'].map((op) => `CREATE TRIGGER fuzz_${t}_${op} AFTER ${op} ON ${t} ${op === 'UPDATE' && t === 'api_keys' ? API_KEY_CHANGED : ''}${bump};`)).join('\n')}
     CREATE TRIGGER fuzz_sessions_insert AFTER INSERT ON sessions ${bump};
     CREATE TRIGGER fuzz_sessions_delete AFTER DELETE ON sessions ${bump};
     CREATE TRIGGER fuzz_sessions_update AFTER UPDATE ON sessions WHEN OLD.archived_at IS NOT NEW.archived_at OR ${sessionFields} ${bump};
@@ -209,6 +214,19 @@ const ROUTES: Route[] = [
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/ack` },
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/heartbeat` },
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/stop`, body: () => ({ force: true }) },
+  { method: 'POST', path: () => '/v1/organizations/workspaces', body: (r) => ({ name: `w-${Math.floor(r() * 1e6)}`, display_color: '#123456', tags: { a: 'b' } }) },
+  { method: 'GET', path: () => '/v1/organizations/workspaces' },
+  { method: 'GET', path: (r) => `/v1/organizations/workspaces/${idFor(r, 'workspace')}` },
+  { method: 'POST', path: (r) => `/v1/organizations/workspaces/${idFor(r, 'workspace')}`, body: () => ({ name: 'renamed', tags: { a: null } }) },
+  { method: 'POST', path: (r) => `/v1/organizations/workspaces/${idFor(r, 'workspace')}/archive` },
+  { method: 'POST', path: () => '/v1/organizations/api_keys', body: () => ({ name: 'k', role: 'viewer', workspace_id: fx.workspace }) },
+  { method: 'GET', path: () => '/v1/organizations/api_keys' },
+  { method: 'GET', path: (r) => `/v1/organizations/api_keys/${idFor(r, 'apiKeyId')}` },
+  { method: 'POST', path: (r) => `/v1/organizations/api_keys/${idFor(r, 'apiKeyId')}`, body: () => ({ name: 'renamed', status: 'inactive' }) },
+  { method: 'POST', path: (r) => `/v1/organizations/api_keys/${idFor(r, 'apiKeyId')}/rotate` },
+  { method: 'GET', path: () => '/v1/organizations/rbac_roles' },
+  { method: 'GET', path: (r) => `/v1/organizations/rbac_roles/${idFor(r, 'role')}` },
+  { method: 'GET', path: (r) => `/v1/organizations/rbac_roles/${idFor(r, 'role')}/permissions` },
   { method: 'GET', path: (r) => `/v1/${randomString(r, 20).replace(/[?#]/g, '')}` },
 ];
 
@@ -300,6 +318,7 @@ function headersFor(r: Gen, shaped: Shaped): Record<string, string> {
   // else: no credential at all
   if (shaped.contentType) headers['content-type'] = shaped.contentType;
   if (chance(r, 0.05)) headers['anthropic-worker-id'] = 'w'.repeat(pick(r, [1, 300]));
+  if (chance(r, 0.04)) headers['anthropic-workspace-id'] = pick(r, [fx.workspace, 'wrkspc_default', 'wrkspc_unknown', 'nope', `wrkspc_${'x'.repeat(100)}`, '']);
   if (chance(r, 0.05)) headers.accept = pick(r, ['text/event-stream', 'application/xml', '*/*']);
   if (chance(r, 0.03)) headers['content-encoding'] = pick(r, ['gzip', 'br', 'bogus']);
   return headers;

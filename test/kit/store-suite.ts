@@ -620,6 +620,7 @@ export function runFileRepoSuite(name: string, makeStore: () => Promise<Store> |
       scopeId: opts.scopeId ?? null,
       expiresAt: opts.expiresAt ?? null,
       sha256: `sha-${id}`,
+      workspaceId: 'wrkspc_default',
     });
 
     beforeEach(async () => {
@@ -779,6 +780,123 @@ export function runIdempotencyRepoSuite(name: string, makeStore: () => Promise<S
       const keep = { expiredBefore: 0, staleBefore: 0 };
       for (const id of old) expect(await store.idempotency.claim(id, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toEqual({ claimed: true });
       expect(await store.idempotency.claim(fresh, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toMatchObject({ claimed: false });
+    });
+  });
+}
+
+/**
+ * Workspaces (issue 11): workspace objects, the workspace every top-level resource carries, lists
+ * scoped to one workspace, environment names unique per workspace, and API key bindings and roles.
+ */
+export function runWorkspaceRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (workspaces): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const uid = (prefix: string) => `${prefix}_${name.replace(/\W/g, '')}${Date.now().toString(36)}${(++n).toString(36)}`;
+    const wsObj = (id: string, created = at(0)) => ({ type: 'workspace', id, name: `ws ${id}`, created_at: created, archived_at: null });
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('inserts, gets, updates and lists workspaces (archived ones only when asked)', async () => {
+      const a = uid('wrkspc');
+      const b = uid('wrkspc');
+      await store.workspaces.insert(wsObj(a, at(1)));
+      await store.workspaces.insert(wsObj(b, at(2)));
+      expect(await store.workspaces.get(a)).toMatchObject({ id: a, name: `ws ${a}`, archived_at: null });
+      expect(await store.workspaces.get(uid('wrkspc'))).toBeUndefined();
+      await store.workspaces.update({ ...wsObj(b, at(2)), name: 'renamed', archived_at: at(3) });
+      expect(await store.workspaces.get(b)).toMatchObject({ name: 'renamed', archived_at: at(3) });
+      const live = (await store.workspaces.list({ limit: 100, order: 'asc', includeArchived: false, ids: [a, b] })).data;
+      expect(ids(live)).toEqual([a]);
+      const all = (await store.workspaces.list({ limit: 100, order: 'asc', includeArchived: true, ids: [a, b] })).data;
+      expect(ids(all)).toEqual([a, b]);
+    });
+
+    it('records the workspace of every top-level resource and scopes lists to it', async () => {
+      const a = uid('wrkspc');
+      const b = uid('wrkspc');
+      const agentA = uid('agent');
+      const agentB = uid('agent');
+      await store.agents.insert({ type: 'agent', id: agentA, version: 1, created_at: at(0) }, a);
+      await store.agents.insert({ type: 'agent', id: agentB, version: 1, created_at: at(0) }, b);
+      const envA = uid('env');
+      await store.environments.insert({ type: 'environment', id: envA, name: 'same', created_at: at(0) }, a);
+      // Names are unique per workspace: the same name in another workspace is fine, in the same one not.
+      const envB = uid('env');
+      await store.environments.insert({ type: 'environment', id: envB, name: 'same', created_at: at(0) }, b);
+      await expect(store.environments.insert({ type: 'environment', id: uid('env'), name: 'same', created_at: at(0) }, b)).rejects.toBeInstanceOf(UniqueViolation);
+      const vaultA = uid('vlt');
+      await store.vaults.insert({ type: 'vault', id: vaultA, created_at: at(0) }, a);
+      const sesnA = uid('sesn');
+      await store.sessions.insert({
+        session: { type: 'session', id: sesnA, status: 'idle', agent: { id: agentA, version: 1 }, created_at: at(0) }, runningSince: null, retryCount: 0, workspaceId: a,
+      }, []);
+      const fileB = uid('file');
+      await store.files.insert({ file: { type: 'file', id: fileB, created_at: at(0), size_bytes: 1 }, scopeId: null, expiresAt: null, sha256: 'x', workspaceId: b });
+      // A file an agent wrote to a session's outputs belongs to the session's workspace.
+      const output = uid('file');
+      await store.files.insert({ file: { type: 'file', id: output, created_at: at(0), size_bytes: 1 }, scopeId: sesnA, expiresAt: null, sha256: 'y' });
+
+      expect(await store.workspaces.ownerOf('agent', agentA)).toBe(a);
+      expect(await store.workspaces.ownerOf('agent', agentB)).toBe(b);
+      expect(await store.workspaces.ownerOf('environment', envB)).toBe(b);
+      expect(await store.workspaces.ownerOf('vault', vaultA)).toBe(a);
+      expect(await store.workspaces.ownerOf('session', sesnA)).toBe(a);
+      expect(await store.workspaces.ownerOf('file', fileB)).toBe(b);
+      expect(await store.workspaces.ownerOf('file', output)).toBe(a);
+      expect(await store.workspaces.ownerOf('agent', uid('agent'))).toBeUndefined();
+      expect((await store.sessions.get(sesnA))!.workspaceId).toBe(a);
+      expect((await store.files.get(output))!.workspaceId).toBe(a);
+
+      const q = { limit: 100, order: 'asc' as const, includeArchived: true };
+      expect(ids((await store.agents.list({ ...q, workspaceId: a })).data)).toEqual([agentA]);
+      expect(ids((await store.agents.list({ ...q, workspaceId: b })).data)).toEqual([agentB]);
+      expect(ids((await store.environments.list({ ...q, workspaceId: a })).data)).toEqual([envA]);
+      expect(ids((await store.vaults.list({ ...q, workspaceId: b })).data)).toEqual([]);
+      expect((await store.sessions.list({ ...q, workspaceId: a })).data.map((s) => s.row.session.id)).toEqual([sesnA]);
+      expect((await store.sessions.list({ ...q, workspaceId: b })).data).toEqual([]);
+      expect((await store.files.list({ limit: 100, order: 'asc', workspaceId: a })).data.map((f) => f.file.id)).toEqual([output]);
+      expect((await store.files.list({ limit: 100, order: 'asc', workspaceId: b })).data.map((f) => f.file.id)).toEqual([fileB]);
+    });
+
+    it('stores API key bindings, roles and expiry; updates status and name; rotates the hash; records use', async () => {
+      const id = uid('key');
+      const ws = uid('wrkspc');
+      await store.apiKeys.insert(id, `h1${id}`, at(0), { name: 'ci', hint: '…abcd', source: 'api', workspaceId: ws, role: 'runner', expiresAt: at(60), createdBy: 'key_admin' });
+      expect(await store.apiKeys.get(id)).toEqual({
+        id, name: 'ci', hint: '…abcd', source: 'api', createdAt: at(0), revokedAt: null, status: 'active',
+        workspaceId: ws, role: 'runner', expiresAt: at(60), lastUsedAt: null, createdBy: 'key_admin',
+      });
+      expect(await store.apiKeys.get(uid('key'))).toBeUndefined();
+      // Keys inserted without a binding are organization admin keys (the bootstrap key's kind).
+      const org = uid('key');
+      await store.apiKeys.insert(org, `h2${org}`, at(0));
+      expect(await store.apiKeys.get(org)).toMatchObject({ workspaceId: null, role: 'admin', status: 'active', expiresAt: null });
+
+      await store.apiKeys.touch(id, at(5));
+      expect((await store.apiKeys.get(id))!.lastUsedAt).toBe(at(5));
+
+      expect(await store.apiKeys.update(id, { name: 'renamed', status: 'inactive' }, at(6))).toBe(true);
+      expect(await store.apiKeys.get(id)).toMatchObject({ name: 'renamed', status: 'inactive', revokedAt: at(6) });
+      expect(await store.apiKeys.existsHash(`h1${id}`)).toBe(false);
+      expect(await store.apiKeys.rotate(id, `h3${id}`, '…wxyz')).toBe(false); // only active keys rotate
+      expect(await store.apiKeys.update(id, { status: 'active' }, at(7))).toBe(true);
+      expect(await store.apiKeys.get(id)).toMatchObject({ status: 'active', revokedAt: null });
+
+      expect(await store.apiKeys.rotate(id, `h3${id}`, '…wxyz')).toBe(true);
+      expect(await store.apiKeys.findByHash(`h1${id}`)).toBeUndefined();
+      expect(await store.apiKeys.findByHash(`h3${id}`)).toMatchObject({ id, hint: '…wxyz' });
+
+      // Archived is permanent: reactivating it changes nothing.
+      expect(await store.apiKeys.update(id, { status: 'archived' }, at(8))).toBe(true);
+      expect(await store.apiKeys.update(id, { status: 'active' }, at(9))).toBe(true);
+      expect(await store.apiKeys.get(id)).toMatchObject({ status: 'archived' });
+      expect(await store.apiKeys.update(uid('key'), { name: 'x' }, at(9))).toBe(false);
     });
   });
 }

@@ -29,7 +29,7 @@ describe('bootstrapApiKey', () => {
   it('stores the configured key as the env key with a hint, once', async () => {
     expect(await bootstrapApiKey(store.apiKeys, A, NOW)).toBeUndefined();
     expect(await bootstrapApiKey(store.apiKeys, A, LATER)).toBeUndefined();
-    expect(await store.apiKeys.list()).toEqual([{ id: expect.stringMatching(/^key_/), name: 'HANGAR_API_KEY', hint: '…0000', source: 'env', createdAt: NOW, revokedAt: null }]);
+    expect(await store.apiKeys.list()).toEqual([{ id: expect.stringMatching(/^key_/), name: 'HANGAR_API_KEY', hint: '…0000', source: 'env', createdAt: NOW, revokedAt: null, status: 'active', workspaceId: null, role: 'admin', expiresAt: null, lastUsedAt: null, createdBy: null }]);
     expect(keyHint(A)).toBe('…0000');
   });
 
@@ -85,7 +85,7 @@ describe('migration to revocable keys', () => {
       old.prepare('INSERT INTO api_keys (id, hash, created_at) VALUES (?, ?, ?)').run('key_before', hashKey(A), NOW);
       old.close();
       const upgraded = new SqliteStore(file);
-      expect(await upgraded.apiKeys.list()).toEqual([{ id: 'key_before', name: null, hint: null, source: 'legacy', createdAt: NOW, revokedAt: null }]);
+      expect(await upgraded.apiKeys.list()).toEqual([{ id: 'key_before', name: null, hint: null, source: 'legacy', createdAt: NOW, revokedAt: null, status: 'active', workspaceId: null, role: 'admin', expiresAt: null, lastUsedAt: null, createdBy: null }]);
       expect(await upgraded.apiKeys.existsHash(hashKey(A))).toBe(true);
       await upgraded.close();
     } finally {

@@ -4,9 +4,9 @@ import { authorize, authorizeEvents, type RouteRef } from '../../src/server/scop
 import type { Principal } from '../../src/domain/work.ts';
 import { ApiError } from '../../src/protocol/errors.ts';
 
-const api: Principal = { kind: 'api_key' };
-const envKey: Principal = { kind: 'environment_key', environmentId: 'env_a', keyId: 'envkey_1' };
-const token: Principal = { kind: 'session_token', sessionId: 'sesn_s', workId: 'work_w', environmentId: 'env_a' };
+const api: Principal = { kind: 'api_key', workspaceId: 'wrkspc_default', keyId: 'key_1', role: 'admin', keyWorkspaceId: null };
+const envKey: Principal = { kind: 'environment_key', workspaceId: 'wrkspc_default', environmentId: 'env_a', keyId: 'envkey_1' };
+const token: Principal = { kind: 'session_token', workspaceId: 'wrkspc_default', sessionId: 'sesn_s', workId: 'work_w', environmentId: 'env_a' };
 
 const route = (method: string, url: string | undefined, params: Record<string, string> = {}): RouteRef => ({ method, url, params });
 const work = (suffix: string) => `/v1/environments/:id/work${suffix}`;

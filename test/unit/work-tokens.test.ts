@@ -27,6 +27,9 @@ async function heldItem(id: string): Promise<string> {
   const token = newSessionToken();
   const row = acknowledge(handOut(newWorkRow({ id, environmentId: 'env_a', data: { type: 'session', id: `sesn_${id}` }, ttlSeconds: 10, nowMs: now }), now, hashCredential(token)), now);
   await store.work.insert(row);
+  // A token acts in its session's workspace, so the session must exist.
+  const session = { type: 'session', id: `sesn_${id}`, status: 'idle' as const, agent: { id: 'agent_a', version: 1 }, created_at: new Date(now).toISOString() };
+  await store.sessions.insert({ session, runningSince: null, retryCount: 0 }, []);
   return token;
 }
 
@@ -46,7 +49,7 @@ async function statusOf(token: string): Promise<number | string> {
 describe('session token authentication', () => {
   it('authenticates the holder of a live item as its session token', async () => {
     const token = await heldItem('work_live');
-    expect(await queue.authenticate(token)).toEqual({ kind: 'session_token', sessionId: 'sesn_work_live', workId: 'work_live', environmentId: 'env_a' });
+    expect(await queue.authenticate(token)).toEqual({ kind: 'session_token', workspaceId: 'wrkspc_default', sessionId: 'sesn_work_live', workId: 'work_live', environmentId: 'env_a' });
   });
 
   it('refuses the token of a force-stopped item', async () => {

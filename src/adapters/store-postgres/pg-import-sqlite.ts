@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PgDb, type Querier } from './pg-db.ts';
 import { PORTABLE_TABLES } from './pg-migrations.ts';
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 
 /** Source tables that are bookkeeping of SQLite itself or of its migrations, never copied. */
 const SQLITE_INTERNAL = new Set(['schema_migrations', 'sqlite_sequence', 'sqlite_stat1', 'sqlite_stat4']);
@@ -56,7 +57,8 @@ export async function migrateSqliteToPostgres(opts: {
     });
     const occupied: string[] = [];
     for (const t of PORTABLE_TABLES) {
-      const n = Number((await target.get(`SELECT COUNT(*) AS n FROM ${t}`))!.n);
+      // The default workspace is written by the migrations of both stores; it is not "data".
+      const n = Number((await target.get(`SELECT COUNT(*) AS n FROM ${t}${t === 'workspaces' ? ` WHERE id <> '${DEFAULT_WORKSPACE_ID}'` : ''}`))!.n);
       if (n > 0) occupied.push(`${t}: ${n}`);
     }
     if (occupied.length) {
@@ -64,15 +66,17 @@ export async function migrateSqliteToPostgres(opts: {
     }
     const counts: Record<string, number> = {};
     await target.tx(async (q) => {
+      // The source's copy of the default workspace (possibly renamed) replaces the target's.
+      if (tables.includes('workspaces')) await q.run('DELETE FROM workspaces');
       for (const t of PORTABLE_TABLES) {
-        counts[t] = tables.includes(t) ? await copyTable(source, q, t) : 0;
+        counts[t] = tables.includes(t) ? await copyTable(source, q, t) : t === 'workspaces' ? 1 : 0;
         log(`copied ${t}: ${counts[t]} rows`);
       }
       await fixSequencesAndHeads(q);
     });
     for (const t of PORTABLE_TABLES) {
       const inTarget = Number((await target.get(`SELECT COUNT(*) AS n FROM ${t}`))!.n);
-      const inSource = tables.includes(t) ? Number(source.all(`SELECT COUNT(*) AS n FROM ${t}`)[0].n) : 0;
+      const inSource = tables.includes(t) ? Number(source.all(`SELECT COUNT(*) AS n FROM ${t}`)[0].n) : t === 'workspaces' ? 1 : 0;
       if (inTarget !== inSource || inTarget !== counts[t]) {
         throw new MigrateError(`verification failed for ${t}: ${inSource} rows in SQLite, ${inTarget} in PostgreSQL; the target is not usable, drop it and retry`);
       }

@@ -72,10 +72,43 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     `,
   },
+  {
+    // Workspaces (issue 11), as SQLite migration 7: the workspaces table and the default workspace,
+    // workspace_id on every top-level resource, environment names unique per workspace, and API key
+    // workspace binding, role, status, expiry, last use and creator.
+    version: 2,
+    sql: `
+      CREATE TABLE workspaces (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, archived_at TEXT, data TEXT NOT NULL);
+      INSERT INTO workspaces (id, data) VALUES ('wrkspc_default', json_build_object(
+        'type', 'workspace', 'id', 'wrkspc_default', 'name', 'Default', 'created_at', '1970-01-01T00:00:00.000Z',
+        'archived_at', NULL, 'display_color', '#6C5BB9', 'tags', json_build_object(), 'external_key_id', NULL,
+        'user_profile_id', NULL, 'compartment_id', 'wrkspc_default',
+        'data_residency', json_build_object('workspace_geo', 'us', 'allowed_inference_geos', 'unrestricted', 'default_inference_geo', 'global'))::text);
+      ALTER TABLE agents ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE sessions ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE files ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE vaults ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE environments ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE environments DROP CONSTRAINT environments_name_key;
+      ALTER TABLE environments ADD CONSTRAINT environments_workspace_name_key UNIQUE (workspace_id, name);
+      CREATE INDEX agents_by_workspace ON agents (workspace_id, seq);
+      CREATE INDEX sessions_by_workspace ON sessions (workspace_id, seq);
+      CREATE INDEX files_by_workspace ON files (workspace_id, seq);
+      CREATE INDEX vaults_by_workspace ON vaults (workspace_id, seq);
+      ALTER TABLE api_keys ADD COLUMN workspace_id TEXT;
+      ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+      ALTER TABLE api_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+      ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+      ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+      ALTER TABLE api_keys ADD COLUMN created_by TEXT;
+      UPDATE api_keys SET status = 'inactive' WHERE revoked_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** The tables `hangar db migrate-to-postgres` copies, parents before children (no foreign keys, but a reader expects that order). */
 export const PORTABLE_TABLES = [
-  'api_keys', 'agents', 'agent_versions', 'environments', 'sessions', 'events', 'files', 'output_captures',
+  'workspaces', 'api_keys', 'agents', 'agent_versions', 'environments', 'sessions', 'events', 'files', 'output_captures',
   'environment_keys', 'work_items', 'work_pollers', 'vaults', 'vault_credentials', 'key_check', 'idempotency_keys',
 ] as const;

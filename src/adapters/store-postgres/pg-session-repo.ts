@@ -9,6 +9,7 @@
 // once, from NULL). Events of one commit are one INSERT (unnest of arrays).
 //
 // Leases live in pg-session-leases.ts.
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
 import type {
@@ -79,6 +80,7 @@ export class PgSessionRepo implements SessionRepo {
       session,
       runningSince: r.running_since === null ? null : Number(r.running_since),
       retryCount: Number(r.retry_count),
+      workspaceId: String(r.workspace_id),
     };
   }
 
@@ -118,9 +120,10 @@ export class PgSessionRepo implements SessionRepo {
     const agent = s.agent as { id: string; version: number };
     return this.s.tx(async (q) => {
       await q.run(
-        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s));
+        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data, workspace_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s),
+        row.workspaceId ?? DEFAULT_WORKSPACE_ID);
       const stored = await this.appendAll(q, s.id, initialEvents, String(s.created_at));
       if (stored.length) await q.run('UPDATE sessions SET log_rev = log_rev + 1, log_head = ? WHERE id = ?', stored[stored.length - 1].seq, s.id);
       return stored;
@@ -137,6 +140,7 @@ export class PgSessionRepo implements SessionRepo {
     let where = 'WHERE 1=1';
     const params: Array<string | number | string[]> = [];
     if (!q.includeArchived) where += ' AND archived_at IS NULL';
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (q.agentId) { where += ' AND agent_id = ?'; params.push(q.agentId); }
     if (q.agentVersion !== undefined) { where += ' AND agent_version = ?'; params.push(q.agentVersion); }
     if (q.statuses?.length) { where += ' AND status = ANY(?::text[])'; params.push(q.statuses); }
@@ -230,6 +234,7 @@ export class PgSessionRepo implements SessionRepo {
           session,
           runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
           retryCount: p.retryCount ?? row.retryCount,
+          workspaceId: row.workspaceId,
         };
       }
       if (p || logChanged) {

@@ -7,15 +7,19 @@ import { PgSessionRepo } from './pg-session-repo.ts';
 import { PgVaultRepo } from './pg-vault-repo.ts';
 import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
+import { PgWorkspaceRepo } from './pg-workspace-repo.ts';
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
+import { API_KEY_COLUMNS, apiKeyRow } from '../store-sqlite/api-key-row.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
+  type AgentRepo, type ApiKeyRepo, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type Json, type PageQuery,
   type Store, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
 export class PgStore implements Store {
   readonly db: PgDb;
+  readonly workspaces: PgWorkspaceRepo;
   readonly agents: AgentRepo;
   readonly environments: EnvironmentRepo;
   readonly sessions: PgSessionRepo;
@@ -28,6 +32,7 @@ export class PgStore implements Store {
 
   private constructor(db: PgDb) {
     this.db = db;
+    this.workspaces = new PgWorkspaceRepo(db);
     this.agents = new PgAgentRepo(db);
     this.environments = new PgEnvironmentRepo(db);
     this.sessions = new PgSessionRepo(db);
@@ -57,9 +62,15 @@ class PgApiKeyRepo implements ApiKeyRepo {
   async count() {
     return Number((await this.s.get('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL'))!.n);
   }
-  async insert(id: string, hash: string, createdAt: string, meta: { name?: string; hint?: string; source?: ApiKeySource } = {}) {
-    await this.s.run('INSERT INTO api_keys (id, hash, created_at, name, hint, source) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli');
+  async insert(id: string, hash: string, createdAt: string, meta: ApiKeyMeta = {}) {
+    await this.s.run(`INSERT INTO api_keys (id, hash, created_at, name, hint, source, workspace_id, role, expires_at, created_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli', meta.workspaceId ?? null, meta.role ?? 'admin',
+    meta.expiresAt ?? null, meta.createdBy ?? null);
+  }
+  async get(id: string) {
+    const row = await this.s.get(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`, id);
+    return row && apiKeyRow(row);
   }
   async existsHash(hash: string) {
     return (await this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ? AND revoked_at IS NULL', hash)) !== undefined;
@@ -72,21 +83,28 @@ class PgApiKeyRepo implements ApiKeyRepo {
     return (await this.s.all(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, seq`)).map(apiKeyRow);
   }
   async revoke(id: string, at: string) {
-    return (await this.s.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id)) > 0;
+    return (await this.s.run("UPDATE api_keys SET revoked_at = ?, status = 'inactive' WHERE id = ? AND revoked_at IS NULL", at, id)) > 0;
+  }
+  async update(id: string, patch: { name?: string; status?: ApiKeyStatus }, at: string) {
+    return this.s.tx(async (q) => {
+      if (!(await q.get('SELECT 1 AS x FROM api_keys WHERE id = ? FOR UPDATE', id))) return false;
+      if (patch.name !== undefined) await q.run('UPDATE api_keys SET name = ? WHERE id = ?', patch.name, id);
+      if (patch.status === 'active') await q.run("UPDATE api_keys SET status = 'active', revoked_at = NULL WHERE id = ? AND status <> 'archived'", id);
+      else if (patch.status) await q.run('UPDATE api_keys SET status = ?, revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', patch.status, at, id);
+      return true;
+    });
+  }
+  async rotate(id: string, hash: string, hint: string) {
+    return (await this.s.run("UPDATE api_keys SET hash = ?, hint = ? WHERE id = ? AND status = 'active'", hash, hint, id)) > 0;
+  }
+  async touch(id: string, at: string) {
+    await this.s.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', at, id);
   }
   async setSource(id: string, source: ApiKeySource) {
     await this.s.run('UPDATE api_keys SET source = ? WHERE id = ?', source, id);
   }
 }
 
-const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
-
-function apiKeyRow(r: Row): ApiKeyRow {
-  return {
-    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
-    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
-  };
-}
 
 const withArchive = (data: unknown, archivedAt: unknown): Json => ({ ...JSON.parse(String(data)), archived_at: (archivedAt as string | null) ?? null });
 
@@ -96,10 +114,10 @@ class PgAgentRepo implements AgentRepo {
     this.s = s;
   }
 
-  async insert(agent: Json & { id: string; version: number; created_at: string }) {
+  async insert(agent: Json & { id: string; version: number; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
     const data = JSON.stringify(agent);
     await this.s.tx(async (q) => {
-      await q.run('INSERT INTO agents (id, version, created_at, data) VALUES (?, ?, ?, ?)', agent.id, agent.version, agent.created_at, data);
+      await q.run('INSERT INTO agents (id, version, created_at, data, workspace_id) VALUES (?, ?, ?, ?, ?)', agent.id, agent.version, agent.created_at, data, workspaceId);
       await q.run('INSERT INTO agent_versions (agent_id, version, data) VALUES (?, ?, ?)', agent.id, agent.version, data);
     });
   }
@@ -126,10 +144,11 @@ class PgAgentRepo implements AgentRepo {
     await this.s.run('UPDATE agents SET archived_at = COALESCE(archived_at, ?) WHERE id = ?', at, id);
   }
 
-  async list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean }) {
+  async list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
     let where = 'WHERE 1=1';
     const params: Array<string | number> = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (!q.includeArchived) where += ' AND archived_at IS NULL';
     if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
     if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
@@ -152,10 +171,10 @@ class PgEnvironmentRepo implements EnvironmentRepo {
     this.s = s;
   }
 
-  async insert(env: Json & { id: string; name: string; created_at: string }) {
+  async insert(env: Json & { id: string; name: string; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
     try {
-      await this.s.run('INSERT INTO environments (id, name, archived_at, data) VALUES (?, ?, ?, ?)',
-        env.id, env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env));
+      await this.s.run('INSERT INTO environments (id, name, archived_at, data, workspace_id) VALUES (?, ?, ?, ?, ?)',
+        env.id, env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env), workspaceId);
     } catch (err) {
       if (isUniqueError(err)) throw new UniqueViolation(`an environment named "${env.name}" already exists`);
       throw err;
@@ -181,10 +200,12 @@ class PgEnvironmentRepo implements EnvironmentRepo {
     return (await this.s.run('DELETE FROM environments WHERE id = ?', id)) > 0;
   }
 
-  async list(q: PageQuery & { includeArchived: boolean }) {
+  async list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
-    const where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
-    const rows = await this.s.all(`SELECT seq, data FROM environments ${where}${k.where}${k.orderBy}`, ...k.params, q.limit + 1);
+    let where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const params: string[] = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
+    const rows = await this.s.all(`SELECT seq, data FROM environments ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
     return pageOf(rows, q, (r) => JSON.parse(String(r.data)) as Json);
   }
 }
@@ -201,6 +222,7 @@ class PgFileRepo implements FileRepo {
       scopeId: (r.scope_id as string | null) ?? null,
       expiresAt: (r.expires_at as string | null) ?? null,
       sha256: String(r.sha256),
+      workspaceId: String(r.workspace_id),
     };
   }
 
@@ -214,8 +236,9 @@ class PgFileRepo implements FileRepo {
 
   async insert(row: FileRow, capture?: OutputCapture, replaces?: string) {
     await this.s.tx(async (q) => {
-      await q.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
-        row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
+      await q.run(`INSERT INTO files (id, scope_id, expires_at, sha256, data, workspace_id)
+        VALUES (?, ?, ?, ?, ?, COALESCE((SELECT workspace_id FROM sessions WHERE id = ?), ?))`,
+      row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file), row.scopeId, row.workspaceId ?? DEFAULT_WORKSPACE_ID);
       if (capture) await this.upsertCapture(q, capture);
       if (replaces !== undefined) await q.run('DELETE FROM files WHERE id = ?', replaces);
     });
@@ -231,6 +254,7 @@ class PgFileRepo implements FileRepo {
     let where = 'WHERE 1=1';
     const params: Array<string | number | string[]> = [];
     if (q.scopeId !== undefined) { where += ' AND scope_id = ?'; params.push(q.scopeId); }
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (q.ids) { where += ' AND id = ANY(?::text[])'; params.push(q.ids); }
     if (q.liveAt !== undefined) { where += ' AND (expires_at IS NULL OR expires_at > ?)'; params.push(q.liveAt); }
     const rows = await this.s.all(`SELECT * FROM files ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);

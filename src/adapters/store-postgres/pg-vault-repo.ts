@@ -2,6 +2,7 @@
 // secret box before it gets here. Archive and delete drop the ciphertext from the live row
 // (`sealed` NULL); the old row versions PostgreSQL keeps until VACUUM are described in
 // docs/notes/pgstore.md ("VACUUM and purged ciphertext").
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type PageQuery, type VaultRepo } from '../../ports/store.ts';
 import { isUniqueError, type PgDb, type Row } from './pg-db.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
@@ -29,8 +30,8 @@ export class PgVaultRepo implements VaultRepo {
     this.s = s;
   }
 
-  async insert(vault: Json & { id: string; created_at: string }) {
-    await this.s.run('INSERT INTO vaults (id, archived_at, data) VALUES (?, ?, ?)', vault.id, (vault.archived_at as string | null) ?? null, JSON.stringify(vault));
+  async insert(vault: Json & { id: string; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
+    await this.s.run('INSERT INTO vaults (id, archived_at, data, workspace_id) VALUES (?, ?, ?, ?)', vault.id, (vault.archived_at as string | null) ?? null, JSON.stringify(vault), workspaceId);
   }
 
   async get(id: string) {
@@ -63,10 +64,12 @@ export class PgVaultRepo implements VaultRepo {
     });
   }
 
-  async list(q: PageQuery & { includeArchived: boolean }) {
+  async list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
-    const where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
-    const rows = await this.s.all(`SELECT seq, archived_at, data FROM vaults ${where}${k.where}${k.orderBy}`, ...k.params, q.limit + 1);
+    let where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const params: string[] = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
+    const rows = await this.s.all(`SELECT seq, archived_at, data FROM vaults ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
     return pageOf(rows, q, withArchive);
   }
 

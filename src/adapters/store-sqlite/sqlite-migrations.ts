@@ -98,4 +98,43 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     `,
   },
+  {
+    // Workspaces (issue 11): the workspaces table with the default workspace every existing row
+    // belongs to; a workspace_id on every top-level resource (children belong through their parent);
+    // environment names unique per workspace (a table rebuild: SQLite cannot drop a UNIQUE column
+    // constraint); API keys gain a workspace binding (NULL = organization key), a role (existing keys
+    // could do everything, so `admin`), a status, an optional expiry, last use and creator.
+    version: 7,
+    sql: `
+      CREATE TABLE workspaces (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, archived_at TEXT, data TEXT NOT NULL);
+      INSERT INTO workspaces (id, data) VALUES ('wrkspc_default', json_object(
+        'type', 'workspace', 'id', 'wrkspc_default', 'name', 'Default', 'created_at', '1970-01-01T00:00:00.000Z',
+        'archived_at', NULL, 'display_color', '#6C5BB9', 'tags', json_object(), 'external_key_id', NULL,
+        'user_profile_id', NULL, 'compartment_id', 'wrkspc_default',
+        'data_residency', json_object('workspace_geo', 'us', 'allowed_inference_geos', 'unrestricted', 'default_inference_geo', 'global')));
+      ALTER TABLE agents ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE sessions ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE files ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      ALTER TABLE vaults ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default';
+      CREATE TABLE environments_v7 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+        archived_at TEXT, data TEXT NOT NULL, workspace_id TEXT NOT NULL DEFAULT 'wrkspc_default',
+        UNIQUE (workspace_id, name));
+      INSERT INTO environments_v7 (seq, id, name, archived_at, data) SELECT seq, id, name, archived_at, data FROM environments;
+      DROP TABLE environments;
+      ALTER TABLE environments_v7 RENAME TO environments;
+      CREATE INDEX agents_by_workspace ON agents (workspace_id, seq);
+      CREATE INDEX sessions_by_workspace ON sessions (workspace_id, seq);
+      CREATE INDEX files_by_workspace ON files (workspace_id, seq);
+      CREATE INDEX vaults_by_workspace ON vaults (workspace_id, seq);
+      ALTER TABLE api_keys ADD COLUMN workspace_id TEXT;
+      ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+      ALTER TABLE api_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+      ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+      ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+      ALTER TABLE api_keys ADD COLUMN created_by TEXT;
+      UPDATE api_keys SET status = 'inactive' WHERE revoked_at IS NOT NULL;
+    `,
+  },
 ];

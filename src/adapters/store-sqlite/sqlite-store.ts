@@ -7,14 +7,17 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
+import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
+import { API_KEY_COLUMNS, apiKeyRow } from './api-key-row.ts';
 import { nodePrefix } from '../../domain/lease-owner.ts';
 
 type Row = Record<string, unknown>;
@@ -23,6 +26,7 @@ type Row = Record<string, unknown>;
 const STATEMENT_CACHE_SIZE = 200;
 
 export class SqliteStore implements Store {
+  readonly workspaces: SqliteWorkspaceRepo;
   readonly agents: AgentRepo;
   readonly environments: EnvironmentRepo;
   readonly sessions: SessionRepo;
@@ -47,6 +51,7 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(file);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     this.migrate();
+    this.workspaces = new SqliteWorkspaceRepo(this);
     this.agents = new SqliteAgentRepo(this);
     this.environments = new SqliteEnvironmentRepo(this);
     this.sessions = new SqliteSessionRepo(this);
@@ -153,9 +158,15 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
   async count() {
     return Number(this.s.get('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL')!.n);
   }
-  async insert(id: string, hash: string, createdAt: string, meta: { name?: string; hint?: string; source?: ApiKeySource } = {}) {
-    this.s.run('INSERT OR IGNORE INTO api_keys (id, hash, created_at, name, hint, source) VALUES (?, ?, ?, ?, ?, ?)',
-      id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli');
+  async insert(id: string, hash: string, createdAt: string, meta: ApiKeyMeta = {}) {
+    this.s.run(`INSERT OR IGNORE INTO api_keys (id, hash, created_at, name, hint, source, workspace_id, role, expires_at, created_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    id, hash, createdAt, meta.name ?? null, meta.hint ?? null, meta.source ?? 'cli', meta.workspaceId ?? null, meta.role ?? 'admin',
+    meta.expiresAt ?? null, meta.createdBy ?? null);
+  }
+  async get(id: string) {
+    const row = this.s.get(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`, id);
+    return row && apiKeyRow(row);
   }
   async existsHash(hash: string) {
     return this.s.get('SELECT 1 AS x FROM api_keys WHERE hash = ? AND revoked_at IS NULL', hash) !== undefined;
@@ -168,20 +179,26 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
     return this.s.all(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid`).map(apiKeyRow);
   }
   async revoke(id: string, at: string) {
-    return this.s.run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', at, id) > 0;
+    return this.s.run("UPDATE api_keys SET revoked_at = ?, status = 'inactive' WHERE id = ? AND revoked_at IS NULL", at, id) > 0;
+  }
+  async update(id: string, patch: { name?: string; status?: ApiKeyStatus }, at: string) {
+    return this.s.tx(() => {
+      if (!this.s.get('SELECT 1 AS x FROM api_keys WHERE id = ?', id)) return false;
+      if (patch.name !== undefined) this.s.run('UPDATE api_keys SET name = ? WHERE id = ?', patch.name, id);
+      if (patch.status === 'active') this.s.run("UPDATE api_keys SET status = 'active', revoked_at = NULL WHERE id = ? AND status <> 'archived'", id);
+      else if (patch.status) this.s.run('UPDATE api_keys SET status = ?, revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', patch.status, at, id);
+      return true;
+    });
+  }
+  async rotate(id: string, hash: string, hint: string) {
+    return this.s.run("UPDATE api_keys SET hash = ?, hint = ? WHERE id = ? AND status = 'active'", hash, hint, id) > 0;
+  }
+  async touch(id: string, at: string) {
+    this.s.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', at, id);
   }
   async setSource(id: string, source: ApiKeySource) {
     this.s.run('UPDATE api_keys SET source = ? WHERE id = ?', source, id);
   }
-}
-
-const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
-
-function apiKeyRow(r: Row): ApiKeyRow {
-  return {
-    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
-    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
-  };
 }
 
 class SqliteAgentRepo implements AgentRepo {
@@ -194,10 +211,10 @@ class SqliteAgentRepo implements AgentRepo {
     return { ...JSON.parse(data), archived_at: (archivedAt as string | null) ?? null };
   }
 
-  async insert(agent: Json & { id: string; version: number; created_at: string }) {
+  async insert(agent: Json & { id: string; version: number; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
     const data = JSON.stringify(agent);
     this.s.tx(() => {
-      this.s.run('INSERT INTO agents (id, version, created_at, data) VALUES (?, ?, ?, ?)', agent.id, agent.version, agent.created_at, data);
+      this.s.run('INSERT INTO agents (id, version, created_at, data, workspace_id) VALUES (?, ?, ?, ?, ?)', agent.id, agent.version, agent.created_at, data, workspaceId);
       this.s.run('INSERT INTO agent_versions (agent_id, version, data) VALUES (?, ?, ?)', agent.id, agent.version, data);
     });
   }
@@ -224,10 +241,11 @@ class SqliteAgentRepo implements AgentRepo {
     this.s.run('UPDATE agents SET archived_at = COALESCE(archived_at, ?) WHERE id = ?', at, id);
   }
 
-  async list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean }) {
+  async list(q: PageQuery & { createdGte?: string; createdLte?: string; includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
     let where = 'WHERE 1=1';
     const params: Array<string | number> = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (!q.includeArchived) where += ' AND archived_at IS NULL';
     if (q.createdGte) { where += ' AND created_at >= ?'; params.push(q.createdGte); }
     if (q.createdLte) { where += ' AND created_at <= ?'; params.push(q.createdLte); }
@@ -250,10 +268,10 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
     this.s = s;
   }
 
-  async insert(env: Json & { id: string; name: string; created_at: string }) {
+  async insert(env: Json & { id: string; name: string; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
     try {
-      this.s.run('INSERT INTO environments (id, name, archived_at, data) VALUES (?, ?, ?, ?)',
-        env.id, env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env));
+      this.s.run('INSERT INTO environments (id, name, archived_at, data, workspace_id) VALUES (?, ?, ?, ?, ?)',
+        env.id, env.name, (env.archived_at as string | null) ?? null, JSON.stringify(env), workspaceId);
     } catch (err) {
       if (isUniqueError(err)) throw new UniqueViolation(`an environment named "${env.name}" already exists`);
       throw err;
@@ -279,10 +297,12 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
     return this.s.run('DELETE FROM environments WHERE id = ?', id) > 0;
   }
 
-  async list(q: PageQuery & { includeArchived: boolean }) {
+  async list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
-    const where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
-    const rows = this.s.all(`SELECT seq, data FROM environments ${where}${k.where}${k.orderBy}`, ...k.params, q.limit + 1);
+    let where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const params: string[] = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
+    const rows = this.s.all(`SELECT seq, data FROM environments ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
     return pageOf(rows, q, (r) => JSON.parse(String(r.data)) as Json);
   }
 }
@@ -344,6 +364,7 @@ class SqliteSessionRepo implements SessionRepo {
       session,
       runningSince: r.running_since === null ? null : Number(r.running_since),
       retryCount: Number(r.retry_count),
+      workspaceId: String(r.workspace_id),
     };
   }
 
@@ -371,9 +392,10 @@ class SqliteSessionRepo implements SessionRepo {
     const agent = s.agent as { id: string; version: number };
     return this.s.tx(() => {
       this.s.run(
-        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s));
+        `INSERT INTO sessions (id, status, agent_id, agent_version, created_at, archived_at, running_since, retry_count, data, workspace_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        s.id, s.status, agent.id, agent.version, String(s.created_at), null, row.runningSince, row.retryCount, JSON.stringify(s),
+        row.workspaceId ?? DEFAULT_WORKSPACE_ID);
       return this.appendAll(s.id, initialEvents, String(s.created_at));
     });
   }
@@ -388,6 +410,7 @@ class SqliteSessionRepo implements SessionRepo {
     let where = 'WHERE 1=1';
     const params: Array<string | number> = [];
     if (!q.includeArchived) where += ' AND archived_at IS NULL';
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (q.agentId) { where += ' AND agent_id = ?'; params.push(q.agentId); }
     if (q.agentVersion !== undefined) { where += ' AND agent_version = ?'; params.push(q.agentVersion); }
     if (q.statuses?.length) { where += ` AND status IN (${q.statuses.map(() => '?').join(',')})`; params.push(...q.statuses); }
@@ -439,6 +462,7 @@ class SqliteSessionRepo implements SessionRepo {
           session,
           runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
           retryCount: p.retryCount ?? row.retryCount,
+          workspaceId: row.workspaceId,
         };
         const { status, archived_at, ...data } = session;
         this.s.run('UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ? WHERE id = ?',
@@ -552,6 +576,7 @@ class SqliteFileRepo implements FileRepo {
       scopeId: (r.scope_id as string | null) ?? null,
       expiresAt: (r.expires_at as string | null) ?? null,
       sha256: String(r.sha256),
+      workspaceId: String(r.workspace_id),
     };
   }
 
@@ -565,8 +590,9 @@ class SqliteFileRepo implements FileRepo {
 
   async insert(row: FileRow, capture?: OutputCapture, replaces?: string) {
     this.s.tx(() => {
-      this.s.run('INSERT INTO files (id, scope_id, expires_at, sha256, data) VALUES (?, ?, ?, ?, ?)',
-        row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file));
+      this.s.run(`INSERT INTO files (id, scope_id, expires_at, sha256, data, workspace_id)
+        VALUES (?, ?, ?, ?, ?, COALESCE((SELECT workspace_id FROM sessions WHERE id = ?), ?))`,
+      row.file.id, row.scopeId, row.expiresAt, row.sha256, JSON.stringify(row.file), row.scopeId, row.workspaceId ?? DEFAULT_WORKSPACE_ID);
       if (capture) this.upsertCapture(capture);
       if (replaces !== undefined) this.s.run('DELETE FROM files WHERE id = ?', replaces);
     });
@@ -582,6 +608,7 @@ class SqliteFileRepo implements FileRepo {
     let where = 'WHERE 1=1';
     const params: Array<string | number> = [];
     if (q.scopeId !== undefined) { where += ' AND scope_id = ?'; params.push(q.scopeId); }
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
     if (q.ids) { where += ` AND id IN (${q.ids.map(() => '?').join(',') || 'NULL'})`; params.push(...q.ids); }
     if (q.liveAt !== undefined) { where += ' AND (expires_at IS NULL OR expires_at > ?)'; params.push(q.liveAt); }
     const rows = this.s.all(`SELECT * FROM files ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);

@@ -1,6 +1,7 @@
 // SQLite part of the store port for vaults and credentials. Secrets arrive already sealed by the
 // secret box; this repo only stores ciphertext. Purges (archive, delete, secret replacement) run
 // with `secure_delete` so freed ciphertext is zeroed, and truncate the WAL afterwards.
+import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type Page, type PageQuery, type VaultRepo } from '../../ports/store.ts';
 import type { SqliteStore } from './sqlite-store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
@@ -39,8 +40,8 @@ export class SqliteVaultRepo implements VaultRepo {
     }
   }
 
-  async insert(vault: Json & { id: string; created_at: string }) {
-    this.s.run('INSERT INTO vaults (id, archived_at, data) VALUES (?, ?, ?)', vault.id, (vault.archived_at as string | null) ?? null, JSON.stringify(vault));
+  async insert(vault: Json & { id: string; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
+    this.s.run('INSERT INTO vaults (id, archived_at, data, workspace_id) VALUES (?, ?, ?, ?)', vault.id, (vault.archived_at as string | null) ?? null, JSON.stringify(vault), workspaceId);
   }
 
   async get(id: string) {
@@ -72,10 +73,12 @@ export class SqliteVaultRepo implements VaultRepo {
     }, true);
   }
 
-  async list(q: PageQuery & { includeArchived: boolean }) {
+  async list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }) {
     const k = keyset(q);
-    const where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
-    const rows = this.s.all(`SELECT seq, archived_at, data FROM vaults ${where}${k.where}${k.orderBy}`, ...k.params, q.limit + 1);
+    let where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const params: string[] = [];
+    if (q.workspaceId !== undefined) { where += ' AND workspace_id = ?'; params.push(q.workspaceId); }
+    const rows = this.s.all(`SELECT seq, archived_at, data FROM vaults ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
     return pageOf(rows, q, withArchive);
   }
 

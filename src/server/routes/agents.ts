@@ -26,11 +26,12 @@ export async function loadAgent(store: Store, id: string, version?: number): Pro
 }
 
 /** Fetches the agents a multiagent roster names, so the pure domain can resolve them synchronously. */
-async function prefetchRoster(store: Store, refs: Array<{ id: string; version?: number }>): Promise<AgentLookup> {
+async function prefetchRoster(store: Store, refs: Array<{ id: string; version?: number }>, workspaceId: string): Promise<AgentLookup> {
   const key = (id: string, version?: number) => `${id}@${version ?? 'latest'}`;
   const found = new Map<string, AgentObject>();
   for (const r of refs) {
     if (!hasPrefix(r.id, 'agent')) continue; // unknown ids surface as a clear 404 from the domain
+    if ((await store.workspaces.ownerOf('agent', r.id)) !== workspaceId) continue; // another workspace's: unknown here
     const a = await store.agents.get(r.id, r.version);
     if (a) found.set(key(r.id, r.version), a as unknown as AgentObject);
   }
@@ -43,11 +44,11 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/v1/agents', async (req) => {
     const params = parseWith(agentCreateSchema, req.body);
-    const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent));
+    const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent), req.principal.workspaceId);
     const agent = createAgent(params, { id: newId('agent'), now: now(), lookup });
     assertKnownModel(deps.models, agent.model.id);
     for (const a of advisorModels(params.multiagent)) assertKnownModel(deps.models, a.id, a.field);
-    await store.agents.insert(asJson(agent));
+    await store.agents.insert(asJson(agent), req.principal.workspaceId);
     return agent;
   });
 
@@ -60,7 +61,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AppDeps): void {
     const params = parseWith(agentUpdateSchema, req.body);
     if (params.model != null) assertKnownModel(deps.models, typeof params.model === 'string' ? params.model : params.model.id);
     for (const a of advisorModels(params.multiagent)) assertKnownModel(deps.models, a.id, a.field);
-    const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent));
+    const lookup = await prefetchRoster(store, multiagentParamRefs(params.multiagent), req.principal.workspaceId);
     // addVersion refuses to write when another update landed since we read; merge once more
     // against the fresh latest (last-write-wins clients) before giving up with a 409.
     for (let attempt = 0; ; attempt++) {
@@ -77,6 +78,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AppDeps): void {
     const page = pageParams(q, { order: 'desc' });
     const result = await store.agents.list({
       ...page,
+      workspaceId: req.principal.workspaceId,
       createdGte: queryTimestamp(q, 'created_at[gte]'),
       createdLte: queryTimestamp(q, 'created_at[lte]'),
       includeArchived: queryBool(q, 'include_archived') ?? false,

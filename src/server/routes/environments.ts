@@ -53,7 +53,7 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
 
   app.post('/v1/environments', async (req) => {
     const env = createEnvironment(parseWith(environmentCreateSchema, req.body), { id: newId('env'), now: now() });
-    await writeUnique(() => store.environments.insert(asJson(env)));
+    await writeUnique(() => store.environments.insert(asJson(env), req.principal.workspaceId));
     return env;
   });
 
@@ -72,7 +72,7 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
   app.get('/v1/environments', async (req) => {
     const q = queryOf(req);
     const page = pageParams(q, { order: 'desc' });
-    const result = await store.environments.list({ ...page, includeArchived: queryBool(q, 'include_archived') ?? false });
+    const result = await store.environments.list({ ...page, includeArchived: queryBool(q, 'include_archived') ?? false, workspaceId: req.principal.workspaceId });
     return pageBody(result, page.order);
   });
 

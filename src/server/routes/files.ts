@@ -78,7 +78,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
         await files.abandonUpload(staged);
         return reply;
       }
-      return await files.finishUpload(staged, { expiresInSeconds });
+      return await files.finishUpload(staged, { expiresInSeconds, workspaceId: req.principal.workspaceId });
     } catch (err) {
       if (staged) await files.abandonUpload(staged);
       if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(`file exceeds the ${files.maxUploadBytes} byte upload limit`);
@@ -91,7 +91,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: AppDeps): void {
     const ids = queryArray(q, 'ids');
     if (ids && ids.length > MAX_IDS) throw invalidRequest(`ids: at most ${MAX_IDS} ids per request`);
     const page = pageParams(q, { order: 'desc', defaultLimit: 20, maxLimit: 1000 });
-    const result = await files.list({ limit: page.limit, after: page.after, ids, scopeId: queryString(q, 'scope_id') });
+    const result = await files.list({ limit: page.limit, after: page.after, ids, scopeId: queryString(q, 'scope_id'), workspaceId: req.principal.workspaceId });
     return pageBody(result, page.order);
   });
 

@@ -11,6 +11,7 @@ import { invalidRequest, notFound } from '../../protocol/errors.ts';
 import { hasPrefix } from '../../protocol/ids.ts';
 import { assertMountPathFree, mountPathsOf, type FileResource } from '../../domain/files.ts';
 import { pageBody, pageParams, parseWith, queryOf } from '../http.ts';
+import { assertOwned } from '../workspace-scope.ts';
 
 type SessionParams = { Params: { id: string } };
 type ResourceParams = { Params: { id: string; resourceId: string } };
@@ -76,6 +77,7 @@ export function registerSessionResourceRoutes(app: FastifyInstance, deps: AppDep
       throw invalidRequest(`${type} session resources are not supported by this server yet`);
     }
     const params = parseWith(addFileSchema, req.body);
+    await assertOwned(store, req.principal.workspaceId, 'file', params.file_id, (id) => notFound(`file ${id} not found`));
     const row = await loadSession(req.params.id);
     assertWritable(row);
     const [resource] = await files.resolveSessionResources([params], resourcesOf(row));

@@ -5,6 +5,7 @@ import { createSessionSchema, updateSessionSchema } from '../../protocol/session
 import { invalidRequest } from '../../protocol/errors.ts';
 import { decodeCursor, encodeCursor, type SortOrder } from '../../protocol/cursor.ts';
 import type { SessionStatus } from '../../ports/store.ts';
+import { sessionRefsInWorkspace } from '../workspace-refs.ts';
 import { parseWith, queryArray, queryBool, queryInt, queryOf, queryOrder, queryString, queryTimestamp } from '../http.ts';
 
 const STATUSES = new Set<SessionStatus>(['idle', 'running', 'rescheduling', 'terminated']);
@@ -13,7 +14,9 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
   const svc = deps.sessions;
 
   app.post('/v1/sessions', async (req) => {
-    const row = await svc.create(parseWith(createSessionSchema, req.body));
+    const params = parseWith(createSessionSchema, req.body);
+    await sessionRefsInWorkspace(deps.store, req.principal.workspaceId, params);
+    const row = await svc.create(params, req.principal.workspaceId);
     const agent = row.session.agent as { id?: string } | undefined;
     req.log.info({ sessionId: row.session.id, agentId: agent?.id, environmentId: row.session.environment_id }, 'session created');
     // Created with initial events, the session starts its first turn at once (no commit logs it).
@@ -45,7 +48,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
     const backwards = cursor?.dir === 'prev';
     const reverse: SortOrder = order === 'asc' ? 'desc' : 'asc';
     const page = await deps.store.sessions.list({
-      limit, order: backwards ? reverse : order, after: cursor?.after,
+      limit, order: backwards ? reverse : order, after: cursor?.after, workspaceId: req.principal.workspaceId,
       agentId: queryString(q, 'agent_id'),
       agentVersion: queryInt(q, 'agent_version', { min: 1 }),
       statuses: statuses as SessionStatus[] | undefined,

@@ -12,7 +12,7 @@ type CredentialParams = { Params: { vaultId: string; credentialId: string } };
 export function registerVaultRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { vaults } = deps;
 
-  app.post('/v1/vaults', async (req) => vaults.createVault(parseWith(vaultCreateSchema, req.body)));
+  app.post('/v1/vaults', async (req) => vaults.createVault(parseWith(vaultCreateSchema, req.body), req.principal.workspaceId));
 
   app.get<VaultParams>('/v1/vaults/:vaultId', async (req) => vaults.getVault(req.params.vaultId));
 
@@ -21,7 +21,7 @@ export function registerVaultRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/vaults', async (req) => {
     const q = queryOf(req);
     const page = pageParams(q, { order: 'desc' });
-    return pageBody(await vaults.listVaults({ ...page, includeArchived: queryBool(q, 'include_archived') ?? false }), page.order);
+    return pageBody(await vaults.listVaults({ ...page, includeArchived: queryBool(q, 'include_archived') ?? false, workspaceId: req.principal.workspaceId }), page.order);
   });
 
   app.delete<VaultParams>('/v1/vaults/:vaultId', async (req) => vaults.deleteVault(req.params.vaultId));

@@ -1,0 +1,46 @@
+// SQLite part of the store port for workspaces: the workspace objects, and which workspace a
+// top-level resource belongs to (the `workspace_id` column every such table carries, migration 7).
+import type { Json, Page, PageQuery, WorkspaceRepo, WorkspaceResourceKind } from '../../ports/store.ts';
+import type { SqliteStore } from './sqlite-store.ts';
+import { keyset, pageOf } from './sqlite-paging.ts';
+
+/** The table holding each kind (fixed strings: never built from input). */
+export const WORKSPACE_TABLES: Record<WorkspaceResourceKind, string> = {
+  agent: 'agents', environment: 'environments', session: 'sessions', vault: 'vaults', file: 'files',
+};
+
+const withArchive = (r: Record<string, unknown>): Json => ({ ...JSON.parse(String(r.data)), archived_at: (r.archived_at as string | null) ?? null });
+
+export class SqliteWorkspaceRepo implements WorkspaceRepo {
+  private readonly s: SqliteStore;
+  constructor(s: SqliteStore) {
+    this.s = s;
+  }
+
+  async insert(ws: Json & { id: string; created_at: string }) {
+    this.s.run('INSERT INTO workspaces (id, archived_at, data) VALUES (?, ?, ?)', ws.id, (ws.archived_at as string | null) ?? null, JSON.stringify(ws));
+  }
+
+  async get(id: string) {
+    const r = this.s.get('SELECT archived_at, data FROM workspaces WHERE id = ?', id);
+    return r ? withArchive(r) : undefined;
+  }
+
+  async update(ws: Json & { id: string }) {
+    this.s.run('UPDATE workspaces SET archived_at = ?, data = ? WHERE id = ?', (ws.archived_at as string | null) ?? null, JSON.stringify(ws), ws.id);
+  }
+
+  async list(q: PageQuery & { includeArchived: boolean; ids?: string[] }): Promise<Page<Json>> {
+    const k = keyset(q);
+    let where = q.includeArchived ? 'WHERE 1=1' : 'WHERE archived_at IS NULL';
+    const params: string[] = [];
+    if (q.ids) { where += ` AND id IN (${q.ids.map(() => '?').join(',') || 'NULL'})`; params.push(...q.ids); }
+    const rows = this.s.all(`SELECT seq, archived_at, data FROM workspaces ${where}${k.where}${k.orderBy}`, ...params, ...k.params, q.limit + 1);
+    return pageOf(rows, q, withArchive);
+  }
+
+  async ownerOf(kind: WorkspaceResourceKind, id: string) {
+    const r = this.s.get(`SELECT workspace_id FROM ${WORKSPACE_TABLES[kind]} WHERE id = ?`, id);
+    return r ? String(r.workspace_id) : undefined;
+  }
+}
