@@ -62,6 +62,13 @@ export class UniqueViolation extends Error {
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
+/** Session counts per status from `status, n` rows, every status present (0 when none). */
+export function statusCounts(rows: Array<Record<string, unknown>>): Record<SessionStatus, number> {
+  const out: Record<SessionStatus, number> = { idle: 0, running: 0, rescheduling: 0, terminated: 0 };
+  for (const r of rows) out[String(r.status) as SessionStatus] = Number(r.n);
+  return out;
+}
+
 /** A session as stored: the wire object plus the bookkeeping the harness needs. */
 export interface SessionRow {
   session: Json & { id: string; status: SessionStatus };
@@ -152,6 +159,8 @@ export interface SessionRepo {
    * or expired — or, given `reclaimFor`, held by an earlier boot of that owner's node.
    */
   orphaned(nowMs: number, limit: number, reclaimFor?: string): Promise<string[]>;
+  /** How many sessions (archived ones included) are in each status; every status is present, 0 when none. */
+  countByStatus(): Promise<Record<SessionStatus, number>>;
 }
 
 /**
@@ -335,6 +344,8 @@ export interface WorkRepo {
   list(environmentId: string, q: PageQuery): Promise<Page<WorkRow>>;
   /** Queue figures as of `nowMs`: items waiting (lapsed leases included), handed out but unacknowledged, oldest of both. */
   queueStats(environmentId: string, nowMs: number): Promise<{ waiting: number; handedOut: number; oldestCreatedAt: string | null }>;
+  /** The `waiting` figure of `queueStats` summed over every environment (the metrics' queue depth). */
+  waitingTotal(nowMs: number): Promise<number>;
   /** The earliest instants at which an item may become claimable: oldest unacknowledged hand-out, earliest lease end. */
   dueTimes(environmentId: string): Promise<{ oldestHandOut: number | null; earliestLeaseEnd: number | null }>;
   /** Records that `workerId` polled the environment; forgets workers not seen since `forgetBefore`. */

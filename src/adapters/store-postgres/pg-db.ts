@@ -99,6 +99,8 @@ export interface PgDbOptions {
   connectTimeoutMs?: number;
   /** Where the URL came from, for error messages (default HANGAR_DATABASE_URL). */
   urlName?: string;
+  /** Refuse (PgConnectError) a database Hangar has never migrated, instead of creating the tables (tools like `hangar keys`). */
+  requireSchema?: boolean;
 }
 
 /** The pool, its query helpers and transactions. */
@@ -141,6 +143,9 @@ export class PgDb implements Querier {
         throw new PgConnectError(connectErrorMessage(err, url, urlName));
       });
       try {
+        if (opts.requireSchema && (await client.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t === null) {
+          throw new PgConnectError(`no Hangar database at ${describeTarget(url)} (${urlName}): no Hangar node has started on it yet`);
+        }
         await migrate(client);
       } finally {
         client.release();

@@ -8,7 +8,7 @@ import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import {
-  UniqueViolation,
+  UniqueViolation, statusCounts,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
@@ -537,6 +537,10 @@ class SqliteSessionRepo implements SessionRepo {
        AND (lease_owner IS NULL OR lease_expires_at < ?
          OR (? <> '' AND lease_owner <> ? AND substr(lease_owner, 1, length(?)) = ?)) ORDER BY seq LIMIT ?`,
       nowMs, prefix, reclaimFor ?? '', prefix, prefix, limit).map((r) => String(r.id));
+  }
+
+  async countByStatus() {
+    return statusCounts(this.s.all('SELECT status, COUNT(*) AS n FROM sessions GROUP BY status'));
   }
 }
 
