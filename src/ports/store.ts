@@ -52,6 +52,21 @@ export interface EnvironmentRepo {
   list(q: PageQuery & { includeArchived: boolean }): Promise<Page<Json>>;
 }
 
+/**
+ * Thrown by any store method when the database cannot be reached or does not answer in time (server
+ * down or restarting, network cut, connection or statement timeout). Nothing of the call was written,
+ * or — when the connection broke during COMMIT — the whole transaction was or was not. Retryable: the
+ * adapter reconnects by itself once the database answers again. The server answers it with 503.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** Thrown by repos when a unique constraint (e.g. environment name) is violated. */
 export class UniqueViolation extends Error {
   constructor(message: string) {
