@@ -38,11 +38,11 @@ export interface BenchRig {
 }
 
 /** Fake upstream answering `ok` instantly, and a Hangar whose model calls go to it through a timer. */
-export async function startRig(): Promise<BenchRig> {
+export async function startRig(opts: { env?: Record<string, string> } = {}): Promise<BenchRig> {
   const up = await startFakeUpstream();
   up.setResponder(() => ({ content: [{ type: 'text', text: 'ok' }] }));
   const model = new TimedModel(new AnthropicModel({ apiKey: 'sk-upstream-bench', baseURL: up.url }));
-  const h = await startHangar({ upstreamUrl: up.url, overrides: { model } });
+  const h = await startHangar({ upstreamUrl: up.url, overrides: { model }, env: opts.env });
   return {
     up, h, client: h.client, model,
     async close() {

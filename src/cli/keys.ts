@@ -1,7 +1,8 @@
 // `hangar keys list|create|revoke`: the server's API keys, managed on the host that holds its data
-// directory. It opens the database directly (SQLite in WAL mode takes a second process while the
-// server runs, and the server looks keys up on every request, so a revocation applies at once),
-// which also works when no key is left to call an API with. Run it as the server's user.
+// directory, or in its PostgreSQL database (HANGAR_DATABASE_URL / --database-url). It opens the
+// database directly (SQLite in WAL mode takes a second process while the server runs, and every node
+// looks keys up on every request, so a revocation applies at once), which also works when no key is
+// left to call an API with. Run it as the server's user.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey } from '../server/auth.ts';
@@ -9,14 +10,28 @@ import type { ApiKeyRepo } from '../ports/store.ts';
 
 export interface KeysCommandOptions {
   dataDir: string;
+  /** The server's PostgreSQL database; when set, the data directory is not used. */
+  databaseUrl?: string;
   out: (line: string) => void;
   now: () => string;
 }
 
 export class KeysCommandError extends Error {}
 
-/** Opens the data dir's database for `fn`; a missing database is an error, never created here. */
+/** Opens the server's database for `fn`; a missing database (or one without Hangar's tables) is an error, never created here. */
 async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Promise<T>): Promise<T> {
+  if (o.databaseUrl) {
+    const { PgStore } = await import('../adapters/store-postgres/pg-store.ts');
+    const { PgConnectError } = await import('../adapters/store-postgres/pg-db.ts');
+    const store = await PgStore.open(o.databaseUrl, { requireSchema: true, maxConnections: 2 }).catch((err: unknown) => {
+      throw err instanceof PgConnectError ? new KeysCommandError(err.message) : err;
+    });
+    try {
+      return await fn(store.apiKeys);
+    } finally {
+      await store.close();
+    }
+  }
   const file = join(o.dataDir, 'hangar.db');
   if (!existsSync(file)) {
     throw new KeysCommandError(`no Hangar database at ${file}: pass --data-dir or set HANGAR_DATA_DIR to the server's data directory`);

@@ -94,28 +94,34 @@ function registerEnvKey(program: Command, setExit: (code: number) => void): void
 function registerKeys(program: Command, setExit: (code: number) => void): void {
   const keys = program
     .command('keys')
-    .description("list, create and revoke the server's API keys (in its data directory; works while it runs)");
-  const dataDir = (cmd: Command) => cmd.option('--data-dir <dir>', "the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)");
-  const options = (values: { dataDir?: string }) => ({
+    .description("list, create and revoke the server's API keys (in its data directory or PostgreSQL database; works while it runs)");
+  const dataDir = (cmd: Command) => cmd
+    .option('--data-dir <dir>', "the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)")
+    .option('--database-url <url>', "the server's PostgreSQL database (default $HANGAR_DATABASE_URL; when set, the data directory is not used)");
+  const requireStore = async (values: { databaseUrl?: string }) => {
+    if (!(values.databaseUrl ?? process.env.HANGAR_DATABASE_URL)) await requireSqlite();
+  };
+  const options = (values: { dataDir?: string; databaseUrl?: string }) => ({
     dataDir: resolve(values.dataDir ?? process.env.HANGAR_DATA_DIR ?? './.hangar'),
+    databaseUrl: values.databaseUrl ?? (process.env.HANGAR_DATABASE_URL || undefined),
     out: (l: string) => process.stdout.write(`${l}\n`),
     now: () => new Date().toISOString(),
   });
   dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source'))
     .action(async (values) => {
-      await requireSqlite();
+      await requireStore(values);
       await listKeys(options(values));
       setExit(0);
     });
   dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for'))
     .action(async (values) => {
-      await requireSqlite();
+      await requireStore(values);
       await createKey(values.name, options(values));
       setExit(0);
     });
   dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))
     .action(async (keyId: string, values) => {
-      await requireSqlite();
+      await requireStore(values);
       await revokeKey(keyId, options(values));
       setExit(0);
     });

@@ -171,6 +171,10 @@ export class Harness {
     const renew = setInterval(() => {
       void store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
         if (!held) loop.step.abort(SHUTDOWN); // another process took over: stop touching the session
+      }, (err: unknown) => {
+        // The store is unreachable: the next renewal tries again; if the lease lapses meanwhile,
+        // the sweeper (here or on another node) picks the session up once the store answers.
+        this.deps.logger.warn({ err: String(err), sessionId }, 'renewing the session lease failed');
       });
     }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 3)));
     try {

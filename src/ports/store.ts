@@ -70,6 +70,21 @@ export interface EnvironmentRepo {
   list(q: PageQuery & { includeArchived: boolean; workspaceId?: string }): Promise<Page<Json>>;
 }
 
+/**
+ * Thrown by any store method when the database cannot be reached or does not answer in time (server
+ * down or restarting, network cut, connection or statement timeout). Nothing of the call was written,
+ * or — when the connection broke during COMMIT — the whole transaction was or was not. Retryable: the
+ * adapter reconnects by itself once the database answers again. The server answers it with 503.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** Thrown by repos when a unique constraint (e.g. environment name) is violated. */
 export class UniqueViolation extends Error {
   constructor(message: string) {
@@ -79,6 +94,13 @@ export class UniqueViolation extends Error {
 }
 
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
+
+/** Session counts per status from `status, n` rows, every status present (0 when none). */
+export function statusCounts(rows: Array<Record<string, unknown>>): Record<SessionStatus, number> {
+  const out: Record<SessionStatus, number> = { idle: 0, running: 0, rescheduling: 0, terminated: 0 };
+  for (const r of rows) out[String(r.status) as SessionStatus] = Number(r.n);
+  return out;
+}
 
 /** A session as stored: the wire object plus the bookkeeping the harness needs. */
 export interface SessionRow {
@@ -173,6 +195,8 @@ export interface SessionRepo {
    * or expired — or, given `reclaimFor`, held by an earlier boot of that owner's node.
    */
   orphaned(nowMs: number, limit: number, reclaimFor?: string): Promise<string[]>;
+  /** How many sessions (archived ones included) are in each status; every status is present, 0 when none. */
+  countByStatus(): Promise<Record<SessionStatus, number>>;
 }
 
 /**
@@ -392,6 +416,8 @@ export interface WorkRepo {
   list(environmentId: string, q: PageQuery): Promise<Page<WorkRow>>;
   /** Queue figures as of `nowMs`: items waiting (lapsed leases included), handed out but unacknowledged, oldest of both. */
   queueStats(environmentId: string, nowMs: number): Promise<{ waiting: number; handedOut: number; oldestCreatedAt: string | null }>;
+  /** The `waiting` figure of `queueStats` summed over every environment (the metrics' queue depth). */
+  waitingTotal(nowMs: number): Promise<number>;
   /** The earliest instants at which an item may become claimable: oldest unacknowledged hand-out, earliest lease end. */
   dueTimes(environmentId: string): Promise<{ oldestHandOut: number | null; earliestLeaseEnd: number | null }>;
   /** Records that `workerId` polled the environment; forgets workers not seen since `forgetBefore`. */

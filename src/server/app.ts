@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError, type ErrorType } from '../protocol/errors.ts';
+import { StoreUnavailableError } from '../ports/store.ts';
 import { newId } from '../protocol/ids.ts';
 import { authorize } from './scopes.ts';
 import { authorizeRole } from './route-permissions.ts';
@@ -95,6 +96,11 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     let apiError: ApiError;
     if (err instanceof ApiError) {
       apiError = err;
+    } else if (err instanceof StoreUnavailableError) {
+      // The database is down or not answering: fail fast with a retryable 503, never hang or 500.
+      req.log.warn({ err: err.message }, 'store unavailable');
+      reply.header('retry-after', '1');
+      apiError = new ApiError(503, 'api_error', `the database is unavailable; retry shortly (${err.message})`);
     } else {
       const status = (err as FastifyError).statusCode;
       if (status && status >= 400 && status < 500) {

@@ -24,6 +24,8 @@ const schema = z.object({
   HANGAR_PORT: int(8700, 0, 65535),
   HANGAR_DATA_DIR: z.string().default('./.hangar'),
   HANGAR_DATABASE_URL: z.string().optional(),
+  HANGAR_DATABASE_CONNECT_TIMEOUT_MS: int(5_000, 100, 600_000),
+  HANGAR_DATABASE_STATEMENT_TIMEOUT_MS: int(30_000, 100, 3_600_000),
   HANGAR_API_KEY: z.string().min(16, 'HANGAR_API_KEY must be at least 16 characters').optional(),
   HANGAR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HANGAR_LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be "json" (the default) or "pretty"' }).default('json'),
@@ -70,6 +72,8 @@ export interface HangarConfig {
   port: number;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** PostgreSQL only: how long getting a connection and running one statement may take before the request fails with 503. */
+  database: { connectTimeoutMs: number; statementTimeoutMs: number };
   apiKey: string | undefined;
   logLevel: string;
   /** `json` (one object a line, for machines) or `pretty` (pino-pretty, for people). */
@@ -146,6 +150,10 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     throw new ConfigError(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
   }
   const c = r.data;
+  const pgOnly = ['HANGAR_DATABASE_CONNECT_TIMEOUT_MS', 'HANGAR_DATABASE_STATEMENT_TIMEOUT_MS'].filter((k) => k in cleaned);
+  if (pgOnly.length && !c.HANGAR_DATABASE_URL) {
+    throw new ConfigError(`invalid configuration: ${pgOnly.join(' and ')} apply to PostgreSQL only (HANGAR_DATABASE_URL); the embedded SQLite store has no connections to time out; unset ${pgOnly.length > 1 ? 'them' : 'it'}`);
+  }
   if (c.HANGAR_SANDBOX === 'unsafe-local' && (c.HANGAR_SANDBOX_UID ?? c.HANGAR_SANDBOX_GID) !== undefined) {
     throw new ConfigError('invalid configuration: HANGAR_SANDBOX_UID/HANGAR_SANDBOX_GID apply to HANGAR_SANDBOX=bwrap only (unsafe-local runs tools as this server\'s own user); unset them');
   }
@@ -154,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     port: c.HANGAR_PORT,
     dataDir: resolve(c.HANGAR_DATA_DIR),
     databaseUrl: c.HANGAR_DATABASE_URL,
+    database: { connectTimeoutMs: c.HANGAR_DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: c.HANGAR_DATABASE_STATEMENT_TIMEOUT_MS },
     apiKey: c.HANGAR_API_KEY,
     logLevel: c.HANGAR_LOG_LEVEL,
     logFormat: c.HANGAR_LOG_FORMAT,

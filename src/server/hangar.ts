@@ -48,8 +48,6 @@ import { NO_TRACER, type Tracer } from '../ports/tracer.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { TracingConfig } from './telemetry-config.ts';
 import { PrometheusMetrics } from '../adapters/metrics-prometheus/prometheus-metrics.ts';
-import { SqliteStoreStats } from '../adapters/store-sqlite/sqlite-store-stats.ts';
-import { SqliteStore } from '../adapters/store-sqlite/sqlite-store.ts';
 import { ContentCapture } from '../harness/telemetry/content-capture.ts';
 import { ObservedModelClient } from '../harness/telemetry/observed-model.ts';
 import { observeSandboxProvider, observeServerTools } from '../harness/telemetry/observed-tools.ts';
@@ -114,7 +112,11 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const store = await openStore(config);
   const vaults = await openVaults(config, store, clock, logger);
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
-  const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
+  // The session and queue gauges are read from the store at scrape time (the same on every node).
+  const metrics = new PrometheusMetrics({
+    source: { sessionsByStatus: () => store.sessions.countByStatus(), workQueueDepth: (nowMs) => store.work.waitingTotal(nowMs) },
+    now: () => clock.now(), loadAfterMs: 1_000,
+  });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics));

@@ -1,6 +1,6 @@
 // Readiness: whether this process can do its job now, as named checks. Each failed check carries
 // one line saying what is wrong and what to do. Served by `GET /readyz` and shown at start-up.
-import type { Store } from '../ports/store.ts';
+import { StoreUnavailableError, type Store } from '../ports/store.ts';
 import type { SandboxProvider } from '../ports/sandbox.ts';
 
 export interface CheckResult {
@@ -31,6 +31,9 @@ async function storeCheck(store: Store): Promise<CheckResult> {
     await store.vaults.keyCheck();
     return { ok: true };
   } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      return { ok: false, reason: `the database does not answer (${err.message}); requests fail with 503 until it does, and Hangar reconnects by itself` };
+    }
     return { ok: false, reason: `the store does not answer (${(err as Error).message}); check the data directory's disk and permissions, then restart Hangar` };
   }
 }

@@ -23,7 +23,7 @@ export function describeStore(config: Pick<HangarConfig, 'dataDir' | 'databaseUr
  * Opens the configured store. With PostgreSQL the master key must come from HANGAR_MASTER_KEY (the
  * same value on every node): a key file generated in one node's data directory would differ on the next.
  */
-export async function openStore(config: Pick<HangarConfig, 'dataDir' | 'databaseUrl' | 'masterKey'>): Promise<Store> {
+export async function openStore(config: Pick<HangarConfig, 'dataDir' | 'databaseUrl' | 'masterKey'> & Partial<Pick<HangarConfig, 'database'>>): Promise<Store> {
   const url = config.databaseUrl;
   if (url === undefined || url.trim() === '') {
     const { SqliteStore } = await import('../adapters/store-sqlite/sqlite-store.ts');
@@ -39,7 +39,7 @@ export async function openStore(config: Pick<HangarConfig, 'dataDir' | 'database
   const { PgStore } = await import('../adapters/store-postgres/pg-store.ts');
   const { PgConnectError } = await import('../adapters/store-postgres/pg-db.ts');
   try {
-    return await PgStore.open(url);
+    return await PgStore.open(url, { ...config.database });
   } catch (err) {
     if (err instanceof PgConnectError) throw new ConfigError(err.message);
     throw err;

@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
-import { startHangar, type TestHangar } from '../kit/hangar.ts';
+import { startHangar, storeEnvFor, storedBytes, testStore, type TestHangar } from '../kit/hangar.ts';
+import { createTestDatabase, postgresServerUrl } from '../kit/postgres.ts';
 import { ConfigError } from '../../src/server/config.ts';
 
 const run = promisify(execFile);
@@ -37,8 +38,13 @@ async function statusWith(h: TestHangar, key: string): Promise<number> {
   return res.status;
 }
 
+/** Runs `hangar keys …` on the store of the servers started on `dir` (its data dir, or its PostgreSQL database). */
 async function hangar(dir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HANGAR_'))), HANGAR_DATA_DIR: dir };
+  return hangarWith({ HANGAR_DATA_DIR: dir, ...storeEnvFor(dir) }, ...args);
+}
+
+async function hangarWith(vars: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HANGAR_'))), ...vars };
   try {
     const { stdout, stderr } = await run(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'keys', ...args], { cwd: ROOT, env });
     return { code: 0, stdout, stderr };
@@ -85,9 +91,10 @@ describe('rotating HANGAR_API_KEY', () => {
     expect(h.hangar.generatedApiKey).toBeUndefined();
     expect(await statusWith(h, generated)).toBe(200);
     await h.close();
-    const db = readFileSync(join(dir, 'hangar.db'));
+    const db = await storedBytes(dir);
+    expect(db.length).toBeGreaterThan(0);
     expect(db.includes(Buffer.from(generated))).toBe(false);
-    for (const f of readdirSync(dir).filter((n) => n.startsWith('hangar.db'))) expect(readFileSync(join(dir, f)).includes(Buffer.from(KEY_A))).toBe(false);
+    expect(db.includes(Buffer.from(KEY_A))).toBe(false);
   });
 
   it('leaves keys made with `hangar keys create` valid across a rotation', async () => {
@@ -156,6 +163,20 @@ describe('hangar keys', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no Hangar database at ${join(nowhere, 'hangar.db')}`);
     expect(readdirSync(dir)).not.toContain('nope');
+    if (testStore() === 'postgres') {
+      // A database no node has started on is refused, never given Hangar's tables by `hangar keys`.
+      const empty = await createTestDatabase((await postgresServerUrl())!);
+      try {
+        const none = await hangarWith({ HANGAR_DATABASE_URL: empty.url }, 'list');
+        expect(none.code).toBe(1);
+        expect(none.stderr).toContain(`no Hangar database at 127.0.0.1:${new URL(empty.url).port}/${empty.name}`);
+        const unreachable = await hangarWith({ HANGAR_DATABASE_URL: 'postgres://hangar@127.0.0.1:9/hangar' }, 'list');
+        expect(unreachable.code).toBe(1);
+        expect(unreachable.stderr).toContain('connection refused');
+      } finally {
+        await empty.drop();
+      }
+    }
     const bad = await hangar(dir, 'rotate');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("unknown command 'rotate'");

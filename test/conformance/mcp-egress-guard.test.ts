@@ -32,12 +32,12 @@ describe('MCP egress guard', () => {
     const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
     up.script({ content: [{ type: 'text', text: 'no tools' }] });
     await h.client.beta.sessions.events.send(s.id, { events: [text('hi')] });
-    let status = '';
-    for (let i = 0; i < 100 && status !== 'idle'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      status = (await h.client.beta.sessions.retrieve(s.id)).status;
+    // Wait for the turn's idle event (the status alone is idle for a moment before the turn starts).
+    let events: Array<Record<string, any>> = [];
+    for (let i = 0; i < 400 && !events.some((e) => e.type === 'session.status_idle'); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      events = (await h.client.beta.sessions.events.list(s.id)).data as Array<Record<string, any>>;
     }
-    const events = (await h.client.beta.sessions.events.list(s.id)).data as Array<Record<string, any>>;
     const error = events.find((e) => e.type === 'session.error');
     expect(error?.error).toMatchObject({ type: 'mcp_connection_failed_error', mcp_server_name: 'local' });
     expect(up.requests[0].body.tools ?? []).toEqual([]);

@@ -22,10 +22,14 @@ afterAll(async () => {
   await up?.close();
 });
 
-async function settle(sessionId: string, want: (s: Anthropic.Beta.Sessions.BetaManagedAgentsSession) => boolean) {
-  for (let i = 0; i < 200; i++) {
-    const s = await h.client.beta.sessions.retrieve(sessionId);
-    if (want(s)) return s;
+/**
+ * Waits until the log holds `idles` session.status_idle events and the session is idle. (The status
+ * alone would race: a session is still idle for a moment after input is sent, until the harness runs.)
+ */
+async function settle(sessionId: string, idles: number) {
+  for (let i = 0; i < 400; i++) {
+    const log = await events(sessionId);
+    if (log.filter((e) => e.type === 'session.status_idle').length >= idles && log.at(-1)?.type === 'session.status_idle') return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('session did not settle');
@@ -41,7 +45,7 @@ describe('self-hosted sessions', () => {
     const s = await h.client.beta.sessions.create({ agent: agentId, environment_id: envId });
     up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo hi' } }] }, { content: [{ type: 'text', text: 'done' }] });
     await h.client.beta.sessions.events.send(s.id, { events: [text('go')] });
-    await settle(s.id, (x) => x.status === 'idle');
+    await settle(s.id, 1);
     let log = await events(s.id);
     const use = log.find((e) => e.type === 'agent.tool_use')!;
     expect(use).toMatchObject({ name: 'bash', evaluated_permission: 'allow' });
@@ -52,7 +56,7 @@ describe('self-hosted sessions', () => {
     expect(existsSync(`${h.dataDir}/sandboxes/${s.id}`)).toBe(false);
 
     await h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.tool_result', tool_use_id: use.id, content: [{ type: 'text', text: 'hi\n' }] }] });
-    await settle(s.id, (x) => x.status === 'idle');
+    await settle(s.id, 2);
     log = await events(s.id);
     const tail = log.slice(log.findIndex((e) => e.type === 'user.tool_result')).map((e) => e.type);
     expect(tail).toEqual(['user.tool_result', 'session.status_running', 'span.model_request_start', 'agent.message', 'span.model_request_end', 'session.status_idle']);
@@ -65,7 +69,7 @@ describe('self-hosted sessions', () => {
     const s = await h.client.beta.sessions.create({ agent: agentId, environment_id: envId });
     up.script({ content: [{ type: 'tool_use', name: 'read', input: { file_path: 'a' } }] }, { content: [{ type: 'text', text: 'ok' }] });
     await h.client.beta.sessions.events.send(s.id, { events: [text('go')] });
-    await settle(s.id, (x) => x.status === 'idle');
+    await settle(s.id, 1);
     const use = (await events(s.id)).find((e) => e.type === 'agent.tool_use')!;
     expect(await rejection(h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.tool_result', tool_use_id: 'sevt_nope', content: [] }] }))).toBeInstanceOf(Anthropic.BadRequestError);
     await h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.tool_result', tool_use_id: use.id, content: [{ type: 'text', text: 'x' }] }] });

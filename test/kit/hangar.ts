@@ -2,11 +2,12 @@
 // and hands back an official SDK client pointed at it. With HANGAR_TEST_STORE=postgres the server
 // runs on PostgreSQL instead (test/kit/postgres.ts): a fresh database and master key per data dir,
 // kept for a restart on the same data dir, dropped when the server that created the dir closes.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
+import pg from 'pg';
 import { loadConfig } from '../../src/server/config.ts';
 import { createHangar, type Hangar, type HangarOverrides } from '../../src/server/hangar.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from './postgres.ts';
@@ -45,6 +46,55 @@ async function postgresEnv(dataDir: string): Promise<Record<string, string>> {
     pgByDataDir.set(dataDir, entry);
   }
   return { HANGAR_DATABASE_URL: entry.db.url, HANGAR_MASTER_KEY: entry.masterKey };
+}
+
+/** The store variables a process needs to open the same store as the servers started here on `dataDir` (none on SQLite). */
+export function storeEnvFor(dataDir: string): Record<string, string> {
+  const entry = pgByDataDir.get(dataDir);
+  return entry ? { HANGAR_DATABASE_URL: entry.db.url } : {};
+}
+
+/**
+ * Every byte the store keeps for `dataDir` at rest: on SQLite the database file, its WAL and shared
+ * memory; on PostgreSQL every row of the database as text plus, when this process can read the
+ * server's files (a local test cluster), the database's relation files after a CHECKPOINT and the WAL
+ * (`rowsOnly`: the rows alone, what a purge guarantees on PostgreSQL before VACUUM; see the README).
+ */
+export async function storedBytes(dataDir: string, opts: { rowsOnly?: boolean } = {}): Promise<Buffer> {
+  const entry = pgByDataDir.get(dataDir);
+  if (!entry) {
+    const parts = ['hangar.db', 'hangar.db-wal', 'hangar.db-shm'].map((f) => join(dataDir, f)).filter(existsSync).map((f) => readFileSync(f));
+    return Buffer.concat(parts);
+  }
+  const client = new pg.Client({ connectionString: entry.db.url });
+  await client.connect();
+  try {
+    const parts: Buffer[] = [];
+    const tables = (await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).rows.map((r) => String(r.tablename));
+    for (const t of tables) {
+      for (const r of (await client.query(`SELECT t::text AS row FROM "${t}" t`)).rows) parts.push(Buffer.from(String(r.row)));
+    }
+    if (opts.rowsOnly) return Buffer.concat(parts);
+    await client.query('CHECKPOINT');
+    const dataDirectory = String((await client.query('SHOW data_directory')).rows[0].data_directory);
+    const oid = String((await client.query('SELECT oid FROM pg_database WHERE datname = current_database()')).rows[0].oid);
+    for (const dir of [join(dataDirectory, 'base', oid), join(dataDirectory, 'pg_wal')]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue; // another machine's server, or files this user may not read: the rows above still count
+      }
+      for (const n of names) {
+        try {
+          parts.push(readFileSync(join(dir, n)));
+        } catch { /* a directory, or a file that went away */ }
+      }
+    }
+    return Buffer.concat(parts);
+  } finally {
+    await client.end();
+  }
 }
 
 export async function startHangar(opts: StartOptions = {}): Promise<TestHangar> {

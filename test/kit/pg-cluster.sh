@@ -3,6 +3,8 @@
 #   pg-cluster.sh start DIR [fast]   initdb into DIR/data, start on a free 127.0.0.1 port (trust auth
 #                                    for user hangar on loopback, passwords for other roles), print the server URL (postgres://hangar@127.0.0.1:PORT/postgres)
 #   pg-cluster.sh stop DIR           stop the cluster and remove DIR
+#   pg-cluster.sh halt DIR           stop the server, keeping its data (an outage, for tests)
+#   pg-cluster.sh resume DIR         start a halted server again on the same port
 # `fast` turns off fsync (tests only: a crash of the test machine loses nothing anyone keeps).
 # As root the cluster runs as the `postgres` user (initdb refuses root); otherwise as the caller.
 set -euo pipefail
@@ -41,9 +43,19 @@ case "$cmd" in
     port=$(free_port)
     opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=128MB"
     if [ "${3:-}" = fast ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+    printf '%s\n' "$opts" >"$dir/opts"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null ||
       { cat "$dir/server.log" >&2; exit 1; }
     echo "postgres://hangar@127.0.0.1:$port/postgres"
+    ;;
+  halt)
+    bin=$(bindir)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    bin=$(bindir)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$(cat "$dir/opts")" -w -t 60 start >/dev/null ||
+      { cat "$dir/server.log" >&2; exit 1; }
     ;;
   stop)
     bin=$(bindir)
@@ -51,7 +63,7 @@ case "$cmd" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: pg-cluster.sh start|stop DIR [fast]" >&2
+    echo "usage: pg-cluster.sh start|stop|halt|resume DIR [fast]" >&2
     exit 2
     ;;
 esac

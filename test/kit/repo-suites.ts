@@ -178,6 +178,19 @@ export function runWorkRepoSuite(
       }
     }, 60_000);
 
+    it('sums waiting items over every environment: never handed out, or with a lapsed lease', async () => {
+      const base = await store.work.waitingTotal(T0);
+      await store.work.insert(fresh('work_t1', 'env_t1'));
+      await store.work.insert(fresh('work_t2', 'env_t2'));
+      await store.work.insert(fresh('work_t3', 'env_t2'));
+      expect(await store.work.waitingTotal(T0)).toBe(base + 3);
+      // Handed out (unacknowledged) is not waiting; stopped is gone.
+      await store.work.update('work_t1', (r) => ({ row: handOut(settle(r, T0), T0, 'hash-t1'), result: null }));
+      await store.work.update('work_t3', (r) => ({ row: stop(r, T0, true), result: null }));
+      expect(await store.work.waitingTotal(T0)).toBe(base + 1);
+      expect((await store.work.queueStats('env_t1', T0)).waiting + (await store.work.queueStats('env_t2', T0)).waiting).toBe(1);
+    });
+
     it('counts waiting and handed-out items and remembers pollers', async () => {
       await store.work.insert(fresh('work_s1', 'env_s'));
       await store.work.insert(fresh('work_s2', 'env_s'));

@@ -248,6 +248,21 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store> | St
         expect((await store.sessions.log(id)).map((s) => s.event)).toEqual(initial);
       });
 
+      it('counts sessions by status, every status present (archived ones included)', async () => {
+        const before = await store.sessions.countByStatus();
+        expect(Object.keys(before).sort()).toEqual(['idle', 'rescheduling', 'running', 'terminated']);
+        await newSession({ status: 'idle' });
+        await newSession({ status: 'idle' });
+        await newSession({ status: 'running' });
+        const archived = await newSession({ status: 'terminated' });
+        await store.sessions.commit(archived.id, () => ({ now: at(2), patch: { fields: { archived_at: at(2) } } }));
+        const after = await store.sessions.countByStatus();
+        expect({
+          idle: after.idle - before.idle, running: after.running - before.running,
+          rescheduling: after.rescheduling - before.rescheduling, terminated: after.terminated - before.terminated,
+        }).toEqual({ idle: 2, running: 1, rescheduling: 0, terminated: 1 });
+      });
+
       it('returns undefined for an unknown session', async () => {
         expect(await store.sessions.get(uid('sesn'))).toBeUndefined();
       });

@@ -91,6 +91,13 @@ describe.skipIf(!server)('starting on PostgreSQL', () => {
     expectOneLine(await serve({ HANGAR_DATABASE_URL: 'postgresql://[bad', HANGAR_MASTER_KEY: KEY_A }), /HANGAR_DATABASE_URL is not a valid URL/);
   });
 
+  it('refuses the database timeouts without PostgreSQL, and out-of-range values', async () => {
+    expectOneLine(await serve({ HANGAR_DATABASE_STATEMENT_TIMEOUT_MS: '5000' }),
+      /HANGAR_DATABASE_STATEMENT_TIMEOUT_MS apply to PostgreSQL only \(HANGAR_DATABASE_URL\).*unset it/);
+    expectOneLine(await serve({ HANGAR_DATABASE_URL: db.url, HANGAR_MASTER_KEY: KEY_A, HANGAR_DATABASE_CONNECT_TIMEOUT_MS: '10' }),
+      /HANGAR_DATABASE_CONNECT_TIMEOUT_MS/);
+  });
+
   it('names an unreachable server', async () => {
     const port = await freePort();
     expectOneLine(await serve({ HANGAR_DATABASE_URL: `postgres://hangar@127.0.0.1:${port}/hangar`, HANGAR_MASTER_KEY: KEY_A }),

@@ -4,6 +4,7 @@
 // starting at once migrate exactly once.
 import pg from 'pg';
 import { PG_MIGRATIONS } from './pg-migrations.ts';
+import { StoreUnavailableError } from '../../ports/store.ts';
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | boolean | null | string[] | number[];
@@ -40,11 +41,44 @@ function statement(sql: string): { name: string; text: string } {
   return s;
 }
 
-function querier(target: pg.Pool | pg.PoolClient, counters?: { statements: number }): Querier {
+/**
+ * SQLSTATEs meaning "the database is not there for us right now": connection exceptions (08),
+ * insufficient resources (53, e.g. too many connections), the server shutting down or starting
+ * (57P01-57P03) and a statement cancelled by `statement_timeout` (57014).
+ */
+const UNAVAILABLE_STATE = /^(08|53|57P0[1-3]$|57014$)/;
+
+/**
+ * Whether `err` says the database is unreachable rather than that the statement is wrong. The
+ * server's own errors carry a SQLSTATE (pg.DatabaseError); everything else the driver throws is
+ * about the connection (refused, reset, terminated, connect or query timeout), except programming
+ * errors (TypeError/RangeError), which stay what they are.
+ */
+export function isUnavailableError(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  if (err instanceof pg.DatabaseError) return UNAVAILABLE_STATE.test(err.code ?? '');
+  return err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError);
+}
+
+/** The error a store caller sees: unavailability as StoreUnavailableError (one line), anything else unchanged. */
+function translate(err: unknown, target: string): unknown {
+  if (err instanceof StoreUnavailableError || !isUnavailableError(err)) return err;
+  const e = err as { code?: string; message?: string };
+  const why = e.code === '57014' ? 'a statement ran past HANGAR_DATABASE_STATEMENT_TIMEOUT_MS'
+    : /timeout/i.test(e.message ?? '') ? `no answer in time (${oneLine(e.message)})`
+      : oneLine(e.message) || String(e.code ?? err);
+  return new StoreUnavailableError(`PostgreSQL at ${target} is unavailable: ${why}`, { cause: err });
+}
+
+function querier(target: pg.Pool | pg.PoolClient, where: string, counters?: { statements: number }): Querier {
   const exec = async (sql: string, params: Param[]) => {
     if (counters) counters.statements++;
     const s = statement(sql);
-    return target.query({ name: s.name, text: s.text, values: params });
+    try {
+      return await target.query({ name: s.name, text: s.text, values: params });
+    } catch (err) {
+      throw translate(err, where);
+    }
   };
   return {
     async all(sql, ...params) {
@@ -95,10 +129,17 @@ const oneLine = (s: string | undefined) => (s ?? '').replace(/\s+/g, ' ').trim()
 export interface PgDbOptions {
   /** Most connections this node keeps (default 10). */
   maxConnections?: number;
-  /** How long a connection attempt may take (default 10 s). */
+  /** How long getting a connection may take, a new one or a free one of the pool (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * Longest a statement may run (server-side `statement_timeout`; the client also gives up 5 s later,
+   * for a server that stopped answering). Default 30 s; 0 turns both off (bulk imports).
+   */
+  statementTimeoutMs?: number;
   /** Where the URL came from, for error messages (default HANGAR_DATABASE_URL). */
   urlName?: string;
+  /** Refuse (PgConnectError) a database Hangar has never migrated, instead of creating the tables (tools like `hangar keys`). */
+  requireSchema?: boolean;
 }
 
 /** The pool, its query helpers and transactions. */
@@ -106,11 +147,14 @@ export class PgDb implements Querier {
   readonly pool: pg.Pool;
   /** Running totals for benches: statements sent and transactions run. */
   readonly counters = { statements: 0, transactions: 0 };
+  /** host:port/database, for messages. */
+  readonly target: string;
   private readonly q: Querier;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, target: string) {
     this.pool = pool;
-    this.q = querier(pool, this.counters);
+    this.target = target;
+    this.q = querier(pool, target, this.counters);
   }
 
   /**
@@ -125,22 +169,29 @@ export class PgDb implements Querier {
     } catch {
       throw new PgConnectError(`${urlName} is not a valid URL (expected postgres://user:password@host:5432/database)`);
     }
+    const statementTimeout = opts.statementTimeoutMs ?? 30_000;
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.maxConnections ?? 10,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       application_name: 'hangar',
+      // TCP keep-alive finds connections a vanished server left half-open.
+      keepAlive: true,
+      ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 5_000 } : {}),
     });
     // An idle connection the server drops (restart, network blip) must not crash the process; the
     // next query gets a fresh connection or a clear error.
     pool.on('error', () => {});
-    const db = new PgDb(pool);
+    const db = new PgDb(pool, describeTarget(url));
     try {
       const client = await pool.connect().catch((err: unknown) => {
         throw new PgConnectError(connectErrorMessage(err, url, urlName));
       });
       try {
+        if (opts.requireSchema && (await client.query("SELECT to_regclass('schema_migrations') AS t")).rows[0].t === null) {
+          throw new PgConnectError(`no Hangar database at ${describeTarget(url)} (${urlName}): no Hangar node has started on it yet`);
+        }
         await migrate(client);
       } finally {
         client.release();
@@ -166,13 +217,18 @@ export class PgDb implements Querier {
 
   /** Runs `fn` inside BEGIN … COMMIT on one connection, rolling back on throw. */
   async tx<T>(fn: (q: Querier) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw translate(err, this.target);
+    });
     this.counters.transactions++;
     let broken = false;
+    const control = (sql: string) => client.query(sql).catch((err: unknown) => {
+      throw translate(err, this.target);
+    });
     try {
-      await client.query('BEGIN');
-      const out = await fn(querier(client, this.counters));
-      await client.query('COMMIT');
+      await control('BEGIN');
+      const out = await fn(querier(client, this.target, this.counters));
+      await control('COMMIT');
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
@@ -199,23 +255,28 @@ export function isUniqueError(err: unknown): boolean {
  * lock: a second node starting at the same moment waits here, then finds everything applied.
  */
 async function migrate(client: pg.PoolClient): Promise<void> {
-  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  // Waiting for another node's migration, or a long migration, is not a stuck statement: no
+  // statement_timeout here, and the client-side read timeout is a day.
+  const q = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: 86_400_000 } as pg.QueryConfig);
+  await q('SET statement_timeout = 0');
+  await q('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    const applied = new Set((await client.query('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)));
+    await q('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set((await q('SELECT version FROM schema_migrations')).rows.map((r) => Number(r.version)));
     for (const m of PG_MIGRATIONS) {
       if (applied.has(m.version)) continue;
-      await client.query('BEGIN');
+      await q('BEGIN');
       try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, new Date().toISOString()]);
-        await client.query('COMMIT');
+        await q(m.sql);
+        await q('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, new Date().toISOString()]);
+        await q('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
+        await q('ROLLBACK');
         throw err;
       }
     }
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    await q('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    await q('RESET statement_timeout');
   }
 }

@@ -52,7 +52,7 @@ export async function migrateSqliteToPostgres(opts: {
     if (unknown.length) {
       throw new MigrateError(`the SQLite database has tables this version cannot copy to PostgreSQL (${unknown.join(', ')}); upgrade Hangar and retry`);
     }
-    target = await PgDb.open(opts.url, { urlName: '--to' }).catch((err: unknown) => {
+    target = await PgDb.open(opts.url, { urlName: '--to', statementTimeoutMs: 0 }).catch((err: unknown) => {
       throw new MigrateError((err as Error).message);
     });
     const occupied: string[] = [];

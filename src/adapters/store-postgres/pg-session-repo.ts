@@ -12,8 +12,9 @@
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
-import type {
-  CommitPlan, EventQuery, SessionListQuery, SessionRepo, SessionRow, StoredEvent,
+import {
+  statusCounts,
+  type CommitPlan, type EventQuery, type SessionListQuery, type SessionRepo, type SessionRow, type StoredEvent,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
@@ -286,5 +287,9 @@ export class PgSessionRepo implements SessionRepo {
 
   orphaned(nowMs: number, limit: number, reclaimFor?: string) {
     return orphanedSessions(this.s, nowMs, limit, reclaimFor);
+  }
+
+  async countByStatus() {
+    return statusCounts(await this.s.all('SELECT status, COUNT(*) AS n FROM sessions GROUP BY status'));
   }
 }

@@ -130,6 +130,11 @@ export class PgWorkRepo implements WorkRepo {
     return { waiting: Number(r.waiting), handedOut: Number(r.handed_out), oldestCreatedAt: (r.oldest as string | null) ?? null };
   }
 
+  async waitingTotal(nowMs: number) {
+    const r = await this.s.get(`SELECT COUNT(*) AS n FROM work_items WHERE (state = 'queued' AND polled_at IS NULL) OR (state IN ('starting', 'active') AND lease_expires_at < ?)`, nowMs);
+    return Number(r?.n ?? 0);
+  }
+
   async dueTimes(environmentId: string) {
     const r = (await this.s.get(
       `SELECT

@@ -10,7 +10,7 @@ import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import {
-  UniqueViolation,
+  UniqueViolation, statusCounts,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
@@ -561,6 +561,10 @@ class SqliteSessionRepo implements SessionRepo {
        AND (lease_owner IS NULL OR lease_expires_at < ?
          OR (? <> '' AND lease_owner <> ? AND substr(lease_owner, 1, length(?)) = ?)) ORDER BY seq LIMIT ?`,
       nowMs, prefix, reclaimFor ?? '', prefix, prefix, limit).map((r) => String(r.id));
+  }
+
+  async countByStatus() {
+    return statusCounts(this.s.all('SELECT status, COUNT(*) AS n FROM sessions GROUP BY status'));
   }
 }
 

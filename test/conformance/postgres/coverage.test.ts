@@ -7,7 +7,6 @@ import { join } from 'node:path';
 
 export const SQLITE_ONLY: Record<string, string> = {
   'api-fuzz.test.ts': 'reads the SQLite file directly to prove a refused request changed nothing',
-  'api-keys.test.ts': '`hangar keys` opens the SQLite database in the data directory (on PostgreSQL use the API of a running node)',
   'resource-limits.test.ts': 'checks the SQLite statement cache and the file modes of hangar.db and its WAL',
   'secret-leak.test.ts': 'scans hangar.db, its WAL and shared memory for secrets; PostgreSQL keeps its data outside the data directory',
   'long-waits.test.ts': 'restarts real server processes (test/kit/child-server.ts), which start on the SQLite file of the data directory',
