@@ -59,6 +59,11 @@ export interface HarnessDeps {
   modelHost?: string;
   /** Spans (turn, tool calls, grading) and tool/lease metrics; none = not observed. */
   telemetry?: ToolCallTelemetry;
+  /**
+   * Another owner holds the session's lease while it has something to do: tell the node driving it
+   * (a "wants driving" node signal) so it looks again. Not called for wakes that came from such a hint.
+   */
+  onLeaseBusy?: (sessionId: string) => void;
 }
 
 interface ActiveLoop {
@@ -70,6 +75,8 @@ interface ActiveLoop {
   team?: boolean;
   onPoke?: () => void;
   threadAborts?: Map<string, AbortController>;
+  /** Woken by another node's hint: a busy lease is not signalled back (no ping-pong). */
+  quiet?: boolean;
 }
 
 const nextEventId = () => newId('sevt');
@@ -113,8 +120,11 @@ export class Harness {
     }
   }
 
-  /** Drive the session if no loop is doing so; otherwise make the running loop look again. */
-  wake(sessionId: string): void {
+  /**
+   * Drive the session if no loop is doing so; otherwise make the running loop look again.
+   * `quiet`: the wake came from another node's hint, so a lease held elsewhere is not signalled.
+   */
+  wake(sessionId: string, opts: { quiet?: boolean } = {}): void {
     if (this.stopped) return;
     const loop = this.active.get(sessionId);
     if (loop) {
@@ -123,7 +133,7 @@ export class Harness {
       return;
     }
     // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
-    const entry: ActiveLoop = { step: new AbortController(), poked: false };
+    const entry: ActiveLoop = { step: new AbortController(), poked: false, quiet: opts.quiet };
     this.active.set(sessionId, entry);
     const task = (this.deps.telemetry?.tracer ?? NO_TRACER).turn(sessionId, () => this.run(sessionId, entry)).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
     this.running.add(task);
@@ -166,11 +176,16 @@ export class Harness {
     } finally {
       if (!held) this.active.delete(sessionId);
     }
-    if (!held) return; // another process drives it
+    if (!held) {
+      // Another process drives it: make sure it heard of the input (a local poke meanwhile counts too).
+      if (!loop.quiet || loop.poked) this.deps.onLeaseBusy?.(sessionId);
+      return;
+    }
+    let renewing: Promise<void> | undefined;
     const renew = setInterval(() => {
-      void store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
+      renewing = store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
         if (!held) loop.step.abort(SHUTDOWN); // another process took over: stop touching the session
-      });
+      }, (err: unknown) => this.deps.logger.warn({ err, sessionId }, 'renewing the session lease failed'));
     }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 3)));
     try {
       if (await this.isTeam(sessionId)) {
@@ -192,8 +207,13 @@ export class Harness {
       await this.settle(sessionId);
     } finally {
       clearInterval(renew);
+      // Release while still registered: a wake meanwhile pokes this loop (and restarts it below)
+      // instead of starting a second loop whose lease this release would then free. A renewal in
+      // flight is awaited so it cannot re-take the lease after the release.
+      await renewing;
+      await store.sessions.releaseLease(sessionId, this.opts.owner)
+        .catch((err: unknown) => this.deps.logger.warn({ err, sessionId }, 'releasing the session lease failed'));
       this.active.delete(sessionId);
-      await store.sessions.releaseLease(sessionId, this.opts.owner);
       if (loop.poked && !this.stopped) this.wake(sessionId);
     }
   }

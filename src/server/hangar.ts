@@ -56,6 +56,9 @@ import { observeSandboxProvider, observeServerTools } from '../harness/telemetry
 import { commitObserver } from '../harness/telemetry/commit-observer.ts';
 import { withTraceFields } from './trace-log-fields.ts';
 import { leaseOwner } from '../domain/lease-owner.ts';
+import type { NodeSignal } from '../ports/node-signal.ts';
+import { MemoryNodeSignal } from '../adapters/node-signal-memory/memory-node-signal.ts';
+import { SessionFeed } from '../harness/session-feed.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -92,6 +95,8 @@ export interface HangarOverrides {
   serverTools?: ServerToolRunner;
   /** Work-queue lease settings (tests shorten leases). */
   workQueue?: Partial<WorkQueueOptions>;
+  /** The node signal (tests join several in-process nodes to one memory hub). Default: PostgreSQL's with a PostgreSQL store, else a lone memory one. */
+  signal?: NodeSignal;
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
@@ -117,7 +122,10 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
-  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics));
+  const signal = overrides.signal ?? await createNodeSignal(config, logger);
+  await signal.start();
+  const feed = new SessionFeed({ store, bus, onError: (err, sessionId) => logger.warn({ err, sessionId }, 'reading events for open streams failed; the next hint retries') });
+  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics), signal);
   const model = new ObservedModelClient(overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries }), {
     tracer, metrics, prices, content, catalog,
   });
@@ -165,6 +173,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
+      onLeaseBusy: (sessionId) => signal.send({ kind: 'wake', sessionId }),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -179,7 +188,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
-  const work = new WorkQueue({ store, clock, metrics }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
+  const work = new WorkQueue({ store, clock, metrics, announce: (environmentId) => signal.send({ kind: 'work', environmentId }) }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
@@ -196,15 +205,27 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await serverTools.closeSession(id);
       await tools.forget?.(id);
       await files.deleteSessionFiles(id);
+      signal.send({ kind: 'deleted', sessionId: id });
     },
   });
+  // Hints from the other nodes sharing the database: streams read, loops look again, polls claim.
+  signal.subscribe((hint) => {
+    feed.hint(hint);
+    if (hint.kind === 'wake') harness.wake(hint.sessionId, { quiet: true });
+    else if (hint.kind === 'work') work.wakePollers(hint.environmentId);
+    else if (hint.kind === 'resync') {
+      work.wakeAllPollers();
+      void harness.sweep().catch((err) => logger.error({ err }, 'sweep failed'));
+    }
+  });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now())).catch(async (err) => {
+    await signal.close();
     await store.close();
     throw err;
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, feed, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
@@ -225,6 +246,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await app.close();
       metrics.close();
       await tracer.shutdown().catch((err) => logger.warn({ err: String(err) }, 'exporting the last spans failed'));
+      await signal.close();
       await store.close();
     },
   };
@@ -248,6 +270,16 @@ async function openVaults(config: HangarConfig, store: Store, clock: Clock, logg
     if (err instanceof MasterKeyError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+/**
+ * The node signal: LISTEN/NOTIFY when the store is PostgreSQL (several nodes may share it), else
+ * the in-process one (SQLite is one process). Loaded only when used, like the pg store.
+ */
+async function createNodeSignal(config: HangarConfig, logger: Logger): Promise<NodeSignal> {
+  if (!config.databaseUrl?.trim()) return new MemoryNodeSignal();
+  const { PgNodeSignal } = await import('../adapters/node-signal-pg/pg-node-signal.ts');
+  return new PgNodeSignal({ url: config.databaseUrl, onProblem: (message, err) => logger.warn(err ? { err: String((err as Error).message ?? err) } : {}, message) });
 }
 
 /** The configured sandbox provider: bubblewrap (isolated), or the explicitly named unsafe mode. */
