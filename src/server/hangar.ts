@@ -122,7 +122,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
-  const signal = overrides.signal ?? await createNodeSignal(config, logger);
+  const signal = overrides.signal ?? await createNodeSignal(config, logger, owner);
   await signal.start();
   const feed = new SessionFeed({ store, bus, onError: (err, sessionId) => logger.warn({ err, sessionId }, 'reading events for open streams failed; the next hint retries') });
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics), signal);
@@ -276,10 +276,12 @@ async function openVaults(config: HangarConfig, store: Store, clock: Clock, logg
  * The node signal: LISTEN/NOTIFY when the store is PostgreSQL (several nodes may share it), else
  * the in-process one (SQLite is one process). Loaded only when used, like the pg store.
  */
-async function createNodeSignal(config: HangarConfig, logger: Logger): Promise<NodeSignal> {
+async function createNodeSignal(config: HangarConfig, logger: Logger, owner: string): Promise<NodeSignal> {
   if (!config.databaseUrl?.trim()) return new MemoryNodeSignal();
   const { PgNodeSignal } = await import('../adapters/node-signal-pg/pg-node-signal.ts');
-  return new PgNodeSignal({ url: config.databaseUrl, onProblem: (message, err) => logger.warn(err ? { err: String((err as Error).message ?? err) } : {}, message) });
+  // Named after the node in pg_stat_activity (PostgreSQL keeps 63 bytes of it).
+  const applicationName = `hangar-signal ${owner}`.slice(0, 63);
+  return new PgNodeSignal({ url: config.databaseUrl, applicationName, onProblem: (message, err) => logger.warn(err ? { err: String((err as Error).message ?? err) } : {}, message) });
 }
 
 /** The configured sandbox provider: bubblewrap (isolated), or the explicitly named unsafe mode. */
