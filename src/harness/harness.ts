@@ -63,7 +63,7 @@ export interface HarnessDeps {
    * Another owner holds the session's lease while it has something to do: tell the node driving it
    * (a "wants driving" node signal) so it looks again. Not called for wakes that came from such a hint.
    */
-  onLeaseBusy?: (sessionId: string) => void;
+  onLeaseBusy?: (sessionId: string, interrupt?: true | string[]) => void;
 }
 
 interface ActiveLoop {
@@ -77,6 +77,8 @@ interface ActiveLoop {
   threadAborts?: Map<string, AbortController>;
   /** Woken by another node's hint: a busy lease is not signalled back (no ping-pong). */
   quiet?: boolean;
+  /** An interrupt arrived for it (true: the whole session; else these threads), passed on when another node drives it. */
+  interrupt?: true | string[];
 }
 
 const nextEventId = () => newId('sevt');
@@ -85,6 +87,12 @@ export function toolSession(s: Record<string, unknown>): ToolSession {
   return { id: String(s.id), environment_id: String(s.environment_id), resources: (s.resources as Array<Record<string, unknown>>) ?? [] };
 }
 const INTERRUPT = 'interrupt';
+
+/** Interrupts asked of one loop, combined: the whole session wins over named threads. */
+function mergeInterrupt(had: true | string[] | undefined, threadIds: string[] | undefined): true | string[] {
+  if (had === true || !threadIds) return true;
+  return [...new Set([...(had ?? []), ...threadIds])];
+}
 const SHUTDOWN = 'shutdown';
 
 export class Harness {
@@ -124,7 +132,7 @@ export class Harness {
    * Drive the session if no loop is doing so; otherwise make the running loop look again.
    * `quiet`: the wake came from another node's hint, so a lease held elsewhere is not signalled.
    */
-  wake(sessionId: string, opts: { quiet?: boolean } = {}): void {
+  wake(sessionId: string, opts: { quiet?: boolean; interrupt?: true | string[] } = {}): void {
     if (this.stopped) return;
     const loop = this.active.get(sessionId);
     if (loop) {
@@ -133,16 +141,20 @@ export class Harness {
       return;
     }
     // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
-    const entry: ActiveLoop = { step: new AbortController(), poked: false, quiet: opts.quiet };
+    const entry: ActiveLoop = { step: new AbortController(), poked: false, quiet: opts.quiet, interrupt: opts.interrupt };
     this.active.set(sessionId, entry);
     const task = (this.deps.telemetry?.tracer ?? NO_TRACER).turn(sessionId, () => this.run(sessionId, entry)).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
     this.running.add(task);
     void task.finally(() => this.running.delete(task));
   }
 
-  /** Abort whatever the session's loop is doing right now (model call, tool, backoff). */
-  interrupt(sessionId: string, threadIds?: string[]): void {
+  /**
+   * Abort whatever the session's loop is doing right now (model call, tool, backoff). Driven by
+   * another node: that node is told to (`quiet`: the interrupt came from such a hint).
+   */
+  interrupt(sessionId: string, threadIds?: string[], opts: { quiet?: boolean } = {}): void {
     const loop = this.active.get(sessionId);
+    if (loop) loop.interrupt = mergeInterrupt(loop.interrupt, threadIds);
     if (loop?.team) {
       // Only the named threads stop (all of them without names); the others keep working.
       for (const [id, ctrl] of loop.threadAborts ?? []) if (!threadIds || threadIds.includes(id)) ctrl.abort(THREAD_INTERRUPT);
@@ -152,7 +164,7 @@ export class Harness {
       loop.poked = true;
       loop.step.abort(INTERRUPT);
     } else {
-      this.wake(sessionId);
+      this.wake(sessionId, { quiet: opts.quiet, interrupt: threadIds ?? true });
     }
   }
 
@@ -178,7 +190,7 @@ export class Harness {
     }
     if (!held) {
       // Another process drives it: make sure it heard of the input (a local poke meanwhile counts too).
-      if (!loop.quiet || loop.poked) this.deps.onLeaseBusy?.(sessionId);
+      if (!loop.quiet || loop.poked) this.deps.onLeaseBusy?.(sessionId, loop.interrupt);
       return;
     }
     let renewing: Promise<void> | undefined;

@@ -6,8 +6,12 @@
 export type NodeHint =
   /** The session's log holds events up to `seq` (streams read what they lack). */
   | { kind: 'events'; sessionId: string; seq: number }
-  /** The session has input and this node could not take its lease: whoever drives it, look again. */
-  | { kind: 'wake'; sessionId: string }
+  /**
+   * The session has input and this node could not take its lease: whoever drives it, look again.
+   * `interrupt`: the input was a `user.interrupt` (true: the whole session; else these thread ids),
+   * so the driver aborts what it is doing instead of finishing the step first.
+   */
+  | { kind: 'wake'; sessionId: string; interrupt?: true | string[] }
   /** The environment's work queue has a new item: long polls claim again. */
   | { kind: 'work'; environmentId: string }
   /** The session was deleted: its open streams get `session.deleted` and close. */

@@ -173,7 +173,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
-      onLeaseBusy: (sessionId) => signal.send({ kind: 'wake', sessionId }),
+      onLeaseBusy: (sessionId, interrupt) => signal.send(interrupt ? { kind: 'wake', sessionId, interrupt } : { kind: 'wake', sessionId }),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -211,7 +211,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   // Hints from the other nodes sharing the database: streams read, loops look again, polls claim.
   signal.subscribe((hint) => {
     feed.hint(hint);
-    if (hint.kind === 'wake') harness.wake(hint.sessionId, { quiet: true });
+    if (hint.kind === 'wake' && hint.interrupt) harness.interrupt(hint.sessionId, hint.interrupt === true ? undefined : hint.interrupt, { quiet: true });
+    else if (hint.kind === 'wake') harness.wake(hint.sessionId, { quiet: true });
     else if (hint.kind === 'work') work.wakePollers(hint.environmentId);
     else if (hint.kind === 'resync') {
       work.wakeAllPollers();

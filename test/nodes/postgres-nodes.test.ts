@@ -36,9 +36,10 @@ const isToolResultTurn = (r: RecordedRequest) => {
 /**
  * The model. A conversation that says `calls=<file> sleep=<s>` gets, per user turn, one bash
  * call appending a fresh nonce to <file> (then sleeping), and "done" after its result; anything
- * else gets a short text answer.
+ * else gets a short text answer ("hang-forever": a stream that stalls until the client goes).
  */
 function responder(req: RecordedRequest): FakeReply {
+  if (conversation(req).includes('hang-forever')) return { content: [{ type: 'text', text: 'thinking' }], hang: true };
   const m = /calls=([^\s"\\]+) sleep=(\d+)/.exec(conversation(req));
   if (!m) return { content: [{ type: 'text', text: 'ok' }] };
   if (isToolResultTurn(req)) return { content: [{ type: 'text', text: 'done' }], chunkDelayMs: 2 };
@@ -148,6 +149,23 @@ describe.skipIf(!SERVER)('three Hangar nodes on one PostgreSQL', () => {
     const uses = log.filter((e) => e.type === 'agent.tool_use');
     expect(callLines(calls).sort()).toEqual(uses.map(nonceOf).sort());
     expect(log.filter((e) => e.type === 'session.error')).toEqual([]);
+  }, 60_000);
+
+  it('user.interrupt sent to a node that does not drive the session aborts the driver\'s hanging model call', async () => {
+    const sessionId = await newSession(1);
+    const before = up.requests.length;
+    await node(0).beta.sessions.events.send(sessionId, { events: [userMessage('hang-forever')] });
+    await up.waitForRequests(before + 1, 20_000);
+    const owner = await cluster.sql('SELECT lease_owner FROM sessions WHERE id = $1', [sessionId]);
+    expect(String(owner[0].lease_owner)).toMatch(/^node-1#/);
+    await node(2).beta.sessions.events.send(sessionId, { events: [{ type: 'user.interrupt' }] });
+    const deadline = Date.now() + 20_000;
+    let status = '';
+    while (Date.now() < deadline && (status = (await node(1).beta.sessions.retrieve(sessionId)).status) !== 'idle') await sleep(50);
+    expect(status).toBe('idle');
+    const log = await listEvents(node(1), sessionId);
+    expect(log.find((e) => e.type === 'user.interrupt')?.processed_at).not.toBeNull();
+    expect(log.filter((e) => e.type === 'span.model_request_start')).toHaveLength(1);
   }, 60_000);
 
   it('SIGKILL of the driving node mid-tool: another node finishes the session, the tool ran once, the stream saw each event once; the killed node serves again at once', async () => {

@@ -42,6 +42,8 @@ describe('hint encoding', () => {
   it('parses every hint kind and ignores malformed lines', () => {
     expect(parseHint('e sesn_1 42')).toEqual({ kind: 'events', sessionId: 'sesn_1', seq: 42 });
     expect(parseHint('w sesn_1')).toEqual({ kind: 'wake', sessionId: 'sesn_1' });
+    expect(parseHint('i sesn_1')).toEqual({ kind: 'wake', sessionId: 'sesn_1', interrupt: true });
+    expect(parseHint('i sesn_1 sthr_a,sthr_b')).toEqual({ kind: 'wake', sessionId: 'sesn_1', interrupt: ['sthr_a', 'sthr_b'] });
     expect(parseHint('q env_1')).toEqual({ kind: 'work', environmentId: 'env_1' });
     expect(parseHint('d sesn_1')).toEqual({ kind: 'deleted', sessionId: 'sesn_1' });
     expect(parseHint('r')).toEqual({ kind: 'resync' });
@@ -89,15 +91,19 @@ describe('PgNodeSignal on PostgreSQL', () => {
       a.send({ kind: 'wake', sessionId: 'sesn_2' });
       a.send({ kind: 'work', environmentId: 'env_1' });
       a.send({ kind: 'deleted', sessionId: 'sesn_3' });
-      await until(() => atB.length >= 4);
+      a.send({ kind: 'wake', sessionId: 'sesn_4', interrupt: true });
+      a.send({ kind: 'wake', sessionId: 'sesn_5', interrupt: ['sthr_1'] });
+      await until(() => atB.length >= 6);
       await new Promise((r) => setTimeout(r, 50));
       expect(atB).toEqual(expect.arrayContaining([
         { kind: 'events', sessionId: 'sesn_1', seq: 7 },
         { kind: 'wake', sessionId: 'sesn_2' },
         { kind: 'work', environmentId: 'env_1' },
         { kind: 'deleted', sessionId: 'sesn_3' },
+        { kind: 'wake', sessionId: 'sesn_4', interrupt: true },
+        { kind: 'wake', sessionId: 'sesn_5', interrupt: ['sthr_1'] },
       ]));
-      expect(atB).toHaveLength(4);
+      expect(atB).toHaveLength(6);
       expect(atA).toEqual([]); // its own notifications come back to A's connection and are dropped
     } finally {
       await a.close();

@@ -2,7 +2,8 @@
 // sends: hints raised in the same tick are coalesced (per session only the highest seq) into one
 // `SELECT pg_notify(...)` statement, sent after the change's own transaction committed (the caller
 // sends after commit). Payloads carry ids only: `<origin>\n<hint>\n<hint>…` with hints
-// `e <session> <seq>`, `w <session>`, `q <environment>`, `d <session>`, `r` (re-sync).
+// `e <session> <seq>`, `w <session>`, `i <session> [<thread>,…]` (wake to interrupt),
+// `q <environment>`, `d <session>`, `r` (re-sync).
 // The connection is checked every few seconds; when it drops (server restart, network blip,
 // pg_terminate_backend) it is re-opened with backoff, LISTEN is issued again, and the local
 // subscribers get `resync` (hints may have been missed meanwhile). Hints raised while disconnected
@@ -79,7 +80,7 @@ export class PgNodeSignal implements NodeSignal {
       const had = this.pendingEvents.get(hint.sessionId);
       if (had === undefined || hint.seq > had) this.pendingEvents.set(hint.sessionId, hint.seq);
     } else {
-      this.pendingOther.add(hint.kind === 'wake' ? `w ${hint.sessionId}` : hint.kind === 'work' ? `q ${hint.environmentId}` : `d ${hint.sessionId}`);
+      this.pendingOther.add(hint.kind === 'wake' ? wakeLine(hint) : hint.kind === 'work' ? `q ${hint.environmentId}` : `d ${hint.sessionId}`);
     }
     if (this.pendingEvents.size + this.pendingOther.size > MAX_PENDING) {
       this.pendingEvents.clear();
@@ -266,6 +267,11 @@ export class PgNodeSignal implements NodeSignal {
   }
 }
 
+function wakeLine(hint: Extract<NodeHint, { kind: 'wake' }>): string {
+  if (!hint.interrupt) return `w ${hint.sessionId}`;
+  return hint.interrupt === true ? `i ${hint.sessionId}` : `i ${hint.sessionId} ${hint.interrupt.join(',')}`;
+}
+
 /** Splits hint lines into payloads under the NOTIFY size limit, each starting with the origin. */
 export function pack(origin: string, lines: string[]): string[] {
   const out: string[] = [];
@@ -291,6 +297,7 @@ export function parseHint(line: string): NodeHint | undefined {
     return Number.isSafeInteger(n) ? { kind: 'events', sessionId: id, seq: n } : undefined;
   }
   if (k === 'w') return { kind: 'wake', sessionId: id };
+  if (k === 'i') return { kind: 'wake', sessionId: id, interrupt: seq ? seq.split(',').filter(Boolean) : true };
   if (k === 'q') return { kind: 'work', environmentId: id };
   if (k === 'd') return { kind: 'deleted', sessionId: id };
   return undefined;
