@@ -208,6 +208,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       signal.send({ kind: 'deleted', sessionId: id });
     },
   });
+  // A hint lost on the way (a sender that died between its commit and its NOTIFY) would leave a
+  // remote stream behind until the session's next commit: with other nodes possible, open streams
+  // also re-read every few seconds. Lost wakes are repaired by the harness sweep, lost work hints
+  // by the end of the poll's block.
+  const safetyRead = config.databaseUrl?.trim() ? setInterval(() => feed.hint({ kind: 'resync' }), FEED_SAFETY_READ_MS) : undefined;
+  safetyRead?.unref();
   // Hints from the other nodes sharing the database: streams read, loops look again, polls claim.
   signal.subscribe((hint) => {
     feed.hint(hint);
@@ -247,6 +253,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await app.close();
       metrics.close();
       await tracer.shutdown().catch((err) => logger.warn({ err: String(err) }, 'exporting the last spans failed'));
+      clearInterval(safetyRead);
       await signal.close();
       await store.close();
     },
@@ -272,6 +279,9 @@ async function openVaults(config: HangarConfig, store: Store, clock: Clock, logg
     throw err;
   }
 }
+
+/** How often open streams re-read their session's log when other nodes may commit to it. */
+const FEED_SAFETY_READ_MS = 5_000;
 
 /**
  * The node signal: LISTEN/NOTIFY when the store is PostgreSQL (several nodes may share it), else
