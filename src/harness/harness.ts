@@ -60,6 +60,11 @@ export interface HarnessDeps {
   modelHost?: string;
   /** Spans (turn, tool calls, grading) and tool/lease metrics; none = not observed. */
   telemetry?: ToolCallTelemetry;
+  /**
+   * Another owner holds the session's lease while it has something to do: tell the node driving it
+   * (a "wants driving" node signal) so it looks again. Not called for wakes that came from such a hint.
+   */
+  onLeaseBusy?: (sessionId: string, interrupt?: true | string[]) => void;
 }
 
 interface ActiveLoop {
@@ -71,6 +76,10 @@ interface ActiveLoop {
   team?: boolean;
   onPoke?: () => void;
   threadAborts?: Map<string, AbortController>;
+  /** Woken by another node's hint: a busy lease is not signalled back (no ping-pong). */
+  quiet?: boolean;
+  /** An interrupt arrived for it (true: the whole session; else these threads), passed on when another node drives it. */
+  interrupt?: true | string[];
 }
 
 const nextEventId = () => newId('sevt');
@@ -79,6 +88,12 @@ export function toolSession(s: Record<string, unknown>): ToolSession {
   return { id: String(s.id), environment_id: String(s.environment_id), resources: (s.resources as Array<Record<string, unknown>>) ?? [] };
 }
 const INTERRUPT = 'interrupt';
+
+/** Interrupts asked of one loop, combined: the whole session wins over named threads. */
+function mergeInterrupt(had: true | string[] | undefined, threadIds: string[] | undefined): true | string[] {
+  if (had === true || !threadIds) return true;
+  return [...new Set([...(had ?? []), ...threadIds])];
+}
 const SHUTDOWN = 'shutdown';
 
 export class Harness {
@@ -114,8 +129,11 @@ export class Harness {
     }
   }
 
-  /** Drive the session if no loop is doing so; otherwise make the running loop look again. */
-  wake(sessionId: string): void {
+  /**
+   * Drive the session if no loop is doing so; otherwise make the running loop look again.
+   * `quiet`: the wake came from another node's hint, so a lease held elsewhere is not signalled.
+   */
+  wake(sessionId: string, opts: { quiet?: boolean; interrupt?: true | string[] } = {}): void {
     if (this.stopped) return;
     const loop = this.active.get(sessionId);
     if (loop) {
@@ -124,16 +142,20 @@ export class Harness {
       return;
     }
     // Registered synchronously so a second wake in the same tick pokes this loop instead of racing it.
-    const entry: ActiveLoop = { step: new AbortController(), poked: false };
+    const entry: ActiveLoop = { step: new AbortController(), poked: false, quiet: opts.quiet, interrupt: opts.interrupt };
     this.active.set(sessionId, entry);
     const task = (this.deps.telemetry?.tracer ?? NO_TRACER).turn(sessionId, () => this.run(sessionId, entry)).catch((err) => this.deps.logger.error({ err, sessionId }, 'harness loop failed'));
     this.running.add(task);
     void task.finally(() => this.running.delete(task));
   }
 
-  /** Abort whatever the session's loop is doing right now (model call, tool, backoff). */
-  interrupt(sessionId: string, threadIds?: string[]): void {
+  /**
+   * Abort whatever the session's loop is doing right now (model call, tool, backoff). Driven by
+   * another node: that node is told to (`quiet`: the interrupt came from such a hint).
+   */
+  interrupt(sessionId: string, threadIds?: string[], opts: { quiet?: boolean } = {}): void {
     const loop = this.active.get(sessionId);
+    if (loop) loop.interrupt = mergeInterrupt(loop.interrupt, threadIds);
     if (loop?.team) {
       // Only the named threads stop (all of them without names); the others keep working.
       for (const [id, ctrl] of loop.threadAborts ?? []) if (!threadIds || threadIds.includes(id)) ctrl.abort(THREAD_INTERRUPT);
@@ -143,7 +165,7 @@ export class Harness {
       loop.poked = true;
       loop.step.abort(INTERRUPT);
     } else {
-      this.wake(sessionId);
+      this.wake(sessionId, { quiet: opts.quiet, interrupt: threadIds ?? true });
     }
   }
 
@@ -167,9 +189,14 @@ export class Harness {
     } finally {
       if (!held) this.active.delete(sessionId);
     }
-    if (!held) return; // another process drives it
+    if (!held) {
+      // Another process drives it: make sure it heard of the input (a local poke meanwhile counts too).
+      if (!loop.quiet || loop.poked) this.deps.onLeaseBusy?.(sessionId, loop.interrupt);
+      return;
+    }
+    let renewing: Promise<void> | undefined;
     const renew = setInterval(() => {
-      void store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
+      renewing = store.sessions.acquireLease(sessionId, this.opts.owner, this.opts.leaseTtlMs, clock.now()).then((held) => {
         if (!held) loop.step.abort(SHUTDOWN); // another process took over: stop touching the session
       }, (err: unknown) => {
         // The store is unreachable: the next renewal tries again; if the lease lapses meanwhile,
@@ -206,8 +233,13 @@ export class Harness {
       await this.settle(sessionId);
     } finally {
       clearInterval(renew);
+      // Release while still registered: a wake meanwhile pokes this loop (and restarts it below)
+      // instead of starting a second loop whose lease this release would then free. A renewal in
+      // flight is awaited so it cannot re-take the lease after the release.
+      await renewing;
+      await store.sessions.releaseLease(sessionId, this.opts.owner)
+        .catch((err: unknown) => this.deps.logger.warn({ err, sessionId }, 'releasing the session lease failed'));
       this.active.delete(sessionId);
-      await store.sessions.releaseLease(sessionId, this.opts.owner);
       if (loop.poked && !this.stopped) this.wake(sessionId);
     }
   }

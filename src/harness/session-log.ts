@@ -1,6 +1,8 @@
 // Commit-then-publish: every change to a session goes through here, so an event is durably
-// appended before any stream can see it.
+// appended before any stream can see it. After the commit, local streams hear of it on the bus
+// and the other nodes through the node signal ("session S has events up to seq N").
 import type { EventBus } from '../ports/event-bus.ts';
+import type { NodeSignal } from '../ports/node-signal.ts';
 import type { CommitPlan, SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import { logTransitions, type InfoLogger } from './lifecycle-log.ts';
 import type { SecretScrubber } from '../domain/secret-scrubber.ts';
@@ -18,13 +20,15 @@ export class SessionLog {
   private readonly logger: InfoLogger | undefined;
   private readonly scrubbers: SessionScrubbers | undefined;
   private readonly observe: CommitObserver | undefined;
+  private readonly signal: NodeSignal | undefined;
 
   /**
    * `scrubbers`: every event appended is scrubbed of the session's secrets first, whoever produced
    * it (tool, MCP and web results, session.error messages, ...), so neither the log, its streams,
    * the API nor the next model request built from the log can carry a secret a tool echoed.
    */
-  constructor(store: Store, bus: EventBus, logger?: InfoLogger, scrubbers?: SessionScrubbers, observe?: CommitObserver) {
+  constructor(store: Store, bus: EventBus, logger?: InfoLogger, scrubbers?: SessionScrubbers, observe?: CommitObserver, signal?: NodeSignal) {
+    this.signal = signal;
     this.store = store;
     this.bus = bus;
     this.logger = logger;
@@ -43,7 +47,8 @@ export class SessionLog {
     const started = this.observe ? performance.now() : 0;
     const result = await this.store.sessions.commit(sessionId, scrubbed);
     if (result && this.observe) this.observe(sessionId, result.stored, performance.now() - started);
-    if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event });
+    if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event, seq: e.seq });
+    if (result?.stored.length) this.signal?.send({ kind: 'events', sessionId, seq: result.stored[result.stored.length - 1].seq });
     if (result && this.logger) logTransitions(this.logger, sessionId, result.stored);
     return result;
   }

@@ -68,8 +68,11 @@ export class WorkQueue {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly generation = new Map<string, number>();
   private closed = false;
+  private readonly announce: ((environmentId: string) => void) | undefined;
 
-  constructor(deps: { store: Store; clock: Clock; metrics?: Metrics }, opts: Partial<WorkQueueOptions> = {}) {
+  /** `announce`: tells the other nodes an environment has a new item (their long polls claim again). */
+  constructor(deps: { store: Store; clock: Clock; metrics?: Metrics; announce?: (environmentId: string) => void }, opts: Partial<WorkQueueOptions> = {}) {
+    this.announce = deps.announce;
     this.store = deps.store;
     this.clock = deps.clock;
     this.metrics = deps.metrics;
@@ -303,7 +306,22 @@ export class WorkQueue {
     return out.result;
   }
 
+  /** Another node queued an item in the environment: this node's long polls claim again. */
+  wakePollers(environmentId: string): void {
+    this.notifyLocal(environmentId);
+  }
+
+  /** Ends every waiting long poll's wait, so each claims again (after a node signal re-sync). */
+  wakeAllPollers(): void {
+    for (const environmentId of [...this.waiters.keys()]) this.notifyLocal(environmentId);
+  }
+
   private notify(environmentId: string): void {
+    this.notifyLocal(environmentId);
+    this.announce?.(environmentId);
+  }
+
+  private notifyLocal(environmentId: string): void {
     this.generation.set(environmentId, (this.generation.get(environmentId) ?? 0) + 1);
     const set = this.waiters.get(environmentId);
     if (set) for (const wake of [...set]) wake();

@@ -8,6 +8,8 @@ export interface BusMessage {
   payload: Json & { type: string };
   /** Previews of a team session's child thread name it (the session stream previews only the primary). */
   thread?: string;
+  /** A persisted event's seq in its session's log (streams deliver by seq). */
+  seq?: number;
 }
 
 export interface EventBus {

@@ -3,6 +3,7 @@ import type { Store } from '../ports/store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { SessionService } from '../harness/session-service.ts';
+import type { SessionFeed } from '../harness/session-feed.ts';
 import type { FileService } from '../harness/file-service.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
@@ -15,6 +16,8 @@ export interface AppDeps {
   store: Store;
   clock: Clock;
   bus: EventBus;
+  /** What SSE streams read: the session log by seq (any node's commits) plus local previews. */
+  feed: SessionFeed;
   sessions: SessionService;
   files: FileService;
   /** Self-hosted work queue, environment keys and credential resolution. */

@@ -54,6 +54,9 @@ import { observeSandboxProvider, observeServerTools } from '../harness/telemetry
 import { commitObserver } from '../harness/telemetry/commit-observer.ts';
 import { withTraceFields } from './trace-log-fields.ts';
 import { leaseOwner } from '../domain/lease-owner.ts';
+import type { NodeSignal } from '../ports/node-signal.ts';
+import { MemoryNodeSignal } from '../adapters/node-signal-memory/memory-node-signal.ts';
+import { SessionFeed } from '../harness/session-feed.ts';
 
 export interface Hangar {
   app: FastifyInstance;
@@ -90,6 +93,8 @@ export interface HangarOverrides {
   serverTools?: ServerToolRunner;
   /** Work-queue lease settings (tests shorten leases). */
   workQueue?: Partial<WorkQueueOptions>;
+  /** The node signal (tests join several in-process nodes to one memory hub). Default: PostgreSQL's with a PostgreSQL store, else a lone memory one. */
+  signal?: NodeSignal;
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
@@ -119,7 +124,10 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
   const bus = new MemoryEventBus();
-  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics));
+  const signal = overrides.signal ?? await createNodeSignal(config, logger, owner);
+  await signal.start();
+  const feed = new SessionFeed({ store, bus, onError: (err, sessionId) => logger.warn({ err, sessionId }, 'reading events for open streams failed; the next hint retries') });
+  const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics), signal);
   const model = new ObservedModelClient(overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries }), {
     tracer, metrics, prices, content, catalog,
   });
@@ -167,6 +175,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
+      onLeaseBusy: (sessionId, interrupt) => signal.send(interrupt ? { kind: 'wake', sessionId, interrupt } : { kind: 'wake', sessionId }),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -181,7 +190,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
-  const work = new WorkQueue({ store, clock, metrics }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
+  const work = new WorkQueue({ store, clock, metrics, announce: (environmentId) => signal.send({ kind: 'work', environmentId }) }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
@@ -198,15 +207,34 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await serverTools.closeSession(id);
       await tools.forget?.(id);
       await files.deleteSessionFiles(id);
+      signal.send({ kind: 'deleted', sessionId: id });
     },
   });
+  // A hint lost on the way (a sender that died between its commit and its NOTIFY) would leave a
+  // remote stream behind until the session's next commit: with other nodes possible, open streams
+  // also re-read every few seconds. Lost wakes are repaired by the harness sweep, lost work hints
+  // by the end of the poll's block.
+  const safetyRead = config.databaseUrl?.trim() ? setInterval(() => feed.hint({ kind: 'resync' }), FEED_SAFETY_READ_MS) : undefined;
+  safetyRead?.unref();
+  // Hints from the other nodes sharing the database: streams read, loops look again, polls claim.
+  signal.subscribe((hint) => {
+    feed.hint(hint);
+    if (hint.kind === 'wake' && hint.interrupt) harness.interrupt(hint.sessionId, hint.interrupt === true ? undefined : hint.interrupt, { quiet: true });
+    else if (hint.kind === 'wake') harness.wake(hint.sessionId, { quiet: true });
+    else if (hint.kind === 'work') work.wakePollers(hint.environmentId);
+    else if (hint.kind === 'resync') {
+      work.wakeAllPollers();
+      void harness.sweep().catch((err) => logger.error({ err }, 'sweep failed'));
+    }
+  });
   const generatedApiKey = await bootstrapApiKey(store.apiKeys, config.apiKey, isoAt(clock.now())).catch(async (err) => {
+    await signal.close();
     await store.close();
     throw err;
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, feed, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
@@ -227,6 +255,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       await app.close();
       metrics.close();
       await tracer.shutdown().catch((err) => logger.warn({ err: String(err) }, 'exporting the last spans failed'));
+      clearInterval(safetyRead);
+      await signal.close();
       await store.close();
     },
   };
@@ -250,6 +280,21 @@ async function openVaults(config: HangarConfig, store: Store, clock: Clock, logg
     if (err instanceof MasterKeyError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+/** How often open streams re-read their session's log when other nodes may commit to it. */
+const FEED_SAFETY_READ_MS = 5_000;
+
+/**
+ * The node signal: LISTEN/NOTIFY when the store is PostgreSQL (several nodes may share it), else
+ * the in-process one (SQLite is one process). Loaded only when used, like the pg store.
+ */
+async function createNodeSignal(config: HangarConfig, logger: Logger, owner: string): Promise<NodeSignal> {
+  if (!config.databaseUrl?.trim()) return new MemoryNodeSignal();
+  const { PgNodeSignal } = await import('../adapters/node-signal-pg/pg-node-signal.ts');
+  // Named after the node in pg_stat_activity (PostgreSQL keeps 63 bytes of it).
+  const applicationName = `hangar-signal ${owner}`.slice(0, 63);
+  return new PgNodeSignal({ url: config.databaseUrl, applicationName, onProblem: (message, err) => logger.warn(err ? { err: String((err as Error).message ?? err) } : {}, message) });
 }
 
 /** The configured sandbox provider: bubblewrap (isolated), or the explicitly named unsafe mode. */

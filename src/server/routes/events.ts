@@ -48,7 +48,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     const wanted = parseDeltas(req);
     const row = await svc.get(req.params.id);
     const primaryId = primaryThreadId(row.session.id);
-    openEventStream(req, reply, deps, open, row.session.id, wanted, (m) => (m.kind === 'preview' ? !m.thread : visibleOn(m.payload, primaryId, primaryId)));
+    await openEventStream(req, reply, deps, open, row.session.id, wanted, (m) => (m.kind === 'preview' ? !m.thread : visibleOn(m.payload, primaryId, primaryId)));
   });
 }
 
@@ -60,10 +60,15 @@ export function parseDeltas(req: FastifyRequest): Set<string> {
   return new Set(deltas);
 }
 
-/** Serves a session's bus as SSE, passing only messages `accept` lets through. */
-export function openEventStream(req: FastifyRequest, reply: FastifyReply, deps: AppDeps, open: Set<{ close(): void }>, sessionId: string, wanted: Set<string>, accept: (m: BusMessage) => boolean): void {
+/**
+ * Serves a session's feed as SSE from its current head on (the log by seq, whichever node commits,
+ * plus this node's previews), passing only messages `accept` lets through.
+ */
+export async function openEventStream(req: FastifyRequest, reply: FastifyReply, deps: AppDeps, open: Set<{ close(): void }>, sessionId: string, wanted: Set<string>, accept: (m: BusMessage) => boolean): Promise<void> {
   {
     const previewed = new Set<string>();
+    // Fixed before the headers go out: whatever a client sends once it sees them is after it.
+    const from = await deps.feed.head(sessionId);
 
     reply.hijack();
     let unsubscribe = () => {};
@@ -96,6 +101,6 @@ export function openEventStream(req: FastifyRequest, reply: FastifyReply, deps: 
       sse.send(p.type, p);
       if (p.type === 'session.deleted' || p.type === 'session.status_terminated') sse.close();
     };
-    unsubscribe = deps.bus.subscribe(sessionId, onMessage);
+    unsubscribe = deps.feed.subscribe(sessionId, from, onMessage);
   }
 }

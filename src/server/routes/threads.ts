@@ -79,7 +79,7 @@ export function registerThreadRoutes(app: FastifyInstance, deps: AppDeps): void 
     const threadId = requireThread(row, req.params.threadId);
     const primaryId = primaryThreadId(row.session.id);
     const isPrimary = threadId === primaryId;
-    openEventStream(req, reply, deps, open, row.session.id, wanted, (m) => {
+    await openEventStream(req, reply, deps, open, row.session.id, wanted, (m) => {
       if (m.kind === 'preview') return isPrimary ? !m.thread : m.thread === threadId;
       // session.usage is reported on the primary stream only.
       if (m.payload.type === 'session.deleted') return true;
