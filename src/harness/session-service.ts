@@ -29,8 +29,14 @@ export interface HarnessControl {
   interrupt(sessionId: string, threadIds?: string[]): void;
 }
 
+/** Stored resource objects, and hidden session fields (`_`-prefixed, never shown) that go with them. */
+export interface ResolvedResources {
+  resources: object[];
+  fields?: Record<string, unknown>;
+}
+
 /** Resolves `resources` of a session create into stored resource objects (validating files). */
-export type ResolveResources = (params: NonNullable<CreateSessionParams["resources"]>) => Promise<object[]>;
+export type ResolveResources = (params: NonNullable<CreateSessionParams["resources"]>) => Promise<ResolvedResources>;
 
 const NOT_YET = 'is not supported by this server yet';
 
@@ -118,7 +124,7 @@ export class SessionService {
     this.onInput = deps.onInput ?? (async () => {});
     this.resolveResources = deps.resolveResources ?? (async (r) => {
       if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
-      return [];
+      return { resources: [] };
     });
     this.onDeleted = deps.onDeleted ?? (async () => {});
     this.onArchived = deps.onArchived ?? (async () => {});
@@ -184,7 +190,8 @@ export class SessionService {
     if (outcomes.length > 1) throw invalidRequest('initial_events: at most one user.define_outcome');
     for (const o of outcomes) await this.checkRubric(o.rubric);
     const metadata = validateMetadata(params.metadata ?? {});
-    const resources = await this.resolveResources(params.resources ?? []);
+    const { resources, fields: hidden } = await this.resolveResources(params.resources ?? []);
+    for (const key of Object.keys(hidden ?? {})) if (!key.startsWith('_')) throw new Error(`hidden session field ${key} must start with _`);
 
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
@@ -194,6 +201,7 @@ export class SessionService {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
       environment_id: params.environment_id, resources, vault_ids: vaultIds, metadata, budget: params.budget ?? null,
       usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
+      ...hidden,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
     const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));

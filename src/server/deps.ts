@@ -10,6 +10,8 @@ import type { Readiness } from './readiness.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { Tracer } from '../ports/tracer.ts';
+import type { RepositoryService } from '../harness/repository-service.ts';
+
 
 export interface AppDeps {
   store: Store;
@@ -32,4 +34,7 @@ export interface AppDeps {
   metricsKey?: string;
   /** HTTP server spans (none = not traced). */
   tracer?: Tracer;
+  /** `github_repository` resources: token sealing and rotation (none = refused with 400). */
+  repositories?: RepositoryService;
+
 }

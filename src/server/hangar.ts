@@ -36,7 +36,10 @@ import { SearxngSearchProvider } from '../adapters/web-search-searxng/searxng-se
 import type { McpConnector, McpCredential as PoolCredential } from '../ports/mcp.ts';
 import { VaultService } from '../harness/vault-service.ts';
 import { openSecretBox } from '../adapters/secret-box/master-key.ts';
-import { MasterKeyError } from '../ports/secret-box.ts';
+import { MasterKeyError, type SecretBox } from '../ports/secret-box.ts';
+import { RepositoryService } from '../harness/repository-service.ts';
+import { sessionResourceResolver } from '../harness/session-resources.ts';
+import { GitRepositoryCloner } from '../adapters/git-clone/repository-clone.ts';
 import { buildApp } from './app.ts';
 import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
@@ -112,7 +115,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
   const store = await openStore(config);
-  const vaults = await openVaults(config, store, clock, logger);
+  const { vaults, box } = await openVaults(config, store, clock, logger);
+  const repositories = new RepositoryService({ box, store, logger, cloner: new GitRepositoryCloner({ allowPrivate: config.gitAllowPrivate }) });
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
   const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
@@ -131,7 +135,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
-    sessionDiskBytes: config.sessionDiskBytes,
+    sessionDiskBytes: config.sessionDiskBytes, repositories,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -183,7 +187,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
-    resolveResources: (params) => files.resolveSessionResources(params),
+    resolveResources: sessionResourceResolver({ files, repositories, clock }),
     onInput: (s) => work.onSessionInput(s.id, s.environment_id),
     assertVaults: (ids) => vaults.assertUsable(ids),
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
@@ -205,7 +209,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
     store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
-    metrics, metricsKey: config.telemetry.metricsKey, tracer,
+    metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
@@ -235,14 +239,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
  * while the database holds no sealed data) and checks it against the data: a wrong, malformed or
  * exposed key stops the start with a ConfigError naming the problem, never the key.
  */
-async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<VaultService> {
+async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<{ vaults: VaultService; box: SecretBox }> {
   try {
     const sealedDataExists = (await store.vaults.keyCheck()) !== undefined;
     const { box, source } = openSecretBox({ value: config.masterKey, keyFile: join(config.dataDir, 'master.key'), mayCreate: !sealedDataExists });
     if (source.created) logger.warn({ keyFile: source.origin }, 'generated the master key for vault secrets; back it up: without it stored credentials cannot be decrypted');
     const vaults = new VaultService({ store, box, clock, logger });
     await vaults.verifyMasterKey();
-    return vaults;
+    return { vaults, box };
   } catch (err) {
     await store.close();
     if (err instanceof MasterKeyError) throw new ConfigError(err.message);
