@@ -93,6 +93,7 @@ export class SessionService {
   private readonly assertVaults: (vaultIds: string[]) => Promise<void>;
   private readonly assertModel: (modelId: string) => void;
   private readonly midConversationSystem: (modelId: string) => boolean;
+  private readonly assertEnvironment: (env: Record<string, unknown>) => Promise<void>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -113,7 +114,10 @@ export class SessionService {
     assertModel?: (modelId: string) => void;
     /** Whether a model takes mid-conversation system messages (`system.message` is refused otherwise). */
     midConversationSystem?: (modelId: string) => boolean;
+    /** Rejects (400) an environment sessions cannot start in (e.g. its packages failed to build). */
+    assertEnvironment?: (env: Record<string, unknown>) => Promise<void>;
   }) {
+    this.assertEnvironment = deps.assertEnvironment ?? (async () => {});
     this.assertModel = deps.assertModel ?? (() => {});
     this.midConversationSystem = deps.midConversationSystem ?? (() => false);
     this.assertVaults = deps.assertVaults ?? (async (ids) => {
@@ -176,6 +180,7 @@ export class SessionService {
     const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
     if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
     assertNotArchived(env as { id: string; archived_at?: unknown });
+    await this.assertEnvironment(env as Record<string, unknown>);
     const selfHosted = (env.config as { type?: string } | undefined)?.type === 'self_hosted';
     if (selfHosted && params.resources?.length) {
       throw invalidRequest('resources: sessions in self-hosted environments accept only memory_store resources');

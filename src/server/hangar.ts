@@ -40,6 +40,9 @@ import { MasterKeyError, type SecretBox } from '../ports/secret-box.ts';
 import { RepositoryService } from '../harness/repository-service.ts';
 import { sessionResourceResolver } from '../harness/session-resources.ts';
 import { GitRepositoryCloner } from '../adapters/git-clone/repository-clone.ts';
+import { EnvironmentPackages } from '../harness/environment-packages.ts';
+import { BwrapLayerBuilder, aptSourceHosts, registryHosts } from '../adapters/package-layer/bwrap-layer-builder.ts';
+import { PACKAGE_MANAGERS, type EnvironmentObject } from '../domain/environments.ts';
 import { buildApp } from './app.ts';
 import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
@@ -133,9 +136,11 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const provider = observeSandboxProvider(overrides.sandboxProvider ?? createSandboxProvider(config, logger), tracer, metrics);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
+  const packages = createEnvironmentPackages(config, store, clock, logger, owner);
+  const registryHostList = registryHosts([...PACKAGE_MANAGERS], config.packageRegistries, aptSourceHosts('/etc/apt'));
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
-    sessionDiskBytes: config.sessionDiskBytes, repositories,
+    sessionDiskBytes: config.sessionDiskBytes, repositories, packages, packageRegistryHosts: registryHostList,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -192,6 +197,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     assertVaults: (ids) => vaults.assertUsable(ids),
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     midConversationSystem: (id) => contextLimits(id).midConversationSystem,
+    assertEnvironment: (env) => packages.assertUsable(env as unknown as EnvironmentObject),
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -209,7 +215,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
     store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
-    metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories,
+    metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories, packages,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
@@ -219,10 +225,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
+      packages.start();
       return address;
     },
     async close() {
       await harness.stop();
+      await packages.close();
       await tools.close?.();
       await mcpPool.close();
       work.close();
@@ -265,6 +273,27 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     hostUser: config.sandboxUser,
     maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
+}
+
+/**
+ * Package layers are always built in bubblewrap (whatever HANGAR_SANDBOX says), by a provider of
+ * their own whose egress proxy reaches only the registry hosts of the build (at private addresses
+ * only with HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE=on).
+ */
+function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Clock, logger: Logger, owner: string): EnvironmentPackages {
+  const provider = new BwrapSandboxProvider({
+    stateDir: join(config.dataDir, 'sandbox-state', 'builds'),
+    startEgressProxy: createEgressProxyStarter({
+      allowPrivateAddresses: config.packageRegistryAllowPrivate,
+      log: (entry) => logger.info(entry, 'package build egress'),
+    }),
+    limits: config.sandboxLimits,
+    logger,
+    hostUser: config.sandboxUser,
+    maxConcurrentProvisions: 2,
+  });
+  const builder = new BwrapLayerBuilder({ provider, registries: config.packageRegistries });
+  return new EnvironmentPackages({ store, builder, clock, logger, owner }, { layersDir: join(config.dataDir, 'package-layers') });
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */

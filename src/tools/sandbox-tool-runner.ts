@@ -10,7 +10,7 @@
 // call can still overshoot: this is accounting between calls, not a filesystem quota.
 import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
+import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxPackageLayer, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
 import type { ModelToolDefinition } from '../ports/model.ts';
 import type { ToolCall, ToolOutcome as RunOutcome, ToolRunner, ToolSession } from '../harness/tool-runner.ts';
@@ -62,6 +62,10 @@ export interface SandboxToolRunnerOptions {
   sessionDiskBytes?: number;
   /** Clones `github_repository` resources into the workspace before the call that needs them. */
   repositories?: SessionRepositories;
+  /** The environment's package layer, waited for at provisioning (rejects when its build failed). */
+  packages?: { layerFor(environmentId: string, signal: AbortSignal): Promise<SandboxPackageLayer | undefined> };
+  /** Hosts `limited` environments with `allow_package_managers` may reach besides `allowed_hosts`. */
+  packageRegistryHosts?: string[];
 }
 
 interface Live {
@@ -295,6 +299,8 @@ export class SandboxToolRunner implements ToolRunner {
     const dirs = this.dirs(session.id);
     this.noOutputs.delete(session.id); // before the mkdir, so a settle racing it stats again
     await this.ensureDirs(session.id);
+    // Waits while the environment's packages build; a failed build fails this call with its reason.
+    const packageLayer = await this.o.packages?.layerFor(session.environment_id, signal);
     const spec: SandboxSpec = {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
@@ -302,6 +308,7 @@ export class SandboxToolRunner implements ToolRunner {
       mounts,
       network: await this.network(session.environment_id),
       limits: this.o.limits,
+      ...(packageLayer ? { packageLayer } : {}),
     };
     return this.o.provider.provision(spec, signal);
   }
@@ -309,10 +316,11 @@ export class SandboxToolRunner implements ToolRunner {
   /** Environment networking → sandbox egress. Sandboxes never get a network interface of their own. */
   private async network(environmentId: string): Promise<SandboxNetwork> {
     const env = await this.o.store.environments.get(environmentId);
-    const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[] } } | undefined)?.networking;
+    const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[]; allow_package_managers?: boolean } } | undefined)?.networking;
     if (!networking) return { type: 'none' };
     if (networking.type === 'limited') {
-      const hosts = networking.allowed_hosts ?? [];
+      const registries = networking.allow_package_managers ? (this.o.packageRegistryHosts ?? []) : [];
+      const hosts = [...new Set([...(networking.allowed_hosts ?? []), ...registries])];
       return hosts.length ? { type: 'proxy', allowedHosts: hosts } : { type: 'none' };
     }
     return { type: 'proxy', allowedHosts: null };
