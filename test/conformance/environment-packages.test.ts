@@ -5,11 +5,13 @@
 // builds waits for it at its first tool call and then finds the package read-only under
 // /opt/hangar/packages; a second environment with the same list reuses the layer (built once); a
 // package that does not exist fails the build with the registry's reason and new sessions are
-// refused with a 400; managers whose tools are missing are refused at create.
+// refused with a 400; managers whose tools are missing are refused at create. pip runs against a
+// local PEP 503 index (test/kit/pip-index.ts) through HANGAR_PIP_INDEX_URL, PyPI being unreachable.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
 import { callTool, eventually, newAgent, rejection, startRig, toolset, type Rig } from './helpers.ts';
+import { startPipIndex, type PipIndex } from '../kit/pip-index.ts';
 
 const TOOLS = [toolset()];
 const BUILD_WAIT_MS = 180_000;
@@ -91,4 +93,32 @@ describe('environment packages (npm)', () => {
     for await (const env of client.beta.environments.list()) names.push(env.name);
     expect(names).not.toContain(n);
   });
+});
+
+describe('environment packages (pip, from a configured index)', () => {
+  const pipUsable = ['/usr/bin', '/usr/local/bin'].some((d) => existsSync(`${d}/pip3`)) && existsSync('/usr/bin/python3');
+  let index: PipIndex;
+  let pipRig: Rig;
+  beforeAll(async () => {
+    if (!pipUsable) return;
+    index = await startPipIndex();
+    pipRig = await startRig({ HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE: 'on', HANGAR_PIP_INDEX_URL: index.url });
+  });
+  afterAll(async () => {
+    await pipRig?.close();
+    await index?.close();
+  });
+
+  it.skipIf(!pipUsable)('installs a pip package from HANGAR_PIP_INDEX_URL into the layer, importable in the session', async () => {
+    const c = pipRig.client;
+    const env = (await c.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { pip: ['hangar-demo==1.0.0'] } } })) as Env;
+    const done = await eventually(async () => (await c.beta.environments.retrieve(env.id)) as Env, (e) => e.build?.status === 'ready' || e.build?.status === 'failed', BUILD_WAIT_MS, 'pip build');
+    expect(done.build).toMatchObject({ status: 'ready', error: null });
+    expect(index.downloads).toBe(1);
+    const agent = await newAgent(c, { tools: TOOLS as never });
+    const s = await c.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+    const call = await callTool(pipRig, s.id, 'bash', { command: 'python3 -c "import hangar_demo; print(hangar_demo.VALUE)"' });
+    expect(call.result.is_error).toBe(false);
+    expect(call.text).toMatch(/^42$/m);
+  }, BUILD_WAIT_MS + 30_000);
 });
