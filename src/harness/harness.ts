@@ -447,7 +447,7 @@ export class Harness {
         // Someone (an interrupt) may have answered the call meanwhile: never answer twice.
         if (log().some((e) => resultTarget(e.event) === use.id)) return { now, patch: finished };
         const f = new EventFactory(nextEventId, now);
-        const events = error ? [f.error(error)] : [];
+        const events = [...(outcome.errors ?? []).map((e) => f.error(e)), ...(error ? [f.error(error)] : [])];
         events.push(use.type === 'agent.mcp_tool_use'
           ? { id: nextEventId(), type: 'agent.mcp_tool_result', mcp_tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now }
           : { id: nextEventId(), type: 'agent.tool_result', tool_use_id: use.id, content: outcome.content, is_error: outcome.isError, processed_at: now });

@@ -29,8 +29,14 @@ export interface HarnessControl {
   interrupt(sessionId: string, threadIds?: string[]): void;
 }
 
+/** Stored resource objects, and hidden session fields (`_`-prefixed, never shown) that go with them. */
+export interface ResolvedResources {
+  resources: object[];
+  fields?: Record<string, unknown>;
+}
+
 /** Resolves `resources` of a session create into stored resource objects (validating files). */
-export type ResolveResources = (params: NonNullable<CreateSessionParams["resources"]>) => Promise<object[]>;
+export type ResolveResources = (params: NonNullable<CreateSessionParams["resources"]>) => Promise<ResolvedResources>;
 
 const NOT_YET = 'is not supported by this server yet';
 
@@ -87,6 +93,7 @@ export class SessionService {
   private readonly assertVaults: (vaultIds: string[]) => Promise<void>;
   private readonly assertModel: (modelId: string) => void;
   private readonly midConversationSystem: (modelId: string) => boolean;
+  private readonly assertEnvironment: (env: Record<string, unknown>) => Promise<void>;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -107,7 +114,10 @@ export class SessionService {
     assertModel?: (modelId: string) => void;
     /** Whether a model takes mid-conversation system messages (`system.message` is refused otherwise). */
     midConversationSystem?: (modelId: string) => boolean;
+    /** Rejects (400) an environment sessions cannot start in (e.g. its packages failed to build). */
+    assertEnvironment?: (env: Record<string, unknown>) => Promise<void>;
   }) {
+    this.assertEnvironment = deps.assertEnvironment ?? (async () => {});
     this.assertModel = deps.assertModel ?? (() => {});
     this.midConversationSystem = deps.midConversationSystem ?? (() => false);
     this.assertVaults = deps.assertVaults ?? (async (ids) => {
@@ -118,7 +128,7 @@ export class SessionService {
     this.onInput = deps.onInput ?? (async () => {});
     this.resolveResources = deps.resolveResources ?? (async (r) => {
       if (r.length) throw invalidRequest(`resources ${NOT_YET}`);
-      return [];
+      return { resources: [] };
     });
     this.onDeleted = deps.onDeleted ?? (async () => {});
     this.onArchived = deps.onArchived ?? (async () => {});
@@ -171,6 +181,7 @@ export class SessionService {
     const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
     if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
     assertNotArchived(env as { id: string; archived_at?: unknown });
+    await this.assertEnvironment(env as Record<string, unknown>);
     const selfHosted = (env.config as { type?: string } | undefined)?.type === 'self_hosted';
     if (selfHosted && params.resources?.length) {
       throw invalidRequest('resources: sessions in self-hosted environments accept only memory_store resources');
@@ -185,7 +196,8 @@ export class SessionService {
     if (outcomes.length > 1) throw invalidRequest('initial_events: at most one user.define_outcome');
     for (const o of outcomes) await this.checkRubric(o.rubric);
     const metadata = validateMetadata(params.metadata ?? {});
-    const resources = await this.resolveResources(params.resources ?? []);
+    const { resources, fields: hidden } = await this.resolveResources(params.resources ?? []);
+    for (const key of Object.keys(hidden ?? {})) if (!key.startsWith('_')) throw new Error(`hidden session field ${key} must start with _`);
 
     const nowMs = this.clock.now();
     const now = isoAt(nowMs);
@@ -195,6 +207,7 @@ export class SessionService {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
       environment_id: params.environment_id, resources, vault_ids: vaultIds, metadata, budget: params.budget ?? null,
       usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
+      ...hidden,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
     const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));

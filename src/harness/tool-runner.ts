@@ -14,6 +14,8 @@ export interface ToolCall {
 export interface ToolOutcome {
   content: Array<Record<string, unknown>>;
   isError: boolean;
+  /** Session-level problems found while preparing the call (e.g. a repository that did not clone): `session.error` events before the result. */
+  errors?: SessionErrorBody[];
 }
 
 /** What a runner may need to know about the session a call belongs to. */

@@ -28,6 +28,12 @@ export interface PackageLayerBuilder {
   /** Why no layer can be built here (e.g. no bubblewrap), or undefined. */
   unavailableReason(): string | undefined;
   /**
+   * Why `manager`'s packages can never be installed by this server (its tool is not installed
+   * where sandboxes see it), or undefined when they can be tried. Environments naming such a
+   * manager are refused with 400 rather than accepted and failed later.
+   */
+  managerProblem(manager: PackageManager): string | undefined;
+  /**
    * Installs every package into `layerDir`. Rejects with `LayerBuildError` (whose message is the
    * reason to show users, e.g. the manager's own "not found" line) when a package cannot be
    * installed, and with the abort reason when `signal` fires. On rejection the directories may hold

@@ -486,6 +486,47 @@ export interface IdempotencyRepo {
   sweep(expiredBefore: number, limit: number): Promise<number>;
 }
 
+/** Build state of one package layer (a distinct package list), shared by every environment naming it. */
+export type PackageLayerStatus = 'pending' | 'building' | 'ready' | 'failed';
+
+export interface PackageLayerRow {
+  key: string;
+  /** Canonical package lists, by manager. */
+  packages: Record<string, string[]>;
+  status: PackageLayerStatus;
+  /** Why the build failed (shown to users), null otherwise. */
+  error: string | null;
+  /** The last lines of the build log (no secrets: builds get none). */
+  logTail: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+/**
+ * Package layer builds as jobs in the store: a row per layer key whose build is claimed with a
+ * lease (an expired lease lets another process take the build over), so each distinct package
+ * list is built once across processes and restarts.
+ */
+export interface PackageLayerRepo {
+  get(key: string): Promise<PackageLayerRow | undefined>;
+  /**
+   * Records that `key` is wanted: inserts a `pending` row unless one exists; with `retryFailed` a
+   * `failed` row becomes `pending` again (its error cleared). Returns the row as it now is.
+   */
+  request(key: string, packages: Record<string, string[]>, now: string, opts: { retryFailed: boolean }): Promise<PackageLayerRow>;
+  /** Takes the build (pending, or building with a lease expired at `nowMs`) for `owner`; false if someone else holds it or it is done. */
+  claim(key: string, owner: string, nowMs: number, leaseMs: number, now: string): Promise<boolean>;
+  /** Extends `owner`'s lease; false when the build is no longer theirs. */
+  renew(key: string, owner: string, nowMs: number, leaseMs: number): Promise<boolean>;
+  /** Ends `owner`'s build as ready or failed; false (nothing written) when it is no longer theirs. */
+  finish(key: string, owner: string, result: { status: 'ready' | 'failed'; error: string | null; logTail: string | null; now: string }): Promise<boolean>;
+  /** Keys waiting for a builder at `nowMs` (pending, or building with an expired lease), oldest first. */
+  unclaimed(nowMs: number, limit: number): Promise<string[]>;
+}
+
 export interface Store {
   workspaces: WorkspaceRepo;
   agents: AgentRepo;
@@ -497,5 +538,6 @@ export interface Store {
   work: WorkRepo;
   environmentKeys: EnvironmentKeyRepo;
   idempotency: IdempotencyRepo;
+  packageLayers: PackageLayerRepo;
   close(): Promise<void>;
 }

@@ -26,9 +26,22 @@ const budgetSchema = z.object({
   max_list_cost: z.object({ amount: z.string().regex(/^\d+$/, 'amount must be a whole number of cents as a string'), currency: z.literal('USD') }),
 });
 
+/** Branch names and shas are passed to git as arguments: no leading `-`, no control characters. */
+const refName = z.string().min(1).max(255).regex(/^[^-\s\u0000-\u001f\u007f~^:?*[\\][^\s\u0000-\u001f\u007f~^:?*[\\]*$/, 'checkout.name: not a valid branch name');
+export const checkoutSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('branch'), name: refName }),
+  z.object({ type: z.literal('commit'), sha: z.string().regex(/^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/, 'checkout.sha: must be a full 40-character (or 64-character) commit sha') }),
+], { error: 'checkout must be {type:"branch", name} or {type:"commit", sha}' });
+
 const resourceSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file'), file_id: z.string().min(1), mount_path: z.string().nullish() }),
-  z.object({ type: z.literal('github_repository'), url: z.string().min(1), authorization_token: z.string().optional(), checkout: z.unknown().optional(), mount_path: z.string().nullish() }),
+  z.object({
+    type: z.literal('github_repository'),
+    url: z.string({ error: 'url is required' }).min(1).max(2048),
+    authorization_token: z.string().min(1).max(4096).optional(),
+    checkout: checkoutSchema.nullish(),
+    mount_path: z.string().nullish(),
+  }),
   z.object({ type: z.literal('memory_store'), memory_store_id: z.string().min(1), access: z.enum(['read_write', 'read_only']).nullish(), instructions: z.string().max(4096).nullish() }),
 ]);
 

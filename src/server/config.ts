@@ -61,6 +61,11 @@ const schema = z.object({
   HANGAR_WEB_SEARCH_SEARXNG_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of a SearXNG instance, e.g. http://127.0.0.1:8888' }).optional(),
   HANGAR_MCP_IDLE_MS: int(600_000, 1_000, 86_400_000),
   HANGAR_MCP_EGRESS_GUARD: z.enum(['on', 'off'], { error: 'HANGAR_MCP_EGRESS_GUARD must be "on" or "off"' }).default('off'),
+  HANGAR_GIT_ALLOW_PRIVATE: z.enum(['on', 'off'], { error: 'HANGAR_GIT_ALLOW_PRIVATE must be "on" or "off"' }).default('off'),
+  HANGAR_SANDBOX_POOL_SIZE: int(0, 0, 64),
+  HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE: z.enum(['on', 'off'], { error: 'HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE must be "on" or "off"' }).default('off'),
+  HANGAR_NPM_REGISTRY: z.url({ protocol: /^https?$/, error: 'HANGAR_NPM_REGISTRY must be an http(s) URL' }).optional(),
+  HANGAR_PIP_INDEX_URL: z.url({ protocol: /^https?$/, error: 'HANGAR_PIP_INDEX_URL must be an http(s) URL of a PEP 503 simple index' }).optional(),
   HANGAR_WORK_LEASE_TTL_S: int(60, 5, 3_600),
   HANGAR_AUTH_FAIL_LIMIT: int(20, 0, 1_000_000),
   HANGAR_AUTH_FAIL_WINDOW_S: int(60, 1, 86_400),
@@ -118,6 +123,14 @@ export interface HangarConfig {
   mcpIdleMs: number;
   /** Refuse MCP server URLs that resolve to loopback/private/link-local/metadata addresses. */
   mcpEgressGuard: boolean;
+  /** HANGAR_GIT_ALLOW_PRIVATE=on: github_repository URLs may resolve to loopback/private addresses. */
+  gitAllowPrivate: boolean;
+  /** Pre-started sandboxes kept warm for first tool calls (0 = off). */
+  sandboxPoolSize: number;
+  /** Package-layer builds may reach their registry hosts at private addresses (a local mirror). */
+  packageRegistryAllowPrivate: boolean;
+  /** Registries package layers are built from (unset: the tools' defaults). */
+  packageRegistries: { npmRegistry?: string; pipIndexUrl?: string };
   /** Work-item lease when a self-hosted worker asks for none. */
   workLeaseTtlSeconds: number;
   /** Failed authentications per source address and window before it is locked out (0 = no limit). */
@@ -195,6 +208,10 @@ export function loadConfig(env: Record<string, string | undefined>): HangarConfi
     searxngUrl: c.HANGAR_WEB_SEARCH_SEARXNG_URL,
     mcpIdleMs: c.HANGAR_MCP_IDLE_MS,
     mcpEgressGuard: c.HANGAR_MCP_EGRESS_GUARD === 'on',
+    gitAllowPrivate: c.HANGAR_GIT_ALLOW_PRIVATE === 'on',
+    sandboxPoolSize: c.HANGAR_SANDBOX_POOL_SIZE,
+    packageRegistryAllowPrivate: c.HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE === 'on',
+    packageRegistries: { npmRegistry: c.HANGAR_NPM_REGISTRY, pipIndexUrl: c.HANGAR_PIP_INDEX_URL },
     workLeaseTtlSeconds: c.HANGAR_WORK_LEASE_TTL_S,
     authFailLimit: c.HANGAR_AUTH_FAIL_LIMIT,
     authFailWindowMs: c.HANGAR_AUTH_FAIL_WINDOW_S * 1000,

@@ -11,6 +11,9 @@ import type { Readiness } from './readiness.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { Tracer } from '../ports/tracer.ts';
+import type { RepositoryService } from '../harness/repository-service.ts';
+import type { EnvironmentPackages } from '../harness/environment-packages.ts';
+
 
 export interface AppDeps {
   store: Store;
@@ -35,4 +38,9 @@ export interface AppDeps {
   metricsKey?: string;
   /** HTTP server spans (none = not traced). */
   tracer?: Tracer;
+  /** `github_repository` resources: token sealing and rotation (none = refused with 400). */
+  repositories?: RepositoryService;
+  /** Environment package layers: installability checks, builds, and `build` on environment objects. */
+  packages?: EnvironmentPackages;
+
 }

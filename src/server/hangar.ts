@@ -36,7 +36,13 @@ import { SearxngSearchProvider } from '../adapters/web-search-searxng/searxng-se
 import type { McpConnector, McpCredential as PoolCredential } from '../ports/mcp.ts';
 import { VaultService } from '../harness/vault-service.ts';
 import { openSecretBox } from '../adapters/secret-box/master-key.ts';
-import { MasterKeyError } from '../ports/secret-box.ts';
+import { MasterKeyError, type SecretBox } from '../ports/secret-box.ts';
+import { RepositoryService } from '../harness/repository-service.ts';
+import { sessionResourceResolver } from '../harness/session-resources.ts';
+import { GitRepositoryCloner } from '../adapters/git-clone/repository-clone.ts';
+import { EnvironmentPackages } from '../harness/environment-packages.ts';
+import { BwrapLayerBuilder, aptSourceHosts, registryHosts } from '../adapters/package-layer/bwrap-layer-builder.ts';
+import { PACKAGE_MANAGERS, type EnvironmentObject } from '../domain/environments.ts';
 import { buildApp } from './app.ts';
 import { assertKnownModel } from './routes/models.ts';
 import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
@@ -115,7 +121,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
   const store = await openStore(config);
-  const vaults = await openVaults(config, store, clock, logger);
+  const { vaults, box } = await openVaults(config, store, clock, logger);
+  const repositories = new RepositoryService({ box, store, logger, cloner: new GitRepositoryCloner({ allowPrivate: config.gitAllowPrivate }) });
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
   // The session and queue gauges are read from the store at scrape time (the same on every node).
   const metrics = new PrometheusMetrics({
@@ -139,9 +146,11 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const provider = observeSandboxProvider(overrides.sandboxProvider ?? createSandboxProvider(config, logger), tracer, metrics);
   const unavailable = provider.unavailableReason();
   if (unavailable) logger.warn({ reason: unavailable }, 'built-in sandbox tools will fail until this is fixed');
+  const packages = createEnvironmentPackages(config, store, clock, logger, owner);
+  const registryHostList = registryHosts([...PACKAGE_MANAGERS], config.packageRegistries, aptSourceHosts('/etc/apt'));
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
-    sessionDiskBytes: config.sessionDiskBytes,
+    sessionDiskBytes: config.sessionDiskBytes, repositories, packages, packageRegistryHosts: registryHostList,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -194,11 +203,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
     fileExists: async (fileId) => (await files.get(fileId).then(() => true, () => false)),
-    resolveResources: (params) => files.resolveSessionResources(params),
+    resolveResources: sessionResourceResolver({ files, repositories, clock }),
     onInput: (s) => work.onSessionInput(s.id, s.environment_id),
     assertVaults: (ids) => vaults.assertUsable(ids),
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     midConversationSystem: (id) => contextLimits(id).midConversationSystem,
+    assertEnvironment: (env) => packages.assertUsable(env as unknown as EnvironmentObject),
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -235,7 +245,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
     store, clock, bus, feed, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
-    metrics, metricsKey: config.telemetry.metricsKey, tracer,
+    metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories, packages,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
@@ -245,10 +255,12 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
+      packages.start();
       return address;
     },
     async close() {
       await harness.stop();
+      await packages.close();
       await tools.close?.();
       await mcpPool.close();
       work.close();
@@ -267,14 +279,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
  * while the database holds no sealed data) and checks it against the data: a wrong, malformed or
  * exposed key stops the start with a ConfigError naming the problem, never the key.
  */
-async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<VaultService> {
+async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<{ vaults: VaultService; box: SecretBox }> {
   try {
     const sealedDataExists = (await store.vaults.keyCheck()) !== undefined;
     const { box, source } = openSecretBox({ value: config.masterKey, keyFile: join(config.dataDir, 'master.key'), mayCreate: !sealedDataExists });
     if (source.created) logger.warn({ keyFile: source.origin }, 'generated the master key for vault secrets; back it up: without it stored credentials cannot be decrypted');
     const vaults = new VaultService({ store, box, clock, logger });
     await vaults.verifyMasterKey();
-    return vaults;
+    return { vaults, box };
   } catch (err) {
     await store.close();
     if (err instanceof MasterKeyError) throw new ConfigError(err.message);
@@ -308,6 +320,27 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
     hostUser: config.sandboxUser,
     maxConcurrentProvisions: config.sandboxProvisionConcurrency,
   });
+}
+
+/**
+ * Package layers are always built in bubblewrap (whatever HANGAR_SANDBOX says), by a provider of
+ * their own whose egress proxy reaches only the registry hosts of the build (at private addresses
+ * only with HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE=on).
+ */
+function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Clock, logger: Logger, owner: string): EnvironmentPackages {
+  const provider = new BwrapSandboxProvider({
+    stateDir: join(config.dataDir, 'sandbox-state', 'builds'),
+    startEgressProxy: createEgressProxyStarter({
+      allowPrivateAddresses: config.packageRegistryAllowPrivate,
+      log: (entry) => logger.info(entry, 'package build egress'),
+    }),
+    limits: config.sandboxLimits,
+    logger,
+    hostUser: config.sandboxUser,
+    maxConcurrentProvisions: 2,
+  });
+  const builder = new BwrapLayerBuilder({ provider, registries: config.packageRegistries });
+  return new EnvironmentPackages({ store, builder, clock, logger, owner }, { layersDir: join(config.dataDir, 'package-layers') });
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */

@@ -10,10 +10,12 @@
 // call can still overshoot: this is accounting between calls, not a filesystem quota.
 import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
+import type { Sandbox, SandboxMount, SandboxNetwork, SandboxLimits, SandboxPackageLayer, SandboxProvider, SandboxSpec, ToolOutcome } from '../ports/sandbox.ts';
 import type { Store } from '../ports/store.ts';
 import type { ModelToolDefinition } from '../ports/model.ts';
-import type { ToolCall, ToolRunner, ToolSession } from '../harness/tool-runner.ts';
+import type { ToolCall, ToolOutcome as RunOutcome, ToolRunner, ToolSession } from '../harness/tool-runner.ts';
+import type { RepositoryError } from '../ports/repository.ts';
+import type { RepositoryResource } from '../domain/repositories.ts';
 import type { AgentSnapshot } from '../harness/context.ts';
 import { builtinPolicy } from '../harness/permissions.ts';
 import { SANDBOX_TOOLS, sandboxToolDefinitions } from './sandbox-tools.ts';
@@ -26,6 +28,13 @@ export interface SessionFiles {
     sessionId: string, hostOutputsDir: string,
     opts?: { onSkipped?: (skip: { path: string; sizeBytes: number; reason: string }) => void },
   ): Promise<unknown>;
+}
+
+/** The slice of the repository service the runner needs (see harness/repository-service.ts). */
+export interface SessionRepositories {
+  pending(sessionId: string, resources: readonly unknown[], stateDir: string, opts: { provisioning: boolean }): Promise<RepositoryResource[]>;
+  clone(sessionId: string, repos: RepositoryResource[], dirs: { workspaceDir: string; stateDir: string }, signal?: AbortSignal): Promise<RepositoryError[]>;
+  forget?(sessionId: string): void;
 }
 
 /** Tools that can add to the workspace, refused while the session is over its disk quota. */
@@ -51,6 +60,12 @@ export interface SandboxToolRunnerOptions {
   idleReleaseMs: number;
   /** Per-session quota on the disk used by workspace + outputs (allocated blocks); default unlimited. */
   sessionDiskBytes?: number;
+  /** Clones `github_repository` resources into the workspace before the call that needs them. */
+  repositories?: SessionRepositories;
+  /** The environment's package layer, waited for at provisioning (rejects when its build failed). */
+  packages?: { layerFor(environmentId: string, signal: AbortSignal): Promise<SandboxPackageLayer | undefined> };
+  /** Hosts `limited` environments with `allow_package_managers` may reach besides `allowed_hosts`. */
+  packageRegistryHosts?: string[];
 }
 
 interface Live {
@@ -69,6 +84,8 @@ function failure(text: string): ToolOutcome {
 export class SandboxToolRunner implements ToolRunner {
   private readonly o: SandboxToolRunnerOptions;
   private readonly live = new Map<string, Live>();
+  /** Repository clones under way, by session (calls of one session wait for each other's). */
+  private readonly cloning = new Map<string, Promise<RepositoryError[]>>();
   /** Sessions measured in this process: their last measured disk use in bytes. */
   private readonly diskUse = new Map<string, number>();
   /** When each session was last measured in the background, and whether a measurement is running. */
@@ -91,10 +108,48 @@ export class SandboxToolRunner implements ToolRunner {
     return sandboxToolDefinitions([...SANDBOX_TOOLS.keys()].filter((name) => builtinPolicy(agent, name) !== undefined));
   }
 
-  async run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome> {
+  async run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<RunOutcome> {
     if (!SANDBOX_TOOLS.has(call.name)) return failure(`The tool "${call.name}" is not available on this server.`);
     const reason = this.o.provider.unavailableReason();
     if (reason) return failure(`The sandbox is unavailable, so ${call.name} cannot run: ${reason}`);
+    // Repositories first: they are the session's errors (`session.error`), not this call's.
+    let errors: RepositoryError[] = [];
+    try {
+      errors = await this.syncRepositories(session, opts.signal);
+    } catch (err) {
+      this.o.logger.error({ err, sessionId: session.id }, 'preparing repositories failed');
+    }
+    const outcome = await this.runInSandbox(session, call, opts);
+    return errors.length ? { ...outcome, errors } : outcome;
+  }
+
+  /**
+   * Clones the session's repositories that need an attempt now. Cloning writes into the workspace,
+   * so no sandbox process may run meanwhile: a live sandbox is released first (a rotation after a
+   * failed clone is the only way one is pending while a sandbox lives).
+   */
+  private async syncRepositories(session: ToolSession, signal: AbortSignal): Promise<RepositoryError[]> {
+    const repos = this.o.repositories;
+    if (!repos || !session.resources.some((r) => r.type === 'github_repository')) return [];
+    const previous = this.cloning.get(session.id) ?? Promise.resolve([]);
+    const run = previous.catch(() => []).then(async () => {
+      const dirs = this.dirs(session.id);
+      const stateDir = join(dirs.root, 'repositories');
+      const pending = await repos.pending(session.id, session.resources, stateDir, { provisioning: !this.live.has(session.id) });
+      if (!pending.length) return [];
+      await this.drop(session.id);
+      await this.ensureDirs(session.id);
+      return repos.clone(session.id, pending, { workspaceDir: dirs.workspace, stateDir }, signal);
+    });
+    this.cloning.set(session.id, run);
+    try {
+      return await run;
+    } finally {
+      if (this.cloning.get(session.id) === run) this.cloning.delete(session.id);
+    }
+  }
+
+  private async runInSandbox(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome> {
     if (WRITING_TOOLS.has(call.name)) {
       const over = await this.overQuota(session.id, { remeasure: true });
       if (over) return failure(over);
@@ -188,6 +243,7 @@ export class SandboxToolRunner implements ToolRunner {
     this.diskUse.delete(sessionId);
     this.measuring.delete(sessionId);
     this.noOutputs.delete(sessionId);
+    this.o.repositories?.forget?.(sessionId);
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
   }
 
@@ -226,9 +282,9 @@ export class SandboxToolRunner implements ToolRunner {
     }
   }
 
-  private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
-    const dirs = this.dirs(session.id);
-    this.noOutputs.delete(session.id); // before the mkdir, so a settle racing it stats again
+  /** Creates the session's directories, private to the server. */
+  private async ensureDirs(sessionId: string): Promise<void> {
+    const dirs = this.dirs(sessionId);
     // Private to the server: the sandbox provider reaches the workspace without path access (see
     // the bubblewrap adapter's stage), and no sandbox user can walk into another session's tree.
     for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) {
@@ -237,6 +293,14 @@ export class SandboxToolRunner implements ToolRunner {
     }
     await mkdir(dirs.workspace, { recursive: true, mode: 0o700 });
     await mkdir(dirs.outputs, { recursive: true, mode: 0o700 });
+  }
+
+  private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
+    const dirs = this.dirs(session.id);
+    this.noOutputs.delete(session.id); // before the mkdir, so a settle racing it stats again
+    await this.ensureDirs(session.id);
+    // Waits while the environment's packages build; a failed build fails this call with its reason.
+    const packageLayer = await this.o.packages?.layerFor(session.environment_id, signal);
     const spec: SandboxSpec = {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
@@ -244,6 +308,7 @@ export class SandboxToolRunner implements ToolRunner {
       mounts,
       network: await this.network(session.environment_id),
       limits: this.o.limits,
+      ...(packageLayer ? { packageLayer } : {}),
     };
     return this.o.provider.provision(spec, signal);
   }
@@ -251,10 +316,11 @@ export class SandboxToolRunner implements ToolRunner {
   /** Environment networking → sandbox egress. Sandboxes never get a network interface of their own. */
   private async network(environmentId: string): Promise<SandboxNetwork> {
     const env = await this.o.store.environments.get(environmentId);
-    const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[] } } | undefined)?.networking;
+    const networking = (env?.config as { networking?: { type: string; allowed_hosts?: string[]; allow_package_managers?: boolean } } | undefined)?.networking;
     if (!networking) return { type: 'none' };
     if (networking.type === 'limited') {
-      const hosts = networking.allowed_hosts ?? [];
+      const registries = networking.allow_package_managers ? (this.o.packageRegistryHosts ?? []) : [];
+      const hosts = [...new Set([...(networking.allowed_hosts ?? []), ...registries])];
       return hosts.length ? { type: 'proxy', allowedHosts: hosts } : { type: 'none' };
     }
     return { type: 'proxy', allowedHosts: null };

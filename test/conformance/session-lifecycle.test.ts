@@ -192,7 +192,7 @@ describe('create and retrieve', () => {
     const base = { agent: agent.id, environment_id: rig.envId };
     const cases: Anthropic.Beta.Sessions.SessionCreateParams[] = [
       { ...base, budget: { type: 'limit', max_list_cost: { amount: '25.00', currency: 'USD' } } },
-      { ...base, resources: [{ type: 'github_repository', url: 'https://github.com/a/b' }] },
+      { ...base, resources: [{ type: 'github_repository', url: 'ftp://github.com/a/b' }] },
       { ...base, initial_events: [1, 2].map(() => ({ type: 'user.define_outcome' as const, description: 'done', rubric: { type: 'text' as const, content: 'it is done' } })) },
       { ...base, initial_events: [{ type: 'system.message', content: [{ type: 'text', text: 'hi' }] }] as never },
       { ...base, initial_events: [text('fine'), { type: 'user.message', content: [] }] },

@@ -112,7 +112,7 @@ describe('session resources over the SDK', () => {
     const add = client.beta.sessions.resources.add as (id: string, body: unknown) => Promise<unknown>;
     const github = await rejection(add.call(client.beta.sessions.resources, session.id, { type: 'github_repository', url: 'https://github.com/a/b' }));
     expect(github.status).toBe(400);
-    expect(github.message).toMatch(/not supported/);
+    expect(github.message).toMatch(/only be given at session create/);
     const file = await newFile();
     const r = await client.beta.sessions.resources.add(session.id, { type: 'file', file_id: file.id });
     const rotate = await rejection(client.beta.sessions.resources.update(r.id, { session_id: session.id, authorization_token: 'ghp_x' }));

@@ -915,3 +915,66 @@ export function runWorkspaceRepoSuite(name: string, makeStore: () => Promise<Sto
     });
   });
 }
+
+/**
+ * The package-layer part of the store port (`store.packageLayers`): one row per key, claims under
+ * a lease (exclusive, taken over once expired), finishing only by the owner, and failed builds
+ * retried on request. Its own entry point, like the files suite.
+ */
+export function runPackageLayerRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (package layers): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const T = BASE_MS;
+    const now = new Date(T).toISOString();
+    const pkgs = { apt: [], npm: ['cowsay@1.6.0'] };
+    const keyOf = () => `layer-${name}-${Date.now()}-${++n}`;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('requests a key once: the second request returns the same pending row', async () => {
+      const key = keyOf();
+      const first = await store.packageLayers.request(key, pkgs, now, { retryFailed: true });
+      expect(first).toMatchObject({ key, packages: pkgs, status: 'pending', error: null, startedAt: null, finishedAt: null, leaseOwner: null });
+      const again = await store.packageLayers.request(key, { npm: ['other'] }, now, { retryFailed: true });
+      expect(again).toEqual(first);
+      expect(await store.packageLayers.get('layer-missing')).toBeUndefined();
+      expect(await store.packageLayers.unclaimed(T, 1000)).toContain(key);
+    });
+
+    it('lets one owner claim a build; another takes it over only once the lease expired', async () => {
+      const key = keyOf();
+      await store.packageLayers.request(key, pkgs, now, { retryFailed: false });
+      expect(await store.packageLayers.claim(key, 'a', T, 1000, now)).toBe(true);
+      expect(await store.packageLayers.claim(key, 'b', T + 500, 1000, now)).toBe(false);
+      expect(await store.packageLayers.unclaimed(T + 500, 1000)).not.toContain(key);
+      expect(await store.packageLayers.renew(key, 'b', T + 500, 1000)).toBe(false);
+      expect(await store.packageLayers.renew(key, 'a', T + 500, 1000)).toBe(true); // now expires at T + 1500
+      expect(await store.packageLayers.claim(key, 'b', T + 1200, 1000, now)).toBe(false);
+      expect(await store.packageLayers.unclaimed(T + 1600, 1000)).toContain(key);
+      expect(await store.packageLayers.claim(key, 'b', T + 1600, 1000, now)).toBe(true);
+      expect(await store.packageLayers.get(key)).toMatchObject({ status: 'building', leaseOwner: 'b', leaseExpiresAt: T + 2600, startedAt: now });
+      // The previous owner's late result is not written.
+      expect(await store.packageLayers.finish(key, 'a', { status: 'ready', error: null, logTail: null, now })).toBe(false);
+      expect(await store.packageLayers.finish(key, 'b', { status: 'ready', error: null, logTail: 'done\n', now })).toBe(true);
+      expect(await store.packageLayers.get(key)).toMatchObject({ status: 'ready', logTail: 'done\n', finishedAt: now, leaseOwner: null, leaseExpiresAt: null });
+      expect(await store.packageLayers.claim(key, 'c', T + 99_000, 1000, now)).toBe(false);
+    });
+
+    it('keeps a failed build failed until a request asks to retry it', async () => {
+      const key = keyOf();
+      await store.packageLayers.request(key, pkgs, now, { retryFailed: false });
+      await store.packageLayers.claim(key, 'a', T, 1000, now);
+      await store.packageLayers.finish(key, 'a', { status: 'failed', error: 'npm: 404 no-such-package', logTail: 'npm error 404', now });
+      expect(await store.packageLayers.get(key)).toMatchObject({ status: 'failed', error: 'npm: 404 no-such-package', logTail: 'npm error 404' });
+      expect(await store.packageLayers.unclaimed(T + 99_000, 1000)).not.toContain(key);
+      expect((await store.packageLayers.request(key, pkgs, now, { retryFailed: false })).status).toBe('failed');
+      expect(await store.packageLayers.request(key, pkgs, now, { retryFailed: true })).toMatchObject({ status: 'pending', error: null, logTail: null });
+    });
+  });
+}

@@ -40,6 +40,12 @@ export interface EgressProxyOptions {
    * only thing environment config can influence) has no such field.
    */
   unsafeAllowPrivateAddressesForTests?: boolean;
+  /**
+   * Operator opt-in (HANGAR_PACKAGE_REGISTRY_ALLOW_PRIVATE=on): the package-layer build proxy, whose
+   * policy is a fixed list of registry hosts, may reach them at private addresses (a registry
+   * mirror on the local network). Never set for session sandboxes.
+   */
+  allowPrivateAddresses?: boolean;
 }
 
 const DEFAULTS = {
@@ -68,7 +74,7 @@ export async function startEgressProxy(policy: EgressPolicy, socketPath: string,
 
   const ctx: ProxyContext = {
     policy: frozenPolicy,
-    gate: { lookup: opts.lookup ?? systemLookup, dnsTimeoutMs: o.dnsTimeoutMs, allowPrivateAddresses: opts.unsafeAllowPrivateAddressesForTests === true },
+    gate: { lookup: opts.lookup ?? systemLookup, dnsTimeoutMs: o.dnsTimeoutMs, allowPrivateAddresses: opts.unsafeAllowPrivateAddressesForTests === true || opts.allowPrivateAddresses === true },
     connectTimeoutMs: o.connectTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,
     log: (entry) => {

@@ -10,56 +10,31 @@ import { mkdtemp, rename, rm, lstat, lchown, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decideEgress, systemLookup, type EgressLookup } from '../egress-proxy/egress-gate.ts';
 import { normalizeHost } from '../egress-proxy/address-policy.ts';
-import type { SessionErrorBody } from '../../domain/session-events.ts';
+import type { CloneRequest as PortCloneRequest, CloneResult, RepositoryCloner, RepositoryErrorType } from '../../ports/repository.ts';
+import { repositoryName, repositoryUrlProblem } from '../../domain/repositories.ts';
 
-export type RepositoryCheckout = { type: 'branch'; name: string } | { type: 'commit'; sha: string };
+export { repositoryName, repositoryUrlProblem };
 
-export type RepositoryErrorType =
-  | 'repository_authentication_error'
-  | 'repository_forbidden_error'
-  | 'repository_not_found_error'
-  | 'repository_checkout_error'
-  | 'repository_clone_error';
+export type { CloneResult, RepositoryCheckout, RepositoryErrorType } from '../../ports/repository.ts';
 
-export interface CloneRequest {
-  url: string;
-  token?: string;
-  checkout?: RepositoryCheckout | null;
-  /** Host directory the repository ends up in; must not exist yet. */
-  targetDir: string;
-  /** A root-private directory for the clone in progress (renamed into place when complete). */
-  scratchDir: string;
+export interface CloneRequest extends PortCloneRequest {
   /** HANGAR_GIT_ALLOW_PRIVATE: allow loopback/private addresses (tests, private git servers). */
   allowPrivate: boolean;
-  /** Owner of the cloned tree (the sandbox's host uid when Hangar runs as root). */
-  owner?: { uid: number; gid: number } | null;
   lookup?: EgressLookup;
   timeoutMs?: number;
   gitPath?: string;
 }
 
-export type CloneResult = { ok: true } | { ok: false; error: SessionErrorBody & { type: RepositoryErrorType; repository_url: string } };
-
-/** The directory name a repository gets by default: the URL's last path segment without `.git`. */
-export function repositoryName(url: string): string {
-  const last = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '';
-  const name = last.replace(/\.git$/i, '');
-  return /^[A-Za-z0-9._-]+$/.test(name) && name !== '.' && name !== '..' ? name : 'repository';
-}
-
-/** Why a repository URL is not acceptable (for a 400), or undefined when it is. */
-export function repositoryUrlProblem(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'url: must be an absolute http(s) URL';
+/** The port over `cloneRepository`, with the address policy fixed at construction. */
+export class GitRepositoryCloner implements RepositoryCloner {
+  private readonly opts: { allowPrivate: boolean; lookup?: EgressLookup; timeoutMs?: number; gitPath?: string };
+  constructor(opts: { allowPrivate: boolean; lookup?: EgressLookup; timeoutMs?: number; gitPath?: string }) {
+    this.opts = opts;
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') return `url: only http and https repository URLs are supported, not ${u.protocol.replace(/:$/, '')}`;
-  if (u.username || u.password) return 'url: must not contain credentials; pass the token as authorization_token';
-  if (u.search || u.hash) return 'url: must not have a query or fragment';
-  if (u.pathname.split('/').filter(Boolean).length === 0) return 'url: must name a repository';
-  return undefined;
+
+  clone(req: PortCloneRequest): Promise<CloneResult> {
+    return cloneRepository({ ...req, ...this.opts });
+  }
 }
 
 export async function cloneRepository(req: CloneRequest): Promise<CloneResult> {
@@ -98,7 +73,10 @@ export async function cloneRepository(req: CloneRequest): Promise<CloneResult> {
       if (co.code !== 0) return fail('repository_checkout_error', `commit ${req.checkout.sha} does not exist in ${req.url}`);
     }
     if (req.owner) await chownTree(dest, req.owner);
-    await rm(req.targetDir, { recursive: true, force: true }).catch(() => {});
+    // Never replaces what is there (the path lies in a workspace the agent writes).
+    if (await lstat(req.targetDir).then(() => true, () => false)) {
+      return fail('repository_clone_error', `cannot clone ${req.url}: its mount path already exists in the workspace`);
+    }
     await rename(dest, req.targetDir);
     return { ok: true };
   } finally {
@@ -143,12 +121,15 @@ function runGit(req: CloneRequest, args: string[], cwd: string): Promise<{ code:
       if (stderr.length < 16_384) stderr += c.toString('utf8');
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), req.timeoutMs ?? 300_000);
+    const onAbort = () => child.kill('SIGKILL');
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve({ code: -1, stderr: `git could not run: ${err.message}` });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       resolve({ code, stderr });
     });
   });

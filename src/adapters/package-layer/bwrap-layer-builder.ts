@@ -4,10 +4,10 @@
 // layer being built. Afterwards the layer is handed to root and stripped of setuid/setgid and
 // group/other write bits, so no sandbox uid owns anything it is later shown read-only.
 import { cp, copyFile, lchown, lstat, chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_MANAGERS } from '../../domain/environments.ts';
-import { LayerBuildError, type LayerBuildRequest, type PackageLayerBuilder } from '../../ports/package-layer.ts';
+import { LayerBuildError, type LayerBuildRequest, type PackageLayerBuilder, type PackageManager } from '../../ports/package-layer.ts';
 import type { BwrapSandboxProvider } from '../sandbox-bwrap/bwrap-provider.ts';
 import { BUILD_HOME, installScript, registryEnv, type PackageRegistries } from './install-scripts.ts';
 
@@ -20,6 +20,80 @@ export interface BwrapLayerBuilderOptions {
   /** Where the host's apt configuration and dpkg status are read (defaults: /etc/apt, /var/lib/dpkg/status). */
   aptEtcDir?: string;
   dpkgStatusFile?: string;
+  /** Where tools are looked for (default: the directories sandboxes see them in). */
+  toolDirs?: string[];
+}
+
+/** The tools each manager's install script needs, as sandboxes see them (under /usr). */
+const TOOLS: Record<PackageManager, { tools: string[]; install: string }> = {
+  apt: { tools: ['apt-get', 'dpkg-deb'], install: 'apt' },
+  cargo: { tools: ['cargo'], install: 'cargo' },
+  gem: { tools: ['gem'], install: 'ruby' },
+  go: { tools: ['go'], install: 'golang-go' },
+  npm: { tools: ['npm', 'node'], install: 'npm' },
+  pip: { tools: ['python3', 'pip3'], install: 'python3-pip' },
+};
+
+const DEFAULT_TOOL_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/lib/go/bin'];
+
+/** Registry hosts each manager talks to by default (the build's egress is limited to these). */
+const DEFAULT_REGISTRY_HOSTS: Record<PackageManager, string[]> = {
+  apt: [],
+  cargo: ['index.crates.io', 'static.crates.io', 'crates.io'],
+  gem: ['rubygems.org', 'index.rubygems.org'],
+  go: ['proxy.golang.org', 'sum.golang.org'],
+  npm: ['registry.npmjs.org'],
+  pip: ['pypi.org', 'files.pythonhosted.org'],
+};
+
+const hostOf = (url: string | undefined): string[] => {
+  if (!url) return [];
+  try {
+    return [new URL(url.replace(/^sparse\+/, '')).hostname];
+  } catch {
+    return [];
+  }
+};
+
+/** Hosts of the apt sources (one-line `deb URL …` lists and deb822 `URIs:` fields). */
+export function aptSourceHosts(etcDir: string): string[] {
+  const texts: string[] = [];
+  const read = (p: string) => {
+    try {
+      texts.push(readFileSync(p, 'utf8'));
+    } catch {
+      // unreadable or missing: no hosts from it
+    }
+  };
+  read(join(etcDir, 'sources.list'));
+  try {
+    for (const n of readdirSync(join(etcDir, 'sources.list.d'))) if (/\.(list|sources)$/.test(n)) read(join(etcDir, 'sources.list.d', n));
+  } catch {
+    // no directory
+  }
+  const hosts = new Set<string>();
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const l = line.trim();
+      const urls = /^deb(-src)?\s/.test(l) ? l.split(/\s+/).filter((w) => /^https?:\/\//.test(w)) : /^URIs:/i.test(l) ? l.slice(5).trim().split(/\s+/) : [];
+      for (const u of urls) for (const h of hostOf(u)) hosts.add(h);
+    }
+  }
+  return [...hosts];
+}
+
+/** The hosts a build of these managers may reach: the configured registries, else the defaults. */
+export function registryHosts(managers: PackageManager[], registries: PackageRegistries, aptHosts: string[]): string[] {
+  const configured: Record<PackageManager, string | undefined> = {
+    apt: undefined, cargo: registries.cargoIndexUrl, gem: registries.gemSource, go: registries.goProxy, npm: registries.npmRegistry, pip: registries.pipIndexUrl,
+  };
+  const hosts = new Set<string>();
+  for (const m of managers) {
+    const own = m === 'apt' ? aptHosts : hostOf(configured[m]);
+    for (const h of own.length ? own : DEFAULT_REGISTRY_HOSTS[m]) hosts.add(h);
+    // pip's simple index links to files on the index host; PyPI's live on files.pythonhosted.org.
+  }
+  return [...hosts];
 }
 
 const ERROR_MARK = 'hangar-build-error: ';
@@ -33,6 +107,13 @@ export class BwrapLayerBuilder implements PackageLayerBuilder {
 
   unavailableReason(): string | undefined {
     return this.o.provider.unavailableReason();
+  }
+
+  managerProblem(manager: PackageManager): string | undefined {
+    const dirs = this.o.toolDirs ?? DEFAULT_TOOL_DIRS;
+    const missing = TOOLS[manager].tools.filter((t) => !dirs.some((d) => existsSync(join(d, t))));
+    if (!missing.length) return undefined;
+    return `${manager} packages cannot be installed by this server: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed where sandboxes can run ${missing.length > 1 ? 'them' : 'it'} (${dirs.join(', ')}); install it system-wide (e.g. apt-get install ${TOOLS[manager].install}) and restart Hangar`;
   }
 
   async build(req: LayerBuildRequest, signal: AbortSignal): Promise<void> {
@@ -51,7 +132,8 @@ export class BwrapLayerBuilder implements PackageLayerBuilder {
       workspaceDir: req.workDir,
       outputsDir: outputs,
       mounts: [],
-      network: { type: 'proxy', allowedHosts: null },
+      // Only the registries: install scripts (npm lifecycle scripts, setup.py) reach nothing else.
+      network: { type: 'proxy', allowedHosts: registryHosts(PACKAGE_MANAGERS.filter((m) => req.packages[m].length > 0), this.o.registries ?? {}, aptSourceHosts(this.o.aptEtcDir ?? '/etc/apt')) },
       limits: {},
       packageLayer: { hostPath: req.layerDir, writable: true },
     }, signal);

@@ -32,6 +32,8 @@ const PRELUDE = [
   `exec >>${BUILD_LOG} 2>&1`,
   // One line on stderr of the script's own, read by the host as the failure reason.
   `fail() { echo "hangar-build-error: $*"; exit 3; }`,
+  // The system trust store (Debian's, with any CA the operator added) rather than each tool's own bundle.
+  'ca=/etc/ssl/certs/ca-certificates.crt; [ -r "$ca" ] && export NODE_EXTRA_CA_CERTS="$ca" npm_config_cafile="$ca" PIP_CERT="$ca" SSL_CERT_FILE="$ca" CARGO_HTTP_CAINFO="$ca"',
   'need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed on this server (not visible to sandboxes under /usr), so $2 packages cannot be installed; install it system-wide, e.g. apt-get install $3"; }',
 ].join('\n');
 
@@ -78,7 +80,7 @@ const SCRIPTS: Record<PackageManager, string> = {
   ].join('\n'),
   npm: [
     'need npm npm npm',
-    `export npm_config_cache=${BUILD_HOME}/npm-cache npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false npm_config_loglevel=warn`,
+    `export npm_config_cache=${BUILD_HOME}/npm-cache npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false npm_config_loglevel=warn npm_config_fetch_retries=1`,
     // npm reads its proxy from its own config, not from HTTP(S)_PROXY.
     'export npm_config_proxy="${HTTP_PROXY:-}" npm_config_https_proxy="${HTTPS_PROXY:-}"',
     '[ -n "${HANGAR_NPM_REGISTRY:-}" ] && export npm_config_registry="$HANGAR_NPM_REGISTRY"',

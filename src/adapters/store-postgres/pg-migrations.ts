@@ -105,10 +105,20 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       UPDATE api_keys SET status = 'inactive' WHERE revoked_at IS NOT NULL;
     `,
   },
+  {
+    // Package layer builds (issue 15), as SQLite migration 11.
+    version: 6,
+    sql: `
+      CREATE TABLE package_layers (
+        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
+        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at BIGINT);
+      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
+    `,
+  },
 ];
 
 /** The tables `hangar db migrate-to-postgres` copies, parents before children (no foreign keys, but a reader expects that order). */
 export const PORTABLE_TABLES = [
   'workspaces', 'api_keys', 'agents', 'agent_versions', 'environments', 'sessions', 'events', 'files', 'output_captures',
-  'environment_keys', 'work_items', 'work_pollers', 'vaults', 'vault_credentials', 'key_check', 'idempotency_keys',
+  'environment_keys', 'work_items', 'work_pollers', 'vaults', 'vault_credentials', 'key_check', 'idempotency_keys', 'package_layers',
 ] as const;

@@ -6,6 +6,7 @@ import { PgDb, isUniqueError, type PgDbOptions, type Row } from './pg-db.ts';
 import { PgSessionRepo } from './pg-session-repo.ts';
 import { PgVaultRepo } from './pg-vault-repo.ts';
 import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
+import { PgPackageLayerRepo } from './pg-package-layer-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import { PgWorkspaceRepo } from './pg-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
@@ -29,6 +30,7 @@ export class PgStore implements Store {
   readonly work: PgWorkRepo;
   readonly environmentKeys: PgEnvironmentKeyRepo;
   readonly idempotency: PgIdempotencyRepo;
+  readonly packageLayers: PgPackageLayerRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -42,6 +44,7 @@ export class PgStore implements Store {
     this.work = new PgWorkRepo(db);
     this.environmentKeys = new PgEnvironmentKeyRepo(db);
     this.idempotency = new PgIdempotencyRepo(db);
+    this.packageLayers = new PgPackageLayerRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

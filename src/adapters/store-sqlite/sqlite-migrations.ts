@@ -137,4 +137,15 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       UPDATE api_keys SET status = 'inactive' WHERE revoked_at IS NOT NULL;
     `,
   },
+  {
+    // Package layer builds (issue 15): one row per distinct package list (the layer key), built
+    // once under a lease; the layer's files live under <data dir>/package-layers/<key>.
+    version: 11,
+    sql: `
+      CREATE TABLE package_layers (
+        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
+        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at INTEGER);
+      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
+    `,
+  },
 ];

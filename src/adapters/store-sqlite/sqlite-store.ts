@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
+import { SqlitePackageLayerRepo } from './sqlite-package-layer-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
@@ -36,6 +37,7 @@ export class SqliteStore implements Store {
   readonly work: SqliteWorkRepo;
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
   readonly idempotency: SqliteIdempotencyRepo;
+  readonly packageLayers: SqlitePackageLayerRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
     this.work = new SqliteWorkRepo(this);
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
     this.idempotency = new SqliteIdempotencyRepo(this);
+    this.packageLayers = new SqlitePackageLayerRepo(this);
   }
 
   /**

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { UniqueViolation, type Json, type Store } from '../../ports/store.ts';
 import { isoAt } from '../../ports/clock.ts';
-import { conflict, notFound } from '../../protocol/errors.ts';
+import { conflict, invalidRequest, notFound } from '../../protocol/errors.ts';
 import { hasPrefix, newId } from '../../protocol/ids.ts';
 import { environmentCreateSchema, environmentUpdateSchema } from '../../protocol/environment-schemas.ts';
 import {
@@ -48,16 +48,26 @@ async function writeUnique(write: () => Promise<void>): Promise<void> {
 }
 
 export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { store } = deps;
+  const { store, packages } = deps;
   const now = () => isoAt(deps.clock.now());
+  /** With the package build (`build`) when the server builds layers. */
+  const present = (env: EnvironmentObject) => (packages ? packages.present(env) : env);
+  const checkPackages = (env: EnvironmentObject) => {
+    if (packages) packages.assertInstallable(env.config);
+    else if (env.config.type === 'cloud' && Object.values(env.config.packages).some((l) => Array.isArray(l) && l.length > 0)) {
+      throw invalidRequest('config.packages: this server does not install packages');
+    }
+  };
 
   app.post('/v1/environments', async (req) => {
     const env = createEnvironment(parseWith(environmentCreateSchema, req.body), { id: newId('env'), now: now() });
+    checkPackages(env);
     await writeUnique(() => store.environments.insert(asJson(env), req.principal.workspaceId));
-    return env;
+    await packages?.request(env);
+    return present(env);
   });
 
-  app.get<IdParams>('/v1/environments/:id', async (req) => loadEnvironment(store, req.params.id));
+  app.get<IdParams>('/v1/environments/:id', async (req) => present(await loadEnvironment(store, req.params.id)));
 
   // Read-modify-write without a version check: environment updates are last-write-wins (the API
   // offers no optimistic `version` for them) and only affect containers started afterwards.
@@ -65,15 +75,19 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
     const params = parseWith(environmentUpdateSchema, req.body);
     const current = await loadEnvironment(store, req.params.id);
     const { environment, changed } = updateEnvironment(current, params, { now: now() });
+    if (params.config != null) checkPackages(environment);
     if (changed) await writeUnique(() => store.environments.update(asJson(environment)));
-    return environment;
+    // Naming packages again retries a failed build of that list.
+    if (params.config != null) await packages?.request(environment);
+    return present(environment);
   });
 
   app.get('/v1/environments', async (req) => {
     const q = queryOf(req);
     const page = pageParams(q, { order: 'desc' });
     const result = await store.environments.list({ ...page, includeArchived: queryBool(q, 'include_archived') ?? false, workspaceId: req.principal.workspaceId });
-    return pageBody(result, page.order);
+    const data = await Promise.all(result.data.map((e) => present(e as unknown as EnvironmentObject)));
+    return pageBody({ ...result, data: data as unknown as typeof result.data }, page.order);
   });
 
   // Deleting an environment that sessions still reference is allowed: those sessions keep their
@@ -88,6 +102,6 @@ export function registerEnvironmentRoutes(app: FastifyInstance, deps: AppDeps): 
     const current = await loadEnvironment(store, req.params.id);
     const archived = archiveEnvironment(current, { now: now() });
     if (archived !== current) await store.environments.update(asJson(archived));
-    return archived;
+    return present(archived);
   });
 }

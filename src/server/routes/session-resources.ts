@@ -1,6 +1,7 @@
-// HTTP routes of session resources (§4.6): list, add (`file` only), retrieve, delete, and the
-// github token rotation (400 until github_repository resources exist). Resources live in the
-// session row's `resources` array, so the session object and these endpoints always agree.
+// HTTP routes of session resources (§4.6): list, add (`file` only, as the SDK's add params), retrieve,
+// delete, and the github token rotation (the new token is sealed into the session's hidden token
+// field and the resource's `updated_at` moves, so the next clone attempt uses it). Resources live
+// in the session row's `resources` array, so the session object and these endpoints always agree.
 // A change made while a sandbox runs takes effect when the next sandbox is provisioned.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -10,13 +11,17 @@ import { isoAt } from '../../ports/clock.ts';
 import { invalidRequest, notFound } from '../../protocol/errors.ts';
 import { hasPrefix } from '../../protocol/ids.ts';
 import { assertMountPathFree, mountPathsOf, type FileResource } from '../../domain/files.ts';
+import { REPOSITORY_TOKENS_FIELD } from '../../domain/repositories.ts';
 import { pageBody, pageParams, parseWith, queryOf } from '../http.ts';
 import { assertOwned } from '../workspace-scope.ts';
 
 type SessionParams = { Params: { id: string } };
 type ResourceParams = { Params: { id: string; resourceId: string } };
 
-const NOT_YET = ['github_repository', 'memory_store'];
+const NOT_ADDABLE: Record<string, string> = {
+  github_repository: 'github_repository resources can only be given at session create (resources add takes file resources)',
+  memory_store: 'memory_store session resources are not supported by this server yet',
+};
 
 const addFileSchema = z.object({
   type: z.literal('file', { error: 'type: only "file" resources can be added to a session' }),
@@ -73,9 +78,7 @@ export function registerSessionResourceRoutes(app: FastifyInstance, deps: AppDep
 
   app.post<SessionParams>('/v1/sessions/:id/resources', async (req) => {
     const type = (req.body as { type?: unknown } | undefined)?.type;
-    if (typeof type === 'string' && NOT_YET.includes(type)) {
-      throw invalidRequest(`${type} session resources are not supported by this server yet`);
-    }
+    if (typeof type === 'string' && NOT_ADDABLE[type]) throw invalidRequest(NOT_ADDABLE[type]);
     const params = parseWith(addFileSchema, req.body);
     await assertOwned(store, req.principal.workspaceId, 'file', params.file_id, (id) => notFound(`file ${id} not found`));
     const row = await loadSession(req.params.id);
@@ -93,11 +96,28 @@ export function registerSessionResourceRoutes(app: FastifyInstance, deps: AppDep
     findResource(await loadSession(req.params.id), req.params.resourceId));
 
   app.post<ResourceParams>('/v1/sessions/:id/resources/:resourceId', async (req) => {
-    parseWith(rotateSchema, req.body);
+    const { authorization_token: token } = parseWith(rotateSchema, req.body);
     const row = await loadSession(req.params.id);
     const resource = findResource(row, req.params.resourceId);
     assertWritable(row);
-    throw invalidRequest(`authorization_token can only be rotated on github_repository resources; ${resource.id} is a ${String(resource.type)} resource`);
+    if (resource.type !== 'github_repository' || !deps.repositories) {
+      throw invalidRequest(`authorization_token can only be rotated on github_repository resources; ${resource.id} is a ${String(resource.type)} resource`);
+    }
+    const sealed = await deps.repositories.seal(String(resource.id), token);
+    const at = now();
+    let updated: Resource | undefined;
+    const result = await store.sessions.commit(row.session.id, (current) => {
+      assertWritable(current);
+      const list = resourcesOf(current);
+      const i = list.findIndex((r) => r.id === resource.id);
+      if (i < 0) throw notFound(`resource ${resource.id} not found in session ${row.session.id}`);
+      updated = { ...list[i], updated_at: at };
+      const tokens = { ...((current.session[REPOSITORY_TOKENS_FIELD] ?? {}) as Record<string, string>), [String(resource.id)]: sealed };
+      const resources = list.map((r, j) => (j === i ? updated! : r));
+      return { now: at, patch: { fields: { resources, [REPOSITORY_TOKENS_FIELD]: tokens, updated_at: at } } };
+    });
+    if (!result || !updated) throw notFound(`session ${row.session.id} not found`);
+    return updated;
   });
 
   app.delete<ResourceParams>('/v1/sessions/:id/resources/:resourceId', async (req) => {
