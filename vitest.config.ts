@@ -9,7 +9,7 @@ const pgConformance = process.env.HANGAR_TEST_PG_CONFORMANCE === '1';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'console/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', ...(pgConformance ? [] : ['test/conformance/postgres/**'])],
     testTimeout: 30_000,
     hookTimeout: 30_000,
