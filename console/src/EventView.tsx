@@ -36,7 +36,7 @@ function Row({ event, title, children }: { event: Json; title: React.ReactNode; 
     <li className={`ev ev-${kind}`} data-type={event.type} data-id={event.id}>
       <div className="ev-head">
         <span className="ev-title">{title}</span>
-        <span className="ev-meta">
+        <span className="ev-when">
           {event.session_thread_id ? <span className="tag">{String(event.session_thread_id).slice(0, 14)}</span> : null}
           <time>{time(event.processed_at ?? event.created_at)}</time>
         </span>
