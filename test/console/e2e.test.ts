@@ -189,6 +189,62 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     await ctx.close();
   });
 
+  it('interrupts a running turn', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId });
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('[data-conn="live"]').waitFor();
+    up.script({ content: [{ type: 'text', text: 'This answer never finishes' }], hang: true });
+    await page.getByLabel('message').fill('take your time');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('li[data-type="span.model_request_start"]').waitFor();
+    const interrupt = page.getByRole('button', { name: 'Interrupt' });
+    await expect.poll(() => interrupt.isEnabled(), { timeout: WAIT }).toBe(true);
+    await interrupt.click();
+    await page.locator('li[data-type="user.interrupt"]').waitFor();
+    await page.locator('li[data-type="session.status_idle"]').waitFor();
+    expect(await interrupt.isDisabled()).toBe(true);
+    await shot(page, '4-interrupted');
+    await ctx.close();
+  });
+
+  it('shows a team session\'s threads and each thread\'s own timeline', async () => {
+    const researcher = await h.client.beta.agents.create({ name: 'researcher', model: MODEL, system: 'You research.' });
+    const lead = await h.client.beta.agents.create({ name: 'lead', model: MODEL, system: 'You lead.', multiagent: { type: 'coordinator', agents: [researcher.id] } as never });
+    up.setResponder((req) => {
+      const sys = JSON.stringify(req.body.system ?? '');
+      if (sys.includes('You research.')) return { content: [{ type: 'text', text: 'facts: 42' }] };
+      const all = JSON.stringify(req.body.messages);
+      if (!all.includes('send_to_agent')) return { content: [{ type: 'tool_use', name: 'send_to_agent', input: { agent_name: 'researcher', message: 'find facts' } }], stop_reason: 'tool_use' };
+      if (all.includes('facts: 42')) return { content: [{ type: 'text', text: 'final: 42' }] };
+      return { content: [{ type: 'text', text: 'waiting for the report' }] };
+    });
+    try {
+      const s = await h.client.beta.sessions.create({ agent: lead.id, environment_id: envId, title: 'team' });
+      const { ctx, page } = await signedIn();
+      await page.goto(`${h.url}/console/sessions/${s.id}`);
+      await page.locator('[data-conn="live"]').waitFor();
+      await h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
+      await page.locator('li[data-type="session.thread_created"]', { hasText: 'researcher' }).waitFor();
+      await page.locator('li[data-type="agent.thread_message_sent"]', { hasText: 'find facts' }).waitFor();
+      await page.locator('li[data-type="agent.thread_message_received"]', { hasText: 'facts: 42' }).waitFor();
+      await page.locator('li[data-type="agent.message"]', { hasText: 'final: 42' }).waitFor();
+      const tabs = page.getByRole('tablist', { name: 'threads' });
+      await tabs.getByRole('tab', { name: /researcher/ }).click();
+      expect(page.url()).toContain('thread=sthr_');
+      // The child's own trace: its input and its answer, not the coordinator's conversation.
+      await page.locator('li[data-type="agent.message"]', { hasText: 'facts: 42' }).waitFor();
+      expect(await page.locator('li[data-type="agent.message"]', { hasText: 'final: 42' }).count()).toBe(0);
+      await shot(page, '5-thread');
+      await tabs.getByRole('tab', { name: /Primary/ }).click();
+      await page.locator('li[data-type="agent.message"]', { hasText: 'final: 42' }).waitFor();
+      await ctx.close();
+    } finally {
+      up.setResponder(null);
+    }
+  });
+
   it('diffs two agent versions side by side', async () => {
     const agent = await h.client.beta.agents.create({ name: 'differ', model: MODEL, system: 'You answer in one sentence.' });
     await h.client.beta.agents.update(agent.id, { version: agent.version, system: 'You answer in two sentences.' } as never);
