@@ -6,6 +6,7 @@ import { useState } from 'react';
 import type { Json } from './api.ts';
 import { contentText, type Derived, type Preview } from './timeline.ts';
 import { cost, pretty, time, tokens } from './format.ts';
+import { Markdown } from './Markdown.tsx';
 
 export interface Steering {
   confirm(toolUse: Json, result: 'allow' | 'deny', denyMessage?: string): Promise<void>;
@@ -162,7 +163,7 @@ export function EventView({ event, derived, steering }: Props) {
   const t = String(event.type);
   switch (t) {
     case 'user.message':
-      return <Row event={event} title="You">{<Text text={contentText(event.content)} />}</Row>;
+      return <Row event={event} title="You"><Markdown text={contentText(event.content)} /></Row>;
     case 'system.message':
       return <Row event={event} title="System message"><Text text={contentText(event.content)} /></Row>;
     case 'user.interrupt':
@@ -186,7 +187,7 @@ export function EventView({ event, derived, steering }: Props) {
         </Row>
       );
     case 'agent.message':
-      return <Row event={event} title="Agent"><Text text={contentText(event.content)} /></Row>;
+      return <Row event={event} title="Agent"><Markdown text={contentText(event.content)} /></Row>;
     case 'agent.thinking':
       return <Row event={event} title={<span className="sub">thinking…</span>} />;
     case 'agent.tool_use':
@@ -196,7 +197,7 @@ export function EventView({ event, derived, steering }: Props) {
     case 'agent.thread_message_sent':
       return <Row event={event} title={<>→ message to <b>{String(event.to_agent_name ?? event.to_session_thread_id)}</b></>}><Text text={contentText(event.content)} /></Row>;
     case 'agent.thread_message_received':
-      return <Row event={event} title={<>← message from <b>{String(event.from_agent_name ?? event.from_session_thread_id)}</b></>}><Text text={contentText(event.content)} /></Row>;
+      return <Row event={event} title={<>← message from <b>{String(event.from_agent_name ?? event.from_session_thread_id)}</b></>}><Markdown text={contentText(event.content)} /></Row>;
     case 'agent.thread_context_compacted':
       return <Row event={event} title="Context compacted" />;
     case 'session.status_running':

@@ -213,3 +213,27 @@ describe('event rendering', () => {
     expect(renderToStaticMarkup(createElement(PreviewView, { preview: { id: 'p', type: 'agent.message', text: 'partial te' } }))).toContain('partial te');
   });
 });
+
+describe('markdown in messages', () => {
+  const md = (t: string) => renderToStaticMarkup(createElement(EventView, { event: ev('m', 'agent.message', { content: text(t) }), derived: derive([]) }));
+
+  it('renders headings, emphasis, lists, code and tables as elements', () => {
+    const out = md('# Title\n\nSome **bold** and *em* and `a<b`.\n\n- one\n- two\n\n```\nx = 1 < 2\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |');
+    expect(out).toContain('<h3>Title</h3>');
+    expect(out).toContain('<strong>bold</strong>');
+    expect(out).toContain('<em>em</em>');
+    expect(out).toContain('<code>a&lt;b</code>');
+    expect(out).toContain('<ul><li>one</li><li>two</li></ul>');
+    expect(out).toContain('x = 1 &lt; 2');
+    expect(out).toContain('<th>a</th>');
+  });
+
+  it('never emits the agent\'s HTML or unsafe links', () => {
+    const out = md('<script>alert(1)</script>\n\nhi <img src=x onerror=alert(1)> [click](javascript:alert(1)) [ok](https://example.com) ![pic](https://example.com/p.png) & "quotes"');
+    expect(out).not.toMatch(/<script|<img|javascript:/);
+    expect(out).toContain('&lt;script&gt;');
+    expect(out).toContain('<a href="https://example.com" target="_blank" rel="noreferrer noopener">ok</a>');
+    expect(out).toContain('[image: pic]');
+    expect(out).toContain('&amp; &quot;quotes&quot;');
+  });
+});
