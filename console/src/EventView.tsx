@@ -2,7 +2,7 @@
 // calls with their input, confirmation and result, MCP and custom calls, thread events, errors,
 // status changes, spans with model usage, outcome evaluations, usage and budget, workflow runs.
 // A type it does not know renders as its raw JSON, so a new server event never breaks the page.
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import type { Json } from './api.ts';
 import { contentText, type Derived, type Preview } from './timeline.ts';
 import { cost, pretty, time, tokens } from './format.ts';
@@ -246,6 +246,19 @@ export function EventView({ event, derived, steering }: Props) {
       return <Row event={event} title={<>Event <code>{t}</code></>}><Code value={event} /></Row>;
   }
 }
+
+const rowState = (p: Props) => {
+  const id = p.event.id;
+  return [p.derived.results.get(id), p.derived.confirmations.get(id), p.derived.pending.some((e) => e.id === id)];
+};
+
+/** Rows re-render only when their own event, result, confirmation or pending state change (not on previews or other rows' events). */
+export const MemoEventView = memo(EventView, (a, b) => {
+  if (a.event !== b.event || a.steering !== b.steering) return false;
+  const x = rowState(a);
+  const y = rowState(b);
+  return x.every((v, i) => v === y[i]);
+});
 
 export function PreviewView({ preview }: { preview: Preview }) {
   return (

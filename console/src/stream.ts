@@ -1,6 +1,7 @@
 // Live events of a session (or one of its threads) over SSE, read with fetch so the API key travels
-// in a header (EventSource cannot send one). The stream has no replay: it is opened first, then the
-// history is listed, and the timeline reducer dedupes by event id. A dropped stream reconnects with
+// in a header (EventSource cannot send one). The stream has no replay: the history is listed again
+// once it is open (a first listing runs meanwhile, to show something early), and the timeline
+// reducer dedupes by event id. A dropped stream reconnects with
 // backoff and lists the history again; it ends for good after session.status_terminated/deleted.
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { all, headers, type Json } from './api.ts';
@@ -35,6 +36,16 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
     while (!ctrl.signal.aborted) {
       h.onState(attempt === 0 ? 'connecting' : 'reconnecting');
       let ended = false;
+      const listHistory = () => all(p.history, { limit: 1000 }, 50).then((events) => {
+        // A stopped follower (the page moved to another thread) reports nothing more.
+        if (ctrl.signal.aborted) return events;
+        h.onHistory(events);
+        if (events.some((e) => FINAL.has(e.type))) ended = true;
+        return events;
+      });
+      // The history is listed at once (shown while the stream connects) and again once the stream
+      // is open, so nothing emitted between the two listings is missed; the reducer dedupes.
+      const early = listHistory().catch(() => undefined);
       try {
         const res = await fetch(`${p.stream}?event_deltas[]=agent.message`, { headers: { ...headers(), accept: 'text/event-stream' }, signal: ctrl.signal });
         if (!res.ok || !res.body) {
@@ -48,12 +59,7 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
           return;
         }
         const reader = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
-        // History after the stream is open, so nothing falls between the two.
-        const history = all(p.history, { limit: 1000 }, 50).then((events) => {
-          h.onHistory(events);
-          if (events.some((e) => FINAL.has(e.type))) ended = true;
-          h.onState(ended ? 'ended' : 'live');
-        });
+        const history = early.then(() => listHistory()).then(() => h.onState(ended ? 'ended' : 'live'));
         history.catch((err) => h.onState('reconnecting', String(err?.message ?? err)));
         attempt = 0;
         for (;;) {
@@ -70,6 +76,7 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
             h.onState('reconnecting', String(event?.error?.message ?? 'stream error'));
             break;
           }
+          if (ctrl.signal.aborted) return;
           h.onEvent(event);
           if (FINAL.has(String(event.type))) ended = true;
         }

@@ -21,6 +21,8 @@ export interface TimelineState {
 export type TimelineAction =
   | { type: 'history'; events: Json[] }
   | { type: 'event'; event: Json }
+  /** Several live events at once (the page batches what arrives within one animation frame). */
+  | { type: 'events'; events: Json[] }
   | { type: 'reset' };
 
 export const emptyTimeline = (): TimelineState => ({ events: [], ids: new Set(), previews: new Map() });
@@ -43,37 +45,45 @@ export function timelineReducer(state: TimelineState, action: TimelineAction): T
       for (const e of events) previews.delete(e.id);
       return { events, ids: new Set(events.map((e) => e.id)), previews };
     }
-    case 'event': {
-      const e = action.event;
-      if (!e || typeof e.type !== 'string') return state;
-      if (e.type === 'event_start') {
-        const inner = e.event as Json | undefined;
-        if (!inner?.id || state.ids.has(inner.id) || state.previews.has(inner.id)) return state;
-        const previews = new Map(state.previews);
-        previews.set(inner.id, { id: inner.id, type: String(inner.type), text: '' });
-        return { ...state, previews };
-      }
-      if (e.type === 'event_delta') {
-        const prev = state.previews.get(String(e.event_id));
-        const text = e.delta?.content?.text;
-        if (!prev || typeof text !== 'string') return state;
-        const previews = new Map(state.previews);
-        previews.set(prev.id, { ...prev, text: prev.text + text });
-        return { ...state, previews };
-      }
-      // Stream-only events without an id (none persisted) are ignored; persisted ones are deduped.
-      if (typeof e.id !== 'string') return state;
-      if (e.id !== '' && state.ids.has(e.id)) return state;
-      const ids = new Set(state.ids);
-      ids.add(e.id);
-      let previews = state.previews;
-      if (previews.has(e.id)) {
-        previews = new Map(previews);
-        previews.delete(e.id);
-      }
-      return { events: [...state.events, e], ids, previews };
-    }
+    case 'events':
+      return applyLive(state, action.events);
+    case 'event':
+      return applyLive(state, [action.event]);
   }
+}
+
+/** Applies live events in order, copying the state's collections at most once. */
+function applyLive(state: TimelineState, incoming: Json[]): TimelineState {
+  let events: Json[] | undefined;
+  let ids: Set<string> | undefined;
+  let previews: Map<string, Preview> | undefined;
+  const prev = () => (previews ??= new Map(state.previews));
+  for (const e of incoming) {
+    if (!e || typeof e.type !== 'string') continue;
+    const seen = ids ?? state.ids;
+    const pv = previews ?? state.previews;
+    if (e.type === 'event_start') {
+      const inner = e.event as Json | undefined;
+      if (!inner?.id || seen.has(inner.id) || pv.has(inner.id)) continue;
+      prev().set(inner.id, { id: inner.id, type: String(inner.type), text: '' });
+      continue;
+    }
+    if (e.type === 'event_delta') {
+      const p = pv.get(String(e.event_id));
+      const text = e.delta?.content?.text;
+      if (!p || typeof text !== 'string') continue;
+      prev().set(p.id, { ...p, text: p.text + text });
+      continue;
+    }
+    // Frames without an id (not persisted events) are ignored; persisted ones are deduped.
+    if (typeof e.id !== 'string') continue;
+    if (e.id !== '' && seen.has(e.id)) continue;
+    (ids ??= new Set(state.ids)).add(e.id);
+    (events ??= [...state.events]).push(e);
+    if (pv.has(e.id)) prev().delete(e.id);
+  }
+  if (!events && !previews) return state;
+  return { events: events ?? state.events, ids: ids ?? state.ids, previews: previews ?? state.previews };
 }
 
 const TOOL_USES = new Set(['agent.tool_use', 'agent.mcp_tool_use', 'agent.custom_tool_use']);

@@ -53,6 +53,26 @@ describe('timeline reducer', () => {
     expect(s.previews.size).toBe(0);
   });
 
+  it('applies a batch of live events exactly as one at a time, and keeps the state when nothing changes', () => {
+    const frames: Json[] = [
+      ev('a', 'user.message', { content: text('q') }),
+      { type: 'event_start', event: { type: 'agent.message', id: 'b' } },
+      { type: 'event_delta', event_id: 'b', delta: { content: { type: 'text', text: 'par' } } },
+      { type: 'event_delta', event_id: 'b', delta: { content: { type: 'text', text: 'tial' } } },
+      ev('a', 'user.message'),
+      { type: 'event_start', event: { type: 'agent.message', id: 'c' } },
+      ev('b', 'agent.message', { content: text('partial answer') }),
+    ];
+    const oneByOne = frames.reduce<TimelineState>((st, event) => timelineReducer(st, { type: 'event', event }), emptyTimeline());
+    const batched = timelineReducer(emptyTimeline(), { type: 'events', events: frames });
+    expect(batched.events).toEqual(oneByOne.events);
+    expect([...batched.ids]).toEqual([...oneByOne.ids]);
+    expect([...batched.previews.values()]).toEqual([{ id: 'c', type: 'agent.message', text: '' }]);
+    expect([...oneByOne.previews.values()]).toEqual([...batched.previews.values()]);
+    // Nothing new: the very same state object (React skips the render).
+    expect(timelineReducer(batched, { type: 'events', events: [ev('a', 'user.message'), { type: 'ping' }] })).toBe(batched);
+  });
+
   it('drops a preview when the history brings the final event', () => {
     let s = apply(emptyTimeline(), { type: 'event', event: { type: 'event_start', event: { type: 'agent.message', id: 'sevt_5' } } });
     s = apply(s, { type: 'history', events: [ev('sevt_5', 'agent.message', { content: text('done') })] });

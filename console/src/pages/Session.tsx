@@ -1,12 +1,12 @@
 // A session's page: header (status, agent, usage), a thread picker for multiagent sessions, the
 // live timeline (history + SSE) and steering: send a message, interrupt, approve/deny `ask` tool
 // calls, answer custom tool calls, raise a budget that paused the session.
-import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Link } from 'wouter';
 import { all, get, post, type Json } from '../api.ts';
 import { follow } from '../stream.ts';
 import { derive, emptyTimeline, rows, timelineReducer } from '../timeline.ts';
-import { EventView, PreviewView, type Steering } from '../EventView.tsx';
+import { MemoEventView, PreviewView, type Steering } from '../EventView.tsx';
 import { useLoad, useQuery } from '../hooks.ts';
 import { cost, tokens, when } from '../format.ts';
 import { StatusBadge } from './Sessions.tsx';
@@ -25,14 +25,31 @@ export function SessionPage({ params }: { params: { id: string } }) {
 
   useEffect(() => {
     dispatch({ type: 'reset' });
-    return follow({ sessionId: id, threadId: onThread }, {
-      onHistory: (events) => dispatch({ type: 'history', events }),
+    // Live events are applied once per animation frame: a fast stream renders at most once a frame.
+    let queue: Json[] = [];
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      const events = queue;
+      queue = [];
+      dispatch({ type: 'events', events });
+    };
+    const stop = follow({ sessionId: id, threadId: onThread }, {
+      onHistory: (events) => {
+        if (queue.length) flush();
+        dispatch({ type: 'history', events });
+      },
       onEvent: (event) => {
-        dispatch({ type: 'event', event });
+        queue.push(event);
+        frame ||= requestAnimationFrame(flush);
         if (String(event.type).startsWith('session.status_') || event.type === 'session.usage' || event.type === 'session.updated' || event.type === 'session.thread_created') reloadSession();
       },
       onState: (s, error) => setConn({ state: s, error }),
     });
+    return () => {
+      stop();
+      if (frame) cancelAnimationFrame(frame);
+    };
   }, [id, onThread, reloadSession]);
 
   useEffect(() => {
@@ -45,15 +62,15 @@ export function SessionPage({ params }: { params: { id: string } }) {
   const s = session.data;
   const status = derived.status ?? s?.status;
 
-  const send = (events: Json[]) => post(`/v1/sessions/${encodeURIComponent(id)}/events`, { events });
-  const steering: Steering = {
+  const send = useCallback((events: Json[]) => post(`/v1/sessions/${encodeURIComponent(id)}/events`, { events }), [id]);
+  const steering: Steering = useMemo(() => ({
     confirm: async (use, result, denyMessage) => {
       await send([{ type: 'user.tool_confirmation', tool_use_id: use.id, result, ...(denyMessage ? { deny_message: denyMessage } : {}), ...(use.session_thread_id ? { session_thread_id: use.session_thread_id } : {}) }]);
     },
     answer: async (use, text, isError) => {
       await send([{ type: 'user.custom_tool_result', custom_tool_use_id: use.id, content: [{ type: 'text', text }], ...(isError ? { is_error: true } : {}), ...(use.session_thread_id ? { session_thread_id: use.session_thread_id } : {}) }]);
     },
-  };
+  }), [send]);
 
   const bottom = useRef<HTMLDivElement>(null);
   const [follow_, setFollow] = useState(true);
@@ -98,7 +115,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
       ) : null}
       {derived.pending.length ? <p className="note warn" role="status">{derived.pending.length} tool call{derived.pending.length > 1 ? 's' : ''} waiting for you</p> : null}
       <ol className="timeline" aria-label="timeline" aria-live="polite">
-        {shown.map((e, i) => <EventView key={e.id || `i${i}`} event={e} derived={derived} steering={s?.archived_at ? undefined : steering} />)}
+        {shown.map((e, i) => <MemoEventView key={e.id || `i${i}`} event={e} derived={derived} steering={s?.archived_at ? undefined : steering} />)}
         {[...state.previews.values()].map((p) => <PreviewView key={p.id} preview={p} />)}
       </ol>
       {shown.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
