@@ -245,6 +245,30 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     }
   });
 
+  it('raises the budget of a session paused on it, which resumes the turn', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId, budget: { type: 'limit', max_list_cost: { amount: '10', currency: 'USD' } } } as never);
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('[data-conn="live"]').waitFor();
+    // The first request costs 30 cents (100k input tokens): it finishes, the next one is gated.
+    up.script({ content: [{ type: 'text', text: 'expensive answer' }], usage: { input_tokens: 100_000, output_tokens: 10 } }, { content: [{ type: 'text', text: 'after the raise' }] });
+    await page.getByLabel('message').fill('first');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('li[data-type="agent.message"]', { hasText: 'expensive answer' }).waitFor();
+    await page.locator('li[data-type="session.status_idle"]').first().waitFor();
+    await page.getByLabel('message').fill('second');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByText('Paused: budget reached.').waitFor();
+    await page.getByLabel('new budget in cents').fill('5000');
+    await page.getByRole('button', { name: 'Raise budget' }).click();
+    await page.locator('li[data-type="agent.message"]', { hasText: 'after the raise' }).waitFor();
+    expect((await h.client.beta.sessions.retrieve(s.id)).budget).toMatchObject({ max_list_cost: { amount: '5000' } });
+    await page.getByText('Paused: budget reached.').waitFor({ state: 'detached' });
+    await shot(page, '4-budget-raised');
+    await ctx.close();
+  });
+
   it('diffs two agent versions side by side', async () => {
     const agent = await h.client.beta.agents.create({ name: 'differ', model: MODEL, system: 'You answer in one sentence.' });
     await h.client.beta.agents.update(agent.id, { version: agent.version, system: 'You answer in two sentences.' } as never);

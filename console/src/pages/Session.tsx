@@ -123,7 +123,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
       {s && !s.archived_at && status !== 'terminated' ? (
         <Composer
           running={status === 'running' || status === 'rescheduling'}
-          budgetPaused={derived.stopReason === 'budget_reached'}
+          budgetPaused={derived.stopReason === 'budget_reached' && status === 'idle'}
           onThread={onThread}
           send={send}
           raiseBudget={async (amount) => {
