@@ -10,7 +10,7 @@ const pgConformance = Boolean(process.env.HANGAR_TEST_DATABASE_URL) || process.e
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'console/test/**/*.test.ts'],
     exclude: ['**/node_modules/**', ...(pgConformance ? [] : ['test/conformance/postgres/**'])],
     testTimeout: 30_000,
     hookTimeout: 30_000,

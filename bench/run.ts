@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -24,6 +24,7 @@ import { benchTracing } from './tracing.ts';
 import { benchThreads } from './threads.ts';
 import { benchPostgresStore } from './postgres-store.ts';
 import { benchPostgresNodes } from './postgres-nodes.ts';
+import { benchConsole } from './console.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -65,6 +66,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   // SQLite vs PostgreSQL on one node (HANGAR_TEST_DATABASE_URL, or a throwaway local cluster).
   postgres: () => benchPostgresStore({ turns: 300, warmup: 50, creates: 200, lists: 200, commits: 200, batches: [1, 10, 100] }),
   'postgres-nodes': () => benchPostgresNodes({ turns: 100, interrupts: 30, claims: 100, warmup: 5 }),
+  console: () => benchConsole({ loads: 5, sessions: 50, historyTurns: 50, liveTurns: 20, streamTurns: 3 }),
   throughput: () => benchThroughput({ rates: [50, 100, 200, 400], seconds: Number(process.env.THROUGHPUT_SECONDS ?? 10), turnTimeoutMs: 30_000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
@@ -79,7 +81,7 @@ for (const name of wanted) {
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 // Minutes long (or needing a fresh build), so only run when named.
-const OPT_IN = new Set(['long', 'start', 'memory', 'throughput', 'postgres-nodes']);
+const OPT_IN = new Set(['long', 'start', 'memory', 'throughput', 'postgres-nodes', 'console']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();

@@ -30,6 +30,7 @@ import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
 import { registerRequestTracing } from './http-tracing.ts';
+import { isConsolePath, registerConsoleRoutes } from './routes/console.ts';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -50,6 +51,8 @@ export interface AppOptions {
   /** Failed authentications allowed per source address and window before it is locked out (0 = off). */
   authFailLimit?: number;
   authFailWindowMs?: number;
+  /** The built console (console/dist) served at /console; none = /console answers "not built". */
+  consoleDir?: string;
 }
 
 export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<FastifyInstance> {
@@ -84,7 +87,9 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerRequestLog(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
-    if (PUBLIC_PATHS.has(req.url.split('?')[0]) || presentsMetricsKey(req, deps.metricsKey)) return;
+    const path = req.url.split('?')[0];
+    // The console's static files hold no data; the console itself signs in with an API key.
+    if (PUBLIC_PATHS.has(path) || isConsolePath(path) || presentsMetricsKey(req, deps.metricsKey)) return;
     await authenticate(req, reply);
     const route = { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> };
     authorize(req.principal, route);
@@ -141,5 +146,6 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerModelRoutes(app, deps);
   registerOrganizationRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
+  await registerConsoleRoutes(app, opts.consoleDir);
   return app;
 }

@@ -49,7 +49,8 @@ import { WorkQueue, type WorkQueueOptions } from '../harness/work-queue.ts';
 import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { NO_TRACER, type Tracer } from '../ports/tracer.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { TracingConfig } from './telemetry-config.ts';
@@ -79,6 +80,8 @@ export interface Hangar {
   /** Spans (NO_TRACER when tracing is off) and the `GET /metrics` recorder. */
   tracer: Tracer;
   metrics: Metrics;
+  /** The built console's directory, when there is one (served at /console). */
+  consoleDir: string | undefined;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */
   generatedApiKey: string | undefined;
   listen(): Promise<string>;
@@ -101,6 +104,8 @@ export interface HangarOverrides {
   workQueue?: Partial<WorkQueueOptions>;
   /** The node signal (tests join several in-process nodes to one memory hub). Default: PostgreSQL's with a PostgreSQL store, else a lone memory one. */
   signal?: NodeSignal;
+  /** The built console served at /console (default: the package's console/dist, when it exists). */
+  consoleDir?: string;
 }
 
 export async function createHangar(config: HangarConfig, overrides: HangarOverrides = {}): Promise<Hangar> {
@@ -242,16 +247,18 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     await store.close();
     throw err;
   });
+  const consoleDir = overrides.consoleDir ?? defaultConsoleDir();
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
     store, clock, bus, feed, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories, packages,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
+    consoleDir,
   });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
+    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
@@ -347,6 +354,12 @@ function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Cl
 async function loadTracer(config: TracingConfig, instanceId: string): Promise<Tracer> {
   const { createOtelTracer } = await import('../adapters/tracing-otel/otel-tracer.ts');
   return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId });
+}
+
+/** The package's console/dist (two levels up from src/server/ and from dist/server/), if built. */
+function defaultConsoleDir(): string | undefined {
+  const dir = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+  return existsSync(join(dir, 'index.html')) ? dir : undefined;
 }
 
 function packageVersion(): string {

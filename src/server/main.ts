@@ -1,7 +1,7 @@
 // Entry point of `npm start`: read the environment once, check the data directory, start Hangar,
 // print the start-up block (and a generated key once), and shut down cleanly on SIGINT/SIGTERM.
 // Every start-up failure an operator can fix is one `hangar: …` line on stderr, never a stack.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.ts';
 import { createHangar } from './hangar.ts';
@@ -31,11 +31,10 @@ async function main(): Promise<void> {
     const message = describeListenError(err, config.host, config.port);
     throw message ? new StartupError(message) : err;
   }
-  const consoleDir = `${packageRoot}console/dist`;
   const summary = startupSummary({
     version: packageVersion(), url: address, config, sandbox: hangar.sandbox,
     socat: config.sandbox === 'bwrap' ? commandExists('socat') : true,
-    consoleDir: existsSync(consoleDir) ? consoleDir : undefined,
+    consoleDir: hangar.consoleDir,
   });
   process.stdout.write(`\n${summary.text}\n`);
   if (hangar.generatedApiKey) {

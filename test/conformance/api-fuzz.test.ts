@@ -68,6 +68,7 @@ beforeAll(async () => {
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
+    consolePage: 'console-page',
   });
   db = new DatabaseSync(join(h.dataDir, 'hangar.db'));
   db.exec('PRAGMA busy_timeout = 5000');
@@ -149,6 +150,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/health' },
   { method: 'GET', path: () => '/healthz' },
   { method: 'GET', path: () => '/readyz' },
+  { method: 'GET', path: () => '/console' },
+  { method: 'GET', path: (r) => `/console/${idFor(r, 'consolePage')}` },
   { method: 'POST', path: () => '/v1/agents', body: (r) => ({ name: `a-${Math.floor(r() * 1e6)}`, model: 'claude-sonnet-4-6' }) },
   { method: 'GET', path: () => '/v1/agents' },
   { method: 'GET', path: () => '/v1/models' },

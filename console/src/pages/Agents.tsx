@@ -1,0 +1,100 @@
+// Agents: the list, and an agent's page with its version history and a side-by-side diff between
+// any two versions (chosen in the URL, so a diff can be shared).
+import { Link } from 'wouter';
+import { all, get, type Json } from '../api.ts';
+import { useLoad, useQuery } from '../hooks.ts';
+import { when } from '../format.ts';
+import { sideBySide, versionText } from '../diffview.ts';
+
+export function AgentsPage() {
+  const [q, setQ] = useQuery();
+  const archived = q.get('archived') === '1';
+  const agents = useLoad(() => all<Json>('/v1/agents', { limit: 100, include_archived: archived ? 'true' : undefined }, 10), [archived]);
+  return (
+    <section>
+      <div className="page-head"><h1>Agents</h1></div>
+      <div className="filters"><label className="check"><input type="checkbox" checked={archived} onChange={(e) => setQ({ archived: e.target.checked ? '1' : undefined })} /> archived too</label></div>
+      {agents.error ? <p className="error-text" role="alert">{agents.error}</p> : null}
+      <div className="table-wrap">
+        <table className="list" aria-label="agents">
+          <thead><tr><th>Name</th><th>Model</th><th>Version</th><th>Tools</th><th>Updated</th></tr></thead>
+          <tbody>
+            {(agents.data ?? []).map((a) => (
+              <tr key={a.id}>
+                <td data-label="Name"><Link href={`/agents/${a.id}`}>{a.name}</Link><div className="sub mono">{a.id}</div></td>
+                <td data-label="Model">{a.model?.id ?? a.model}</td>
+                <td data-label="Version">v{a.version}{a.archived_at ? <span className="tag">archived</span> : null}</td>
+                <td data-label="Tools">{(a.tools ?? []).map((t: Json) => t.name ?? t.type).join(', ') || '—'}</td>
+                <td data-label="Updated">{when(a.updated_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {agents.data && agents.data.length === 0 ? <p className="empty">No agents yet.</p> : null}
+    </section>
+  );
+}
+
+export function AgentPage({ params }: { params: { id: string } }) {
+  const id = params.id;
+  const [q, setQ] = useQuery();
+  const agent = useLoad(() => get(`/v1/agents/${encodeURIComponent(id)}`), [id]);
+  const versions = useLoad(() => all<Json>(`/v1/agents/${encodeURIComponent(id)}/versions`, { limit: 100 }, 10), [id]);
+  const list = [...(versions.data ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
+  const latest = list[list.length - 1];
+  const from = q.get('from') ?? (list.length > 1 ? String(list[list.length - 2].version) : '');
+  const to = q.get('to') ?? (latest ? String(latest.version) : '');
+  const a = list.find((v) => String(v.version) === from);
+  const b = list.find((v) => String(v.version) === to);
+  const rows = a && b ? sideBySide(versionText(a), versionText(b)) : [];
+  const changes = rows.filter((r) => r.kind !== 'same').length;
+  return (
+    <section>
+      <div className="page-head">
+        <div>
+          <p className="crumbs"><Link href="/agents">Agents</Link> /</p>
+          <h1>{agent.data?.name ?? id}</h1>
+          <div className="sub mono">{id}</div>
+        </div>
+      </div>
+      {agent.error ? <p className="error-text" role="alert">{agent.error}</p> : null}
+      <h2>Versions</h2>
+      <div className="table-wrap">
+        <table className="list" aria-label="versions">
+          <thead><tr><th>Version</th><th>Model</th><th>Updated</th><th>Compare</th></tr></thead>
+          <tbody>
+            {[...list].reverse().map((v) => (
+              <tr key={v.version}>
+                <td data-label="Version">v{v.version}</td>
+                <td data-label="Model">{v.model?.id ?? v.model}</td>
+                <td data-label="Updated">{when(v.updated_at ?? v.created_at)}</td>
+                <td data-label="Compare">
+                  <button className={`ghost small ${from === String(v.version) ? 'active' : ''}`} onClick={() => setQ({ from: String(v.version) })}>from</button>
+                  <button className={`ghost small ${to === String(v.version) ? 'active' : ''}`} onClick={() => setQ({ to: String(v.version) })}>to</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>Diff</h2>
+      <div className="filters" aria-label="compare versions">
+        <label>From <select aria-label="from version" value={from} onChange={(e) => setQ({ from: e.target.value })}>{list.map((v) => <option key={v.version} value={String(v.version)}>v{v.version}</option>)}</select></label>
+        <label>To <select aria-label="to version" value={to} onChange={(e) => setQ({ to: e.target.value })}>{list.map((v) => <option key={v.version} value={String(v.version)}>v{v.version}</option>)}</select></label>
+        <span className="sub">{a && b ? `${changes} changed line${changes === 1 ? '' : 's'}` : 'pick two versions'}</span>
+      </div>
+      {a && b ? (
+        <div className="diff" role="table" aria-label={`diff v${from} v${to}`}>
+          <div className="diff-row diff-head" role="row"><span role="columnheader">v{from}</span><span role="columnheader">v{to}</span></div>
+          {rows.map((r, i) => (
+            <div key={i} className={`diff-row ${r.kind}`} role="row">
+              <span role="cell" className={r.left === undefined ? 'blank' : r.kind === 'same' ? '' : 'del'}><i>{r.leftNo ?? ''}</i>{r.left ?? ''}</span>
+              <span role="cell" className={r.right === undefined ? 'blank' : r.kind === 'same' ? '' : 'ins'}><i>{r.rightNo ?? ''}</i>{r.right ?? ''}</span>
+            </div>
+          ))}
+        </div>
+      ) : null}
+    </section>
+  );
+}
