@@ -79,6 +79,7 @@ export class PgSessionRepo implements SessionRepo {
       session,
       runningSince: r.running_since === null ? null : Number(r.running_since),
       retryCount: Number(r.retry_count),
+      logRevision: Number(r.log_rev ?? 0),
     };
   }
 
@@ -232,6 +233,7 @@ export class PgSessionRepo implements SessionRepo {
           retryCount: p.retryCount ?? row.retryCount,
         };
       }
+      row = { ...row, logRevision: rev + (logChanged ? 1 : 0) };
       if (p || logChanged) {
         const { status, archived_at, ...data } = row.session;
         const newHead = stored.length ? stored[stored.length - 1].seq : head;
