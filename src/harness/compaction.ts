@@ -57,7 +57,7 @@ export function conversationView(events: StoredEvent[], record: CompactionRecord
 
 export const SUMMARY_OPEN = '<conversation_summary>';
 
-function summaryItem(summary: string): ConversationItem {
+export function summaryItem(summary: string): ConversationItem {
   return {
     role: 'user',
     blocks: [{
@@ -71,9 +71,27 @@ function summaryItem(summary: string): ConversationItem {
 
 export interface RenderedView {
   messages: ModelMessage[];
-  /** Estimated tokens per view item (same order as `view.items`). */
+  /** Estimated tokens per view item (same order as `view.items`). Read-only for callers. */
   itemTokens: number[];
   summaryTokens: number;
+  /** Sum of `itemTokens`. */
+  total: number;
+  /** Blocks of `messages` that already carry a cache breakpoint (the summary's). */
+  cacheMarks: number;
+}
+
+/** A conversation's view and its rendering (see `LogView.render`). */
+export interface RenderedConversation {
+  view: ConversationView;
+  rendered: RenderedView;
+}
+
+/** Renders the conversation under a compaction record (`conversationView` + `renderView`, or a `LogView`'s cache). */
+export type ConversationRenderer = (record: CompactionRecord | undefined, maxToolResultTokens: number) => RenderedConversation;
+
+/** Estimated tokens of the summary turn. */
+export function summaryItemTokens(summary: string): number {
+  return estimateTextTokens((summaryItem(summary).blocks[0] as { text: string }).text) + 4;
 }
 
 /** The view as messages, with each item's token estimate (cached per event and rendering). */
@@ -87,8 +105,8 @@ export function renderView(view: ConversationView, tokens: ItemTokenCache, maxTo
     itemTokens.push(tokens.tokens(`${e.event.id}:${maxToolResultTokens}`, () => item.blocks));
     items.push(item);
   }
-  const summaryTokens = summary ? estimateTextTokens((summary.blocks[0] as { text: string }).text) + 4 : 0;
-  return { messages: assembleMessages(items), itemTokens, summaryTokens };
+  const summaryTokens = view.summary === undefined ? 0 : summaryItemTokens(view.summary);
+  return { messages: assembleMessages(items), itemTokens, summaryTokens, total: itemTokens.reduce((a, b) => a + b, 0), cacheMarks: summary ? 1 : 0 };
 }
 
 /** Share of the window the recent, verbatim part of a compacted conversation may take. */

@@ -14,7 +14,7 @@ import { calibrated, estimateFixedTokens, type ItemTokenCache } from './token-co
 import { toolResultTokenCap } from './tool-result-trim.ts';
 import {
   KEEP_SHARE, PRIMARY_CONVERSATION, contextFields, conversationContext, conversationView, cutPoints, fitCut, nextRecord, planCut,
-  renderView, summaryRequest, summaryTokenCap,
+  renderView, summaryRequest, summaryTokenCap, type ConversationRenderer,
 } from './compaction.ts';
 
 const nextEventId = () => newId('sevt');
@@ -36,8 +36,10 @@ export interface FitInput {
   row: SessionRow;
   log: StoredEvent[];
   limits: ContextLimits;
-  /** Builds the request around the given messages (system prompt, tools, output cap). */
-  build(messages: ModelMessage[]): ModelRequest;
+  /** Builds the request around the given messages (system prompt, tools, output cap); `cacheMarks`: breakpoints they already carry. */
+  build(messages: ModelMessage[], cacheMarks: number): ModelRequest;
+  /** Renders the conversation (a session's `LogView`, which renders only what is new); default: from `log`. */
+  render?: ConversationRenderer;
   /** The provider refused the last attempt as too long: compact even if the estimate says it fits. */
   force?: boolean;
   conversation?: string;
@@ -59,10 +61,12 @@ export async function fitContext(deps: ContextFitDeps, input: FitInput): Promise
   let force = input.force === true;
   for (let round = 0; ; round++) {
     const ctx = conversationContext(row.session, conversation);
-    const view = conversationView(log, ctx.compaction);
-    const rendered = renderView(view, deps.tokens, toolCap);
-    const request = input.build(rendered.messages);
-    const estimate = estimateFixedTokens(request) + rendered.summaryTokens + rendered.itemTokens.reduce((a, b) => a + b, 0);
+    const current = log;
+    const { view, rendered } = input.render
+      ? input.render(ctx.compaction, toolCap)
+      : (() => { const v = conversationView(current, ctx.compaction); return { view: v, rendered: renderView(v, deps.tokens, toolCap) }; })();
+    const request = input.build(rendered.messages, rendered.cacheMarks);
+    const estimate = estimateFixedTokens(request) + rendered.summaryTokens + rendered.total;
     let prompt = calibrated(estimate, ctx.calibration);
     if (!force && prompt + limits.maxOutput > limits.threshold && deps.model.countTokens) {
       // Over by the estimate: the provider's exact count decides whether compaction is needed.

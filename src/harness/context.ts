@@ -125,6 +125,8 @@ export interface RequestOptions extends RenderOptions {
   builtinTools: BuiltinToolCatalog;
   /** The conversation as the model should see it (a compacted view); default: the whole log. */
   messages?: ModelMessage[];
+  /** Blocks of `messages` that already carry a cache breakpoint; default: counted. */
+  cacheMarks?: number;
 }
 
 export function buildModelRequest(agent: AgentSnapshot, log: StoredEvent[], opts: RequestOptions): ModelRequest {
@@ -140,7 +142,7 @@ export function buildModelRequest(agent: AgentSnapshot, log: StoredEvent[], opts
     messages,
     maxTokens: opts.maxTokens,
   };
-  placeCacheBreakpoints(request);
+  placeCacheBreakpoints(request, opts.cacheMarks);
   return request;
 }
 
@@ -151,7 +153,7 @@ export function buildModelRequest(agent: AgentSnapshot, log: StoredEvent[], opts
  * prefix that one wrote), and the end of this one (written for the next). A compacted view marks
  * its summary itself, which stays the same prefix until the next compaction.
  */
-export function placeCacheBreakpoints(request: ModelRequest): void {
+export function placeCacheBreakpoints(request: ModelRequest, existingMarks?: number): void {
   if (request.system.length) {
     const i = request.system.length - 1;
     request.system[i] = { ...request.system[i], cache: true };
@@ -168,9 +170,12 @@ export function placeCacheBreakpoints(request: ModelRequest): void {
       break;
     }
   }
-  const budget = 4 - 1 - messages.reduce((n, m) => n + m.content.filter((b) => b.cache).length, 0);
+  const existing = existingMarks ?? messages.reduce((n, m) => n + m.content.filter((b) => b.cache).length, 0);
+  const budget = 4 - 1 - existing;
+  // The marked message is replaced, not changed: its content may be shared with a cached rendering.
   [...marks].sort((x, y) => y - x).slice(0, Math.max(0, budget)).forEach((m) => {
-    const content = messages[m].content;
+    const content = messages[m].content.slice();
     content[content.length - 1] = { ...content[content.length - 1], cache: true };
+    messages[m] = { ...messages[m], content };
   });
 }

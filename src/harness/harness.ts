@@ -8,7 +8,7 @@ import type { Store } from '../ports/store.ts';
 import type { ModelClient } from '../ports/model.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { SessionLog } from './session-log.ts';
-import { planStep, idlePatch, withoutReservation, withoutStarted, type StepAction } from './planner.ts';
+import { planStep, planFromState, idlePatch, withoutReservation, withoutStarted, type StepAction } from './planner.ts';
 import { runModelStep, recordInterruptedCall, type ModelStepDeps } from './model-step.ts';
 import { backoffMs, failureStatus, sessionErrorType, sleep, type RetryPolicy } from './retry.ts';
 import type { ServerToolRunner, ToolOutcome, ToolRunner, ToolSession } from './tool-runner.ts';
@@ -19,6 +19,7 @@ import { runEvaluation, type GraderDeps } from './grader.ts';
 import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
+import type { LogView } from './log-view.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { NO_TRACER, inSpan } from '../ports/tracer.ts';
 import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-trace.ts';
@@ -292,7 +293,11 @@ export class Harness {
   /** Plans and performs one step (of the whole session, or of one thread of a team). Returns the action taken. */
   private async step(sessionId: string, signal: AbortSignal, scope: StepScope = this.rootScope): Promise<StepAction> {
     const opts = await this.planOptions(sessionId);
-    const committed = await scope.log.commit(sessionId, (row, log) => planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
+    // The session's own scope plans from its log view (current without re-reading the log); a
+    // thread's scope gives no view and plans from its filtered log.
+    const committed = await scope.log.commit(sessionId, (row, log, view) => view
+      ? planFromState(row, view(opts).state(), log, nextEventId, this.deps.clock.now())
+      : planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
     if (action.type === 'model') await this.modelStep(sessionId, signal, scope);
@@ -336,8 +341,10 @@ export class Harness {
   private async modelStep(sessionId: string, signal: AbortSignal, scope: StepScope): Promise<void> {
     const row = await scope.get(sessionId);
     if (!row) return;
-    const log = await scope.read(sessionId);
-    const outcome = await runModelStep(this.modelDeps(scope), sessionId, row, log, signal);
+    // The session's own conversation renders from its log view, only what is new since the last request.
+    const view = scope.threadId === null ? await this.deps.log.view(sessionId, row, await this.planOptions(sessionId)) : undefined;
+    const log = view ? view.events : await scope.read(sessionId);
+    const outcome = await runModelStep(this.modelDeps(scope), sessionId, row, log, signal, view);
     if (outcome.type === 'ok') return;
     const { error, startId } = outcome;
     if (error.kind === 'aborted') {

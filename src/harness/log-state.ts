@@ -32,6 +32,8 @@ export interface LogState {
   outcome: OutcomeState | undefined;
   /** The agent finished a working turn on the active outcome that has not been graded yet. */
   evaluationDue: boolean;
+  /** The log holds a `user.define_outcome` (active or finished). */
+  definesOutcome: boolean;
 }
 
 const TOOL_USE_TYPES = new Set(['agent.tool_use', 'agent.custom_tool_use', 'agent.mcp_tool_use']);
@@ -59,9 +61,23 @@ export function isToolUse(type: string): boolean {
 }
 
 /**
- * Conversational events in the order the model sees them. A queued user message counts from the
- * point it was processed (the next model-request boundary), not from when it was sent.
+ * Where an event sits in the conversation (`conversationOrder` sorts by it, then by seq), or
+ * undefined when it is not conversational or not yet processed. A queued user message counts from
+ * the point it was processed (the next model-request boundary), not from when it was sent. An
+ * outcome defined during a model request moves after that request's answer (`conversationOrder`).
  */
+export function conversationPosition(e: StoredEvent): number | undefined {
+  const t = e.event.type;
+  if (USER_INPUT_TYPES.has(t)) {
+    if (e.event.processed_at === null) return undefined;
+    // `>=`: inputs processed at one boundary share its position and keep their send order.
+    return e.processedSeq !== null && e.processedSeq >= e.seq ? e.processedSeq + 0.5 : e.seq;
+  }
+  if (t === 'user.define_outcome' || ASSISTANT_TYPES.has(t) || RESULT_ID_FIELD[t] || isUserSideItem(e.event)) return e.seq;
+  return undefined;
+}
+
+/** Conversational events in the order the model sees them (see `conversationPosition`). */
 export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
   // An outcome defined while a model request was in flight joins after that request's answer.
   const spans: Array<[number, number]> = [];
@@ -81,14 +97,8 @@ export function conversationOrder(log: StoredEvent[]): StoredEvent[] {
       items.push({ pos: end !== undefined ? end + 0.5 : e.seq, e });
       continue;
     }
-    const t = e.event.type;
-    if (USER_INPUT_TYPES.has(t)) {
-      if (e.event.processed_at === null) continue;
-      // `>=`: inputs processed at one boundary share its position and keep their send order.
-      items.push({ pos: e.processedSeq !== null && e.processedSeq >= e.seq ? e.processedSeq + 0.5 : e.seq, e });
-    } else if (ASSISTANT_TYPES.has(t) || RESULT_ID_FIELD[t] || isUserSideItem(e.event)) {
-      items.push({ pos: e.seq, e });
-    }
+    const pos = conversationPosition(e);
+    if (pos !== undefined) items.push({ pos, e });
   }
   return items.sort((a, b) => a.pos - b.pos || a.e.seq - b.e.seq).map((i) => i.e);
 }
@@ -101,78 +111,117 @@ export interface LogStateOptions {
   remoteTools?: ReadonlySet<string>;
 }
 
-export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): LogState {
-  const remote = opts.remoteTools;
-  const afterAllow = (name: string): OpenToolUse['waitsFor'] => (remote?.has(name) ? 'client' : 'server');
-  const open = new Map<string, OpenToolUse>();
-  const state: LogState = {
-    queuedInputIds: [], pendingInterruptIds: [], danglingSpanId: null, openToolUses: [],
-    lastIdleSeq: 0, lastIdleEventIds: null, inputSinceIdle: false, contextEndsWithUser: false,
-    lastIdleReason: null, outcome: undefined, evaluationDue: false,
-  };
-  for (const { seq, event: e } of log) {
+/**
+ * The facts of `deriveLogState` folded one event at a time, so a caller holding a session's state
+ * (`LogView`) can apply newly committed events instead of re-reading the log. Input that is queued
+ * when folded leaves the queue with `processed` (the store marked it). Outcome facts and the
+ * conversation's last item are not folded: `snapshot` takes them from its caller.
+ */
+export class LogStateFold {
+  private readonly remote: ReadonlySet<string> | undefined;
+  private readonly queued = new Set<string>();
+  private readonly interrupts = new Set<string>();
+  private readonly open = new Map<string, OpenToolUse>();
+  private danglingSpanId: string | null = null;
+  private lastIdleSeq = 0;
+  private lastIdleEventIds: string[] | null = null;
+  private lastIdleReason: string | null = null;
+  private inputSinceIdle = false;
+  /** A `user.define_outcome` is in the log (outcome facts need the whole log). */
+  definesOutcome = false;
+
+  constructor(opts: LogStateOptions = {}) {
+    this.remote = opts.remoteTools;
+  }
+
+  private afterAllow(name: string): OpenToolUse['waitsFor'] {
+    return this.remote?.has(name) ? 'client' : 'server';
+  }
+
+  apply({ seq, event: e }: StoredEvent): void {
     switch (e.type) {
       case 'user.message':
       case 'system.message':
-        if (e.processed_at === null) state.queuedInputIds.push(e.id);
+        if (e.processed_at === null) this.queued.add(e.id);
         break;
       case 'user.interrupt':
-        if (e.processed_at === null) state.pendingInterruptIds.push(e.id);
+        if (e.processed_at === null) this.interrupts.add(e.id);
         break;
       case 'span.model_request_start':
-        state.danglingSpanId = e.id;
+        this.danglingSpanId = e.id;
         break;
       case 'span.model_request_end':
-        if (state.danglingSpanId === e.model_request_start_id) state.danglingSpanId = null;
+        if (this.danglingSpanId === e.model_request_start_id) this.danglingSpanId = null;
         break;
       case 'session.status_idle': {
-        state.lastIdleSeq = seq;
-        state.inputSinceIdle = false;
+        this.lastIdleSeq = seq;
+        this.inputSinceIdle = false;
         const stop = e.stop_reason as { type: string; event_ids?: string[] };
-        state.lastIdleEventIds = stop.type === 'requires_action' ? [...(stop.event_ids ?? [])] : null;
-        state.lastIdleReason = stop.type;
+        this.lastIdleEventIds = stop.type === 'requires_action' ? [...(stop.event_ids ?? [])] : null;
+        this.lastIdleReason = stop.type;
         break;
       }
       case 'user.define_outcome':
-        state.inputSinceIdle = true;
+        this.definesOutcome = true;
+        this.inputSinceIdle = true;
         break;
       case 'user.tool_confirmation': {
-        const use = open.get(e.tool_use_id as string);
+        const use = this.open.get(e.tool_use_id as string);
         // A deny is answered by the harness with an error result; allow makes the call runnable.
         if (use && use.waitsFor === 'confirmation') {
           if (e.result === 'deny') {
             use.waitsFor = 'server'; // the harness answers a denial itself, wherever the tool runs
             use.denied = { message: (e.deny_message as string | null | undefined) ?? null };
           } else {
-            use.waitsFor = use.type === 'agent.tool_use' ? afterAllow(use.name) : 'server';
+            use.waitsFor = use.type === 'agent.tool_use' ? this.afterAllow(use.name) : 'server';
           }
         }
-        state.inputSinceIdle = true;
+        this.inputSinceIdle = true;
         break;
       }
       default:
         if (TOOL_USE_TYPES.has(e.type)) {
           const waitsFor: OpenToolUse['waitsFor'] = e.type === 'agent.custom_tool_use' ? 'client'
             : e.evaluated_permission === 'ask' ? 'confirmation'
-            : e.type === 'agent.tool_use' && e.evaluated_permission === 'allow' ? afterAllow(String(e.name))
+            : e.type === 'agent.tool_use' && e.evaluated_permission === 'allow' ? this.afterAllow(String(e.name))
             : 'server';
-          open.set(e.id, { id: e.id, type: e.type, name: String(e.name), waitsFor });
+          this.open.set(e.id, { id: e.id, type: e.type, name: String(e.name), waitsFor });
         } else {
           const target = resultTarget(e);
           if (target) {
-            open.delete(target);
-            if (e.type.startsWith('user.')) state.inputSinceIdle = true;
+            this.open.delete(target);
+            if (e.type.startsWith('user.')) this.inputSinceIdle = true;
           }
         }
     }
   }
-  state.openToolUses = [...open.values()];
+
+  /** A queued input (or interrupt) was marked processed. */
+  processed(id: string): void {
+    this.queued.delete(id);
+    this.interrupts.delete(id);
+  }
+
+  /** The state as `deriveLogState` reports it; every array and open call is the caller's own copy. */
+  snapshot(last: StoredEvent | undefined, outcome: OutcomeState | undefined): LogState {
+    const state: LogState = {
+      queuedInputIds: [...this.queued], pendingInterruptIds: [...this.interrupts], danglingSpanId: this.danglingSpanId,
+      openToolUses: [...this.open.values()].map((u) => ({ ...u, ...(u.denied ? { denied: { ...u.denied } } : {}) })),
+      lastIdleSeq: this.lastIdleSeq, lastIdleEventIds: this.lastIdleEventIds ? [...this.lastIdleEventIds] : null,
+      inputSinceIdle: this.inputSinceIdle, contextEndsWithUser: false, lastIdleReason: this.lastIdleReason,
+      outcome, evaluationDue: false, definesOutcome: this.definesOutcome,
+    };
+    state.contextEndsWithUser = last !== undefined && !ASSISTANT_TYPES.has(last.event.type);
+    const o = outcome;
+    state.evaluationDue = o !== undefined && o.danglingStartId === null && last !== undefined &&
+      ASSISTANT_TYPES.has(last.event.type) && last.seq > o.definedSeq;
+    return state;
+  }
+}
+
+export function deriveLogState(log: StoredEvent[], opts: LogStateOptions = {}): LogState {
+  const fold = new LogStateFold(opts);
+  for (const e of log) fold.apply(e);
   const convo = conversationOrder(log);
-  const last = convo[convo.length - 1];
-  state.contextEndsWithUser = last !== undefined && !ASSISTANT_TYPES.has(last.event.type);
-  state.outcome = activeOutcome(log);
-  const o = state.outcome;
-  state.evaluationDue = o !== undefined && o.danglingStartId === null && last !== undefined &&
-    ASSISTANT_TYPES.has(last.event.type) && last.seq > o.definedSeq;
-  return state;
+  return fold.snapshot(convo[convo.length - 1], fold.definesOutcome ? activeOutcome(log) : undefined);
 }

@@ -17,6 +17,7 @@ import { contextLimits, type ContextLimits, type ContextLimitsLookup } from './c
 import { ItemTokenCache, recalibrate, reportedPromptTokens } from './token-count.ts';
 import { fitContext, type ContextFitDeps } from './context-fit.ts';
 import { contextFields, conversationContext } from './compaction.ts';
+import type { LogView } from './log-view.ts';
 
 export interface ModelStepDeps {
   log: Pick<SessionLog, 'commit' | 'preview'>;
@@ -134,7 +135,12 @@ function answerEvents(f: EventFactory, agent: AgentSnapshot, blocks: ModelOutput
   return { events, denials };
 }
 
-export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: SessionRow, log: StoredEvent[], signal: AbortSignal): Promise<ModelStepOutcome> {
+/**
+ * `view`: the session's `LogView` (kept current by the session log's commits), which renders only
+ * the conversation items that are new since the previous request; without one the request is built
+ * from `log`.
+ */
+export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: SessionRow, log: StoredEvent[], signal: AbortSignal, view?: LogView): Promise<ModelStepOutcome> {
   const agent = row.session.agent as unknown as AgentSnapshot;
   let server;
   try {
@@ -155,7 +161,8 @@ export async function runModelStep(deps: ModelStepDeps, sessionId: string, row: 
   for (let overflows = 0; ; overflows++) {
     const fit = await fitContext(fitDeps, {
       sessionId, row: current, log: currentLog, limits, force, signal,
-      build: (messages) => buildModelRequest(agent, currentLog, { maxTokens: limits.maxOutput, builtinTools: () => catalog, messages }),
+      build: (messages, cacheMarks) => buildModelRequest(agent, currentLog, { maxTokens: limits.maxOutput, builtinTools: () => catalog, messages, cacheMarks }),
+      render: view ? (record, cap) => view.render(record, cap, fitDeps.tokens) : undefined,
     });
     if (fit.type === 'gone') return { type: 'ok' };
     if (fit.type === 'failed') return fit;

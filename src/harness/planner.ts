@@ -3,7 +3,7 @@
 // what the harness must do next. The harness commits the plan atomically, then performs the action.
 import type { CommitPlan, SessionPatch, SessionRow, StoredEvent } from '../ports/store.ts';
 import { EventFactory, ZERO_MODEL_USAGE } from '../domain/session-events.ts';
-import { deriveLogState, type LogStateOptions, type OpenToolUse } from './log-state.ts';
+import { deriveLogState, type LogState, type LogStateOptions, type OpenToolUse } from './log-state.ts';
 import { isoAt } from '../ports/clock.ts';
 import { budgetBlocks, type BudgetFields } from '../domain/budget.ts';
 import { outcomeEvaluations } from '../domain/outcomes.ts';
@@ -69,8 +69,16 @@ function sameIds(a: string[], b: string[] | null): boolean {
 }
 
 export function planStep(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number, opts: LogStateOptions = {}): StepPlan {
-  const plan = planCore(row, log, nextId, nowMs, opts);
-  return withOutcomeFields(plan, row, log);
+  return planFromState(row, deriveLogState(log, opts), () => log, nextId, nowMs);
+}
+
+/**
+ * `planStep` from the log's derived state (a `LogView`'s, kept current without re-reading the log);
+ * `log` is read only when the session has outcomes, whose evaluations the plan keeps in step.
+ */
+export function planFromState(row: SessionRow, s: LogState, log: () => StoredEvent[], nextId: () => string, nowMs: number): StepPlan {
+  const plan = planCore(row, s, nextId, nowMs);
+  return s.definesOutcome ? withOutcomeFields(plan, row, log()) : plan;
 }
 
 /** Keeps `session.outcome_evaluations` in step with the log, in the same commit. */
@@ -84,10 +92,9 @@ function withOutcomeFields(plan: StepPlan, row: SessionRow, log: StoredEvent[]):
   return { ...plan, patch: { ...plan.patch, fields: { ...plan.patch?.fields, outcome_evaluations: evaluations } } };
 }
 
-function planCore(row: SessionRow, log: StoredEvent[], nextId: () => string, nowMs: number, opts: LogStateOptions): StepPlan {
+function planCore(row: SessionRow, s: LogState, nextId: () => string, nowMs: number): StepPlan {
   const now = isoAt(nowMs);
   const f = new EventFactory(nextId, now);
-  const s = deriveLogState(log, opts);
   const status = row.session.status;
   const done = (plan: Omit<StepPlan, 'now' | 'action'> = {}): StepPlan =>
     ({ now, ...plan, action: { type: 'none' }, patch: { ...plan.patch, pendingWake: false } });

@@ -6,6 +6,8 @@ import type { NodeSignal } from '../ports/node-signal.ts';
 import type { CommitPlan, SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import { logTransitions, type InfoLogger } from './lifecycle-log.ts';
 import type { SecretScrubber } from '../domain/secret-scrubber.ts';
+import { LogViews, type LogView } from './log-view.ts';
+import type { LogStateOptions } from './log-state.ts';
 
 /** Told of every commit: what was stored and how long the store took (metrics, span attributes). */
 export type CommitObserver = (sessionId: string, stored: StoredEvent[], durationMs: number) => void;
@@ -21,6 +23,8 @@ export class SessionLog {
   private readonly scrubbers: SessionScrubbers | undefined;
   private readonly observe: CommitObserver | undefined;
   private readonly signal: NodeSignal | undefined;
+  /** Per-session derived log state, advanced by every commit made here. */
+  readonly views = new LogViews();
 
   /**
    * `scrubbers`: every event appended is scrubbed of the session's secrets first, whoever produced
@@ -36,21 +40,48 @@ export class SessionLog {
     this.observe = observe;
   }
 
-  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+  /**
+   * `decide` gets the row, the whole log (read lazily) and the session's `LogView` at this commit's
+   * revision (current without reading the log when this process made the last change; rebuilt from
+   * it otherwise). Views are read-only for `decide`.
+   */
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[], view?: (opts?: LogStateOptions) => LogView) => P) {
     const scrubber = this.scrubbers ? await this.scrubbers(sessionId) : undefined;
+    let before: number | undefined;
+    const viewed = (row: SessionRow, log: () => StoredEvent[]): P => {
+      before = row.logRevision;
+      return decide(row, log, (opts = {}) => this.views.at(sessionId, row.logRevision, opts, log));
+    };
     const scrubbed = scrubber && !scrubber.empty
       ? (row: SessionRow, log: () => StoredEvent[]): P => {
-        const plan = decide(row, log);
+        const plan = viewed(row, log);
         return plan.events ? { ...plan, events: scrubber.value(plan.events) } : plan;
       }
-      : decide;
+      : viewed;
     const started = this.observe ? performance.now() : 0;
     const result = await this.store.sessions.commit(sessionId, scrubbed);
+    if (result) this.views.committed(sessionId, before, result.row.logRevision, result.plan.markProcessed, result.plan.now, result.stored);
     if (result && this.observe) this.observe(sessionId, result.stored, performance.now() - started);
     if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event, seq: e.seq });
     if (result?.stored.length) this.signal?.send({ kind: 'events', sessionId, seq: result.stored[result.stored.length - 1].seq });
     if (result && this.logger) logTransitions(this.logger, sessionId, result.stored);
     return result;
+  }
+
+  /**
+   * The session's `LogView` as of `row` (read just before), without a transaction when this process
+   * holds it current; otherwise rebuilt inside an empty commit, so the log it is built from is the
+   * one at the revision it is labelled with. Undefined when the session is gone.
+   */
+  async view(sessionId: string, row: SessionRow, opts: LogStateOptions = {}): Promise<LogView | undefined> {
+    const known = this.views.current(sessionId, row.logRevision, opts);
+    if (known) return known;
+    let built: LogView | undefined;
+    await this.store.sessions.commit(sessionId, (current, log) => {
+      built = this.views.at(sessionId, current.logRevision, opts, log);
+      return { now: '' };
+    });
+    return built;
   }
 
   /** Stream-only previews (`event_start` / `event_delta`): published, never persisted. */

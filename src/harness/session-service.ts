@@ -15,12 +15,12 @@ import { EventFactory, type WireEvent } from '../domain/session-events.ts';
 import type { SessionRow, Store, StoredEvent } from '../ports/store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
-import { deriveLogState, type LogStateOptions } from './log-state.ts';
+import type { LogStateOptions } from './log-state.ts';
+import { LogView } from './log-view.ts';
 import { routeToThreads } from './threads/thread-routing.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { PriceTable, centsToMicros } from '../domain/pricing.ts';
 import { budgetBlocks, listCost, spentMicros, type BudgetFields } from '../domain/budget.ts';
-import { activeOutcome } from '../domain/outcomes.ts';
 import type { SessionLog } from './session-log.ts';
 
 /** The part of the harness the service drives. */
@@ -244,11 +244,14 @@ export class SessionService {
     const now = isoAt(nowMs);
     let ignored: WireEvent[] = [];
     let interruptThreads: string[] | undefined;
-    const result = await this.log.commit(sessionId, (row, readLog) => {
+    const opts: LogStateOptions = selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {};
+    const result = await this.log.commit(sessionId, (row, readLog, logView) => {
       if (row.session.archived_at) throw invalidRequest(`session ${sessionId} is archived`);
       if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
-      const log = readLog();
-      const state = deriveLogState(log);
+      // The session's log view: what the checks need without re-reading (or re-deriving) the log.
+      const view = logView ? logView(opts) : new LogView(readLog(), undefined, opts);
+      const log = view.events;
+      const state = view.state();
       const paused = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached' && budgetBlocks(row.session as unknown as BudgetFields);
       if (paused) {
         const unsettling = events.find((e) => !SETTLE_EVENTS.has(e.type));
@@ -256,14 +259,14 @@ export class SessionService {
       }
       // An interrupt during a budget pause has nothing to stop and is not persisted.
       const persisted = paused ? events.filter((e) => e.type !== 'user.interrupt') : events;
-      if (persisted.some((e) => e.type === 'user.define_outcome') && activeOutcome(log)) {
+      if (persisted.some((e) => e.type === 'user.define_outcome') && state.outcome) {
         throw invalidRequest('another outcome is still active; wait for its evaluation to finish or interrupt it');
       }
       const system = persisted.findIndex((e) => e.type === 'system.message');
       if (system > 0 && persisted[system - 1].type === 'user.message' && state.lastIdleReason === 'requires_action' && state.openToolUses.length) {
         throw invalidRequest('system.message: while the session awaits tool results (requires_action) it may only follow a user.tool_result or user.custom_tool_result');
       }
-      const routed = routeToThreads(validateAgainstLog(persisted, log, now, selfHosted ? { remoteTools: SANDBOX_TOOL_NAMES } : {}), row, log);
+      const routed = routeToThreads(validateAgainstLog(persisted, view, now), row, log);
       const echoes = routed.echoes;
       interruptThreads = routed.interruptThreads;
       const defined = echoes.filter((e) => e.type === 'user.define_outcome').map((e) => pendingEvaluation(e));
@@ -374,11 +377,13 @@ export function checkSystemMessagePlacement(events: Array<{ type: string }>): vo
  * Checks each sent event against the log (tool-use ids exist, are open, are not answered twice,
  * confirmations only for `ask` calls) and builds the echoes. Throws a 400 on the first problem.
  */
-export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], now: string, opts: LogStateOptions = {}): WireEvent[] {
-  const state = deriveLogState(log, opts);
+/** `log`: the session's log, or its `LogView` (whose options then apply). */
+export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[] | LogView, now: string, opts: LogStateOptions = {}): WireEvent[] {
+  const view = Array.isArray(log) ? new LogView(log, undefined, opts) : log;
+  const state = view.state();
   const open = new Map(state.openToolUses.map((u) => [u.id, u]));
   const answered = new Set<string>();
-  const confirmed = new Set(log.filter((e) => e.event.type === 'user.tool_confirmation').map((e) => String(e.event.tool_use_id)));
+  const confirmed = { has: (id: string) => view.confirmed(id) };
   const echoes: WireEvent[] = [];
   for (const e of events) {
     const id = newId('sevt');
@@ -391,7 +396,7 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
       case 'user.custom_tool_result': {
         const target = e.custom_tool_use_id;
         const use = open.get(target);
-        const known = log.some((x) => x.event.id === target && x.event.type === 'agent.custom_tool_use');
+        const known = view.find(target)?.event.type === 'agent.custom_tool_use';
         if (!known) throw invalidRequest(`custom_tool_use_id ${target} does not name an agent.custom_tool_use event of this session`);
         if (!use || answered.has(target)) throw invalidRequest(`custom tool use ${target} already has a result`);
         answered.add(target);
@@ -401,7 +406,8 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
       case 'user.tool_confirmation': {
         const target = e.tool_use_id;
         const use = open.get(target);
-        const known = log.find((x) => x.event.id === target && (x.event.type === 'agent.tool_use' || x.event.type === 'agent.mcp_tool_use'));
+        const found = view.find(target);
+        const known = found && (found.event.type === 'agent.tool_use' || found.event.type === 'agent.mcp_tool_use') ? found : undefined;
         if (!known) throw invalidRequest(`tool_use_id ${target} does not name a tool use of this session`);
         if (known.event.evaluated_permission !== 'ask') throw invalidRequest(`tool use ${target} does not await confirmation (evaluated_permission is "${known.event.evaluated_permission}")`);
         if (!use || use.waitsFor !== 'confirmation' || confirmed.has(target) || answered.has(target)) {
@@ -417,7 +423,7 @@ export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[], 
       case 'user.tool_result': {
         // Only a worker answers sandbox calls, and only in self-hosted sessions (checked by the caller).
         const target = e.tool_use_id;
-        const known = log.some((x) => x.event.id === target && x.event.type === 'agent.tool_use');
+        const known = view.find(target)?.event.type === 'agent.tool_use';
         if (!known) throw invalidRequest(`tool_use_id ${target} does not name an agent.tool_use event of this session`);
         const use = open.get(target);
         if (!use || answered.has(target)) throw invalidRequest(`tool use ${target} already has a result`);

@@ -111,6 +111,13 @@ export interface SessionRow {
   retryCount: number;
   /** The workspace the session belongs to (set on reads; on insert, omitted = the default workspace). */
   workspaceId?: string;
+  /**
+   * The log's revision as read with this row: bumped by every commit that appends events or marks
+   * some processed (an adapter sets it on every row it returns; writers ignore it). Equal revisions
+   * mean the same log, so a reader holding state derived at one revision knows it is current without
+   * reading the log. Undefined: the adapter does not keep one (derive from the log every time).
+   */
+  logRevision?: number;
 }
 
 export interface SessionListQuery extends PageQuery {

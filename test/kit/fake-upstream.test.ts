@@ -365,7 +365,7 @@ describe('fake upstream with the real SDK client', () => {
     const res = await fetch(`${upstream.url}/v1/models`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' }, request_id: 'req_fake' });
-    await expect(client.messages.countTokens(params)).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    await expect(client.models.list()).rejects.toBeInstanceOf(Anthropic.NotFoundError);
     expect(upstream.requests).toHaveLength(2);
   });
 
@@ -461,5 +461,69 @@ describe('fake upstream hang and teardown', () => {
     } finally {
       await upstream.close();
     }
+  });
+});
+
+describe('fake upstream: token counting, context window and prompt cache', () => {
+  let upstream: FakeUpstream;
+  let client: Anthropic;
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ contextWindow: 2_000 });
+    client = clientFor(upstream);
+  });
+  beforeEach(() => upstream.reset());
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  const ask = (text: string, system?: Anthropic.Messages.TextBlockParam[]) => ({
+    model: MODEL, max_tokens: 100, system, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text, cache_control: { type: 'ephemeral' as const } }] }],
+  });
+
+  it('answers messages.countTokens with its tokenizer, which counts longer prompts higher', async () => {
+    const short = await client.messages.countTokens({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
+    const long = await client.messages.countTokens({ model: MODEL, messages: [{ role: 'user', content: 'x'.repeat(3_500) }] });
+    expect(short.input_tokens).toBeGreaterThan(0);
+    expect(long.input_tokens).toBeGreaterThan(1_000);
+    expect(long.input_tokens).toBe(upstream.promptTokens({ messages: [{ role: 'user', content: 'x'.repeat(3_500) }] }));
+    expect(upstream.countRequests).toHaveLength(2);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('refuses a prompt over the window with the API\'s "prompt is too long" 400, and prompt plus max_tokens over it too', async () => {
+    upstream.script({ content: [{ type: 'text', text: 'never' }] }, { content: [{ type: 'text', text: 'never' }] });
+    const over = await settle(client.messages.create({ ...ask('y'.repeat(8_000)) }));
+    expect(over.ok).toBe(false);
+    if (!over.ok) {
+      expect(over.error).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(String((over.error as Error).message)).toMatch(/prompt is too long: \d+ tokens > 2000 maximum/);
+    }
+    const withOutput = await settle(client.messages.create({ ...ask('y'.repeat(6_700)), max_tokens: 500 }));
+    expect(withOutput.ok).toBe(false);
+    if (!withOutput.ok) expect(String((withOutput.error as Error).message)).toMatch(/exceed context limit: \d+ \+ 500 > 2000/);
+    expect(upstream.tokenTotals().overflows).toBe(2);
+  });
+
+  it('reports counted usage: the first request writes the prefix cache, a request extending it reads it', async () => {
+    const system = [{ type: 'text' as const, text: 'You are terse. '.repeat(40), cache_control: { type: 'ephemeral' as const } }];
+    upstream.script({ content: [{ type: 'text', text: 'a' }] }, { content: [{ type: 'text', text: 'b' }] });
+    const first = await client.messages.create(ask('first question', system));
+    expect(first.usage.cache_read_input_tokens).toBe(0);
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(100);
+    const second = await client.messages.create({
+      ...ask('second question', system),
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'first question' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'a' }] },
+        { role: 'user', content: [{ type: 'text', text: 'second question', cache_control: { type: 'ephemeral' } }] },
+      ],
+    });
+    // The system prompt's prefix was written by the first request (its breakpoint moved on).
+    expect(second.usage.cache_read_input_tokens ?? 0).toBeGreaterThan(100);
+    const prompt = second.usage.input_tokens + (second.usage.cache_read_input_tokens ?? 0) + (second.usage.cache_creation_input_tokens ?? 0);
+    expect(prompt).toBe(upstream.promptTokens(upstream.requests[1].body));
+    const totals = upstream.tokenTotals();
+    expect(totals.requests).toBe(2);
+    expect(totals.cache_read_input_tokens).toBe(second.usage.cache_read_input_tokens);
   });
 });

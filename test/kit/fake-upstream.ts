@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createHash, type Hash } from 'node:crypto';
 
 export type FakeBlock =
   | { type: 'text'; text: string }
@@ -46,9 +47,48 @@ export interface RecordedRequest {
   receivedAt: number;
 }
 
+/** Token accounting of the fake's tokenizer (see `FakeUpstreamOptions`), summed over answered requests. */
+export interface FakeTokenTotals {
+  /** Messages requests answered with counted usage. */
+  requests: number;
+  input_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  /** Requests refused as over the context window. */
+  overflows: number;
+  /** `count_tokens` calls answered. */
+  counts: number;
+  /** The largest prompt (in the fake's tokens) of a request it answered. */
+  largestPrompt: number;
+}
+
+export interface FakeUpstreamOptions {
+  port?: number;
+  /**
+   * The model's context window in the fake's tokens: a request whose prompt is longer gets the real
+   * API's 400 `prompt is too long: N tokens > W maximum` (prompt plus `max_tokens` over it: the
+   * `input length and max_tokens exceed context limit` 400). Also turns on counted usage.
+   */
+  contextWindow?: number;
+  /**
+   * Report usage from the fake's tokenizer (prompt tokens split into fresh input, prefix-cache reads
+   * and writes at the request's `cache_control` breakpoints) instead of the fixed 10 / 5. Scripted
+   * `usage` fields still win. Default: on when `contextWindow` is set.
+   */
+  countedUsage?: boolean;
+  /** Characters a token of the fake's tokenizer (default 3.5: counts higher than Hangar's 4-char estimate). */
+  charsPerToken?: number;
+}
+
 export interface FakeUpstream {
   url: string;
   requests: RecordedRequest[];
+  /** `POST /v1/messages/count_tokens` requests (kept apart so message-request counts stay as they were). */
+  countRequests: RecordedRequest[];
+  /** What counted usage reported so far. */
+  tokenTotals(): FakeTokenTotals;
+  /** The fake tokenizer's count of a Messages request body's prompt. */
+  promptTokens(body: any): number;
   script(...replies: FakeReply[]): void;
   setResponder(fn: ((req: RecordedRequest) => FakeReply | Promise<FakeReply>) | null): void;
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
@@ -70,7 +110,52 @@ const MAX_CHUNKS = 256;
 const PING_EVERY_N_DELTAS = 10;
 const DEFAULT_WAIT_MS = 5_000;
 
-export function startFakeUpstream(opts: { port?: number } = {}): Promise<FakeUpstream> {
+/** A prompt's parts in the order the API caches them (tools, system, then message blocks), without breakpoints. */
+function promptUnits(body: any): Array<{ text: string; breakpoint: boolean }> {
+  const units: Array<{ text: string; breakpoint: boolean }> = [];
+  const add = (x: any, prefix = '') => {
+    const { cache_control, ...rest } = x ?? {};
+    units.push({ text: prefix + JSON.stringify(rest), breakpoint: cache_control !== undefined && cache_control !== null });
+  };
+  for (const t of Array.isArray(body?.tools) ? body.tools : []) add(t);
+  if (typeof body?.system === 'string') add({ type: 'text', text: body.system });
+  else for (const b of Array.isArray(body?.system) ? body.system : []) add(b);
+  for (const m of Array.isArray(body?.messages) ? body.messages : []) {
+    if (typeof m?.content === 'string') add({ type: 'text', text: m.content }, `${m.role}:`);
+    else (Array.isArray(m?.content) ? m.content : []).forEach((b: any, i: number) => add(b, i === 0 ? `${m.role}:` : ''));
+  }
+  return units;
+}
+
+export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const charsPerToken = opts.charsPerToken ?? 3.5;
+  const countedUsage = opts.countedUsage ?? opts.contextWindow !== undefined;
+  const countRequests: RecordedRequest[] = [];
+  /** Prefixes written to the prompt cache: hash of the prefix through a breakpoint → its tokens. */
+  const cached = new Map<string, number>();
+  const totals: FakeTokenTotals = { requests: 0, input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, overflows: 0, counts: 0, largestPrompt: 0 };
+  const tokensOf = (chars: number) => Math.ceil(chars / charsPerToken);
+  const promptTokens = (body: any) => tokensOf(promptUnits(body).reduce((n, u) => n + u.text.length, 0));
+  /** Prompt tokens, and the prefix-cache read and write of a request (the cache is updated). */
+  function cacheUsage(body: any): { prompt: number; read: number; write: number } {
+    const hash: Hash = createHash('sha256');
+    let chars = 0;
+    let read = 0;
+    let deepest = 0;
+    const written: Array<[string, number]> = [];
+    for (const u of promptUnits(body)) {
+      hash.update(u.text);
+      chars += u.text.length;
+      if (!u.breakpoint) continue;
+      const key = hash.copy().digest('hex');
+      const tokens = tokensOf(chars);
+      if (cached.has(key)) read = Math.max(read, tokens);
+      written.push([key, tokens]);
+      deepest = Math.max(deepest, tokens);
+    }
+    for (const [k, t] of written) cached.set(k, t);
+    return { prompt: tokensOf(chars), read, write: Math.max(0, deepest - read) };
+  }
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   const sockets = new Set<Socket>();
@@ -123,6 +208,27 @@ export function startFakeUpstream(opts: { port?: number } = {}): Promise<FakeUps
 
     const target = req.url ?? '/';
     const pathname = new URL(target, 'http://fake.invalid').pathname;
+    if (req.method === 'POST' && pathname === '/v1/messages/count_tokens') {
+      let raw: string;
+      try {
+        raw = await readBody(req);
+      } catch {
+        return;
+      }
+      let body: any;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        sendError(res, 400, 'invalid_request_error', 'fake upstream: request body is not valid JSON');
+        return;
+      }
+      countRequests.push({ method: req.method, path: target, headers: { ...req.headers }, body, receivedAt: Date.now() });
+      totals.counts++;
+      const payload = JSON.stringify({ input_tokens: promptTokens(body) });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'request-id': 'req_fake_count' });
+      res.end(payload);
+      return;
+    }
     if (req.method !== 'POST' || pathname !== '/v1/messages') {
       req.resume();
       sendError(res, 404, 'not_found_error', `fake upstream: no route for ${req.method} ${pathname}`);
@@ -181,7 +287,32 @@ export function startFakeUpstream(opts: { port?: number } = {}): Promise<FakeUps
       return;
     }
 
-    const message = buildMessage(reply, body);
+    let counted: { input_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number } | undefined;
+    if (opts.contextWindow !== undefined || countedUsage) {
+      const prompt = promptTokens(body);
+      const window = opts.contextWindow;
+      const maxTokens = Number(body?.max_tokens ?? 0);
+      if (window !== undefined && prompt > window) {
+        totals.overflows++;
+        sendError(res, 400, 'invalid_request_error', `prompt is too long: ${prompt} tokens > ${window} maximum`);
+        return;
+      }
+      if (window !== undefined && prompt + maxTokens > window) {
+        totals.overflows++;
+        sendError(res, 400, 'invalid_request_error', `input length and \`max_tokens\` exceed context limit: ${prompt} + ${maxTokens} > ${window}, decrease input length or \`max_tokens\` and try again`);
+        return;
+      }
+      if (countedUsage) {
+        const c = cacheUsage(body);
+        counted = { input_tokens: c.prompt - c.read - c.write, cache_read_input_tokens: c.read, cache_creation_input_tokens: c.write };
+        totals.requests++;
+        totals.input_tokens += counted.input_tokens;
+        totals.cache_read_input_tokens += counted.cache_read_input_tokens;
+        totals.cache_creation_input_tokens += counted.cache_creation_input_tokens;
+        totals.largestPrompt = Math.max(totals.largestPrompt, c.prompt);
+      }
+    }
+    const message = buildMessage(counted ? { ...reply, usage: { ...counted, ...reply.usage } } : reply, body);
     if (body?.stream === true) {
       await streamMessage(res, message, reply, gone.signal);
       return;
@@ -259,6 +390,9 @@ export function startFakeUpstream(opts: { port?: number } = {}): Promise<FakeUps
       resolve({
         url: `http://127.0.0.1:${port}`,
         requests,
+        countRequests,
+        tokenTotals: () => ({ ...totals }),
+        promptTokens,
         script(...replies: FakeReply[]) {
           queue.push(...replies);
         },
@@ -287,6 +421,9 @@ export function startFakeUpstream(opts: { port?: number } = {}): Promise<FakeUps
           queue.length = 0;
           // Mutated in place so references to `upstream.requests` held by tests stay live.
           requests.length = 0;
+          countRequests.length = 0;
+          cached.clear();
+          Object.assign(totals, { requests: 0, input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, overflows: 0, counts: 0, largestPrompt: 0 });
           responder = null;
           msgSeq = 0;
           toolSeq = 0;

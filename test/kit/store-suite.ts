@@ -444,6 +444,31 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store> | St
         expect((await store.sessions.findEvent(b.id, q.id))!.event.processed_at).toBeNull();
       });
 
+      it('bumps the log revision on every append or mark, and only then', async () => {
+        const { id } = await newSession();
+        const start = (await store.sessions.get(id))!.logRevision!;
+        expect(typeof start).toBe('number');
+        const q = userMessage('queued');
+        const appended = await append(id, [q]);
+        expect(appended!.row.logRevision).toBe(start + 1);
+        expect((await store.sessions.get(id))!.logRevision).toBe(start + 1);
+        // A patch alone leaves the log as it was.
+        const patched = await store.sessions.commit(id, () => ({ now: at(2), patch: { fields: { title: 't' } } }));
+        expect(patched!.row.logRevision).toBe(start + 1);
+        // Marking processed changes the log without appending.
+        let seen: number | undefined;
+        const marked = await store.sessions.commit(id, (row) => {
+          seen = row.logRevision;
+          return { now: at(3), markProcessed: [q.id] };
+        });
+        expect(seen).toBe(start + 1);
+        expect(marked!.row.logRevision).toBe(start + 2);
+        expect((await store.sessions.get(id))!.logRevision).toBe(start + 2);
+        // A commit that throws changes nothing.
+        await expect(store.sessions.commit(id, () => { throw new Error('no'); })).rejects.toThrow('no');
+        expect((await store.sessions.get(id))!.logRevision).toBe(start + 2);
+      });
+
       it('serializes concurrent commits on one session', async () => {
         const { id } = await newSession();
         await Promise.all(Array.from({ length: 10 }, (_, i) => store.sessions.commit(id, (_row, log) => {

@@ -539,7 +539,7 @@ describe('deriveLogState', () => {
     expect(deriveLogState([])).toEqual({
       queuedInputIds: [], pendingInterruptIds: [], danglingSpanId: null, openToolUses: [],
       lastIdleSeq: 0, lastIdleEventIds: null, inputSinceIdle: false, contextEndsWithUser: false,
-      lastIdleReason: null, outcome: undefined, evaluationDue: false,
+      lastIdleReason: null, outcome: undefined, evaluationDue: false, definesOutcome: false,
     });
   });
 

@@ -155,7 +155,7 @@ function readUsage(into: Record<string, number>, u: any): void {
 }
 
 /** Anthropic's 400 for a prompt over the context window: `prompt is too long: 215000 tokens > 200000 maximum`. */
-const PROMPT_TOO_LONG = /prompt is too long|exceeds? the (model's )?context (window|limit)/i;
+const PROMPT_TOO_LONG = /prompt is too long|exceeds? the (model's )?context (window|limit)|exceed context limit/i;
 
 /** Classifies an SDK failure by status code and error type (never by message text). */
 export function toModelError(err: unknown, signal: AbortSignal, partial: ModelOutputBlock[], provider?: ProviderContext): ModelError {

@@ -115,6 +115,12 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
     `,
   },
+  {
+    // Long sessions (issue 14): a sparse \`types[]\` page of a long session is a range scan of this
+    // index instead of a walk of every event of the session.
+    version: 5,
+    sql: 'CREATE INDEX events_by_session_type ON events (session_id, type, seq);',
+  },
 ];
 
 /** The tables `hangar db migrate-to-postgres` copies, parents before children (no foreign keys, but a reader expects that order). */

@@ -82,6 +82,7 @@ export class PgSessionRepo implements SessionRepo {
       runningSince: r.running_since === null ? null : Number(r.running_since),
       retryCount: Number(r.retry_count),
       workspaceId: String(r.workspace_id),
+      logRevision: Number(r.log_rev ?? 0),
     };
   }
 
@@ -238,6 +239,7 @@ export class PgSessionRepo implements SessionRepo {
           workspaceId: row.workspaceId,
         };
       }
+      row = { ...row, logRevision: rev + (logChanged ? 1 : 0) };
       if (p || logChanged) {
         const { status, archived_at, ...data } = row.session;
         const newHead = stored.length ? stored[stored.length - 1].seq : head;

@@ -148,4 +148,15 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
     `,
   },
+  {
+    // Long sessions (issue 14): \`log_rev\`, bumped by every commit that appends to a session's log or
+    // marks events processed, lets the harness's in-memory log state check it is current with the
+    // session row it reads anyway; the (session_id, type, seq) index makes a sparse \`types[]\` page a
+    // range scan instead of a walk of the whole session.
+    version: 10,
+    sql: `
+      ALTER TABLE sessions ADD COLUMN log_rev INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX events_by_session_type ON events (session_id, type, seq);
+    `,
+  },
 ];

@@ -334,7 +334,7 @@ class SqliteSessionRepo implements SessionRepo {
    * SQLite file; a cached log is still checked against the session's last seq, so appends by another
    * process are seen.
    */
-  private readonly logs = new Map<string, StoredEvent[]>();
+  private readonly logs = new Map<string, { rev: number; events: StoredEvent[] }>();
   /**
    * The parsed `data` of recently read session rows beside the text it was parsed from (a turn reads
    * its row 6-9 times). A read reuses it only when the text it just read is that same text, so a
@@ -368,6 +368,7 @@ class SqliteSessionRepo implements SessionRepo {
       runningSince: r.running_since === null ? null : Number(r.running_since),
       retryCount: Number(r.retry_count),
       workspaceId: String(r.workspace_id),
+      logRevision: Number(r.log_rev ?? 0),
     };
   }
 
@@ -436,27 +437,26 @@ class SqliteSessionRepo implements SessionRepo {
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
     let processedTop = 0;
-    let headBefore: number | undefined;
+    let revBefore = 0;
     const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
       let row = this.toRow(current);
+      revBefore = row.logRevision ?? 0;
       let cachedLog: StoredEvent[] | undefined;
-      const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
-      // The log's head before this commit's writes: the cache may only be extended in place when it
-      // ends there, else another process appended since it was read (and a later MAX(seq) check
-      // could not see the gap).
-      if (plan.markProcessed?.length || (plan.events?.length && this.logs.has(sessionId))) {
-        headBefore = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
-      }
+      const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId, revBefore)));
       if (plan.markProcessed?.length) {
-        processedTop = headBefore ?? 0;
+        processedTop = Number(this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!.m);
         for (const id of plan.markProcessed) {
           this.s.run('UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ? AND processed_at IS NULL',
             plan.now, processedTop, sessionId, id);
         }
       }
       const stored = plan.events?.length ? this.appendAll(sessionId, plan.events, plan.now) : [];
+      if (stored.length || plan.markProcessed?.length) {
+        this.s.run('UPDATE sessions SET log_rev = log_rev + 1 WHERE id = ?', sessionId);
+        row = { ...row, logRevision: revBefore + 1 };
+      }
       const p = plan.patch;
       if (p) {
         const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
@@ -466,6 +466,7 @@ class SqliteSessionRepo implements SessionRepo {
           runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
           retryCount: p.retryCount ?? row.retryCount,
           workspaceId: row.workspaceId,
+          logRevision: row.logRevision,
         };
         const { status, archived_at, ...data } = session;
         this.s.run('UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ? WHERE id = ?',
@@ -475,49 +476,54 @@ class SqliteSessionRepo implements SessionRepo {
       return { stored, row, plan };
     });
     // The cache follows only committed writes (a throwing `decide` rolled everything back).
-    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored, headBefore);
+    if (result) this.cacheCommitted(sessionId, result.plan, processedTop, result.stored, revBefore, result.row.logRevision ?? 0);
     return result;
   }
 
-  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[], headBefore: number | undefined): void {
+  private cacheCommitted(sessionId: string, plan: CommitPlan, processedTop: number, stored: StoredEvent[], revBefore: number, revAfter: number): void {
     const cached = this.logs.get(sessionId);
-    if (!cached) return;
-    if (headBefore !== undefined && headBefore !== (cached[cached.length - 1]?.seq ?? 0)) {
+    if (!cached || revAfter === revBefore) return;
+    if (cached.rev !== revBefore) {
       this.logs.delete(sessionId); // stale: the next read re-reads the whole log
       return;
     }
+    const events = cached.events;
     if (plan.markProcessed?.length) {
       const ids = new Set(plan.markProcessed);
-      for (let i = 0; i < cached.length; i++) {
-        const e = cached[i];
-        if (ids.has(e.event.id) && e.event.processed_at === null) {
-          cached[i] = { ...e, event: { ...e.event, processed_at: plan.now }, processedSeq: processedTop };
-        }
+      for (let i = events.length - 1; i >= 0 && ids.size; i--) {
+        const e = events[i];
+        if (!ids.has(e.event.id)) continue;
+        ids.delete(e.event.id);
+        if (e.event.processed_at === null) events[i] = { ...e, event: { ...e.event, processed_at: plan.now }, processedSeq: processedTop };
       }
     }
-    for (const e of stored) cached.push({ ...e, event: { ...e.event } });
+    for (const e of stored) events.push({ ...e, event: { ...e.event } });
+    cached.rev = revAfter;
   }
 
-  /** The session's log, from the cache when it is current; callers get their own array. */
-  private readLog(sessionId: string): StoredEvent[] {
+  /**
+   * The session's log, from the cache when it is current; callers get their own array. Current
+   * means at the session row's log revision (`rev`, read by the caller, or read here): any commit
+   * that appends or marks events processed bumps it, whichever process made it, so a cache that
+   * matches holds exactly the stored log.
+   */
+  private readLog(sessionId: string, rev?: number): StoredEvent[] {
+    const revNow = () => Number(this.s.get('SELECT log_rev FROM sessions WHERE id = ?', sessionId)?.log_rev ?? -1);
+    const head = rev ?? revNow();
     const cached = this.logs.get(sessionId);
-    if (cached) {
-      // MAX(seq) is one descent of the (session_id, seq) index, where COUNT(*) walked every entry of
-      // the session. It is enough: seq only grows (AUTOINCREMENT, writers serialized by BEGIN
-      // IMMEDIATE), so an append by any process raises it, and events are only ever deleted with
-      // their whole session.
-      const head = this.s.get('SELECT COALESCE(MAX(seq), 0) AS m FROM events WHERE session_id = ?', sessionId)!;
-      const last = cached[cached.length - 1];
-      if (Number(head.m) === (last?.seq ?? 0)) {
-        this.logs.delete(sessionId);
-        this.logs.set(sessionId, cached); // most recently used
-        return cached.slice();
-      }
+    if (cached && cached.rev === head) {
+      this.logs.delete(sessionId);
+      this.logs.set(sessionId, cached); // most recently used
+      return cached.events.slice();
     }
     const fresh = this.s.all('SELECT * FROM events WHERE session_id = ? ORDER BY seq', sessionId).map((r) => this.toEvent(r));
     this.logs.delete(sessionId);
-    this.logs.set(sessionId, fresh);
-    if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
+    // Outside a commit another process may have committed between the two reads: the rows are at
+    // `head` only if the revision did not move meanwhile (each commit bumps it with its writes).
+    if (head >= 0 && (rev !== undefined || revNow() === head)) {
+      this.logs.set(sessionId, { rev: head, events: fresh });
+      if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
+    }
     return fresh.slice();
   }
 
