@@ -19,6 +19,8 @@ import { deriveLogState, type LogStateOptions } from './log-state.ts';
 import { routeToThreads } from './threads/thread-routing.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { PriceTable, centsToMicros } from '../domain/pricing.ts';
+import { spendWaitOf } from '../domain/spend.ts';
+import { DEFAULT_WORKSPACE_ID } from '../domain/workspace.ts';
 import { budgetBlocks, listCost, spentMicros, type BudgetFields } from '../domain/budget.ts';
 import { activeOutcome } from '../domain/outcomes.ts';
 import type { SessionLog } from './session-log.ts';
@@ -165,7 +167,8 @@ export class SessionService {
     return snapshot;
   }
 
-  async create(params: CreateSessionParams): Promise<SessionRow> {
+  /** `workspaceId`: the caller's workspace, recorded (hidden) for its spend limit; default: the default workspace. */
+  async create(params: CreateSessionParams, opts: { workspaceId?: string } = {}): Promise<SessionRow> {
     const agent = await this.resolveAgent(params.agent);
     const env = hasPrefix(params.environment_id, 'env') ? await this.store.environments.get(params.environment_id) : undefined;
     if (!env) throw new ApiError(404, 'not_found_error', `environment ${params.environment_id} not found`, { errorCode: 'environment_not_found' });
@@ -194,6 +197,7 @@ export class SessionService {
       type: 'session', id, status: running ? 'running' : 'idle', title: params.title ?? null, agent,
       environment_id: params.environment_id, resources, vault_ids: vaultIds, metadata, budget: params.budget ?? null,
       usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
+      _workspace_id: opts.workspaceId ?? DEFAULT_WORKSPACE_ID,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
     const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));
@@ -235,9 +239,14 @@ export class SessionService {
       if (row.session.status === 'terminated') throw invalidRequest(`session ${sessionId} is terminated`);
       const log = readLog();
       const state = deriveLogState(log);
-      const paused = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached' && budgetBlocks(row.session as unknown as BudgetFields);
+      const budgetPause = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached';
+      const spendWait = budgetPause ? spendWaitOf(row.session) : undefined;
+      const paused = budgetPause && (budgetBlocks(row.session as unknown as BudgetFields) || spendWait !== undefined);
       if (paused) {
         const unsettling = events.find((e) => !SETTLE_EVENTS.has(e.type));
+        if (unsettling && spendWait) {
+          throw invalidRequest(`${unsettling.type} is not accepted while the session is paused by the spend limit ${spendWait.limit_id} (${spendWait.scope}); raise or remove the limit (POST /v1/organizations/spend_limits), or settle pending tool calls`);
+        }
         if (unsettling) throw invalidRequest(`${unsettling.type} is not accepted while the session is paused by its budget; raise the budget (POST /v1/sessions/${sessionId}) or settle pending tool calls`);
       }
       // An interrupt during a budget pause has nothing to stop and is not persisted.

@@ -22,6 +22,7 @@ import { registerEnvironmentKeyRoutes } from './routes/environment-keys.ts';
 import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
+import { registerSpendLimitRoutes } from './routes/spend-limits.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerEnvironmentKeyRoutes(app, deps);
   registerVaultRoutes(app, deps);
   registerModelRoutes(app, deps);
+  registerSpendLimitRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   return app;
 }

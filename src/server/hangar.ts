@@ -56,6 +56,10 @@ import { observeSandboxProvider, observeServerTools } from '../harness/telemetry
 import { commitObserver } from '../harness/telemetry/commit-observer.ts';
 import { withTraceFields } from './trace-log-fields.ts';
 import { leaseOwner } from '../domain/lease-owner.ts';
+import { SpendService } from '../harness/spend-service.ts';
+
+/** How often sessions paused by a spend limit are looked at again (month rollover, missed wakes). */
+const SPEND_SWEEP_MS = 60_000;
 
 export interface Hangar {
   app: FastifyInstance;
@@ -64,6 +68,7 @@ export interface Hangar {
   files: FileService;
   work: WorkQueue;
   vaults: VaultService;
+  spend: SpendService;
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
@@ -165,6 +170,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
+      onSpendPaused: (sessionId) => spend.resumeIfRoom(sessionId),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -179,6 +185,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
+  const spend = new SpendService({ store, log, clock, wake: (id) => harness.wake(id) });
   const work = new WorkQueue({ store, clock, metrics }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
@@ -204,20 +211,22 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, sessions, files, work, vaults, spend, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
+    app, store, harness, files, work, vaults, spend, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
+      spend.start(SPEND_SWEEP_MS);
       return address;
     },
     async close() {
+      spend.stop();
       await harness.stop();
       await tools.close?.();
       await mcpPool.close();

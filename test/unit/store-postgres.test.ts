@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/adapters/store-postgres/pg-store.ts';
 import { PG_MIGRATIONS } from '../../src/adapters/store-postgres/pg-migrations.ts';
-import { runFileRepoSuite, runIdempotencyRepoSuite, runStoreSuite } from '../kit/store-suite.ts';
+import { runFileRepoSuite, runIdempotencyRepoSuite, runSpendRepoSuite, runStoreSuite } from '../kit/store-suite.ts';
 import { runVaultRepoSuite, runWorkRepoSuite } from '../kit/repo-suites.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../kit/postgres.ts';
 
@@ -33,6 +33,7 @@ describe.skipIf(!server)('PostgreSQL store', () => {
   runStoreSuite('postgres', emptyStore);
   runFileRepoSuite('postgres', emptyStore);
   runIdempotencyRepoSuite('postgres', emptyStore);
+  runSpendRepoSuite('postgres', emptyStore);
   runVaultRepoSuite('postgres', emptyStore);
   runWorkRepoSuite('postgres', emptyStore, () => PgStore.open(db.url, { maxConnections: 4 }));
 

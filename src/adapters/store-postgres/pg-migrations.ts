@@ -72,6 +72,19 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     `,
   },
+  {
+    // Spend limits (issue 11), as SQLite migration 8: limits keyed on (scope, period), each scope's
+    // ledger (spend in its current month, reservations in flight) and the sessions waiting for room.
+    version: 3,
+    sql: `
+      CREATE TABLE spend_limits (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, scope_key TEXT NOT NULL, scope_type TEXT NOT NULL,
+        workspace_id TEXT, period TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (scope_key, period));
+      CREATE TABLE spend_ledger (
+        scope TEXT PRIMARY KEY, month TEXT NOT NULL, spent_micros BIGINT NOT NULL DEFAULT 0, reserved_micros BIGINT NOT NULL DEFAULT 0);
+      CREATE TABLE spend_waits (session_id TEXT PRIMARY KEY, scopes TEXT NOT NULL, month TEXT NOT NULL);
+    `,
+  },
 ];
 
 /** The tables `hangar db migrate-to-postgres` copies, parents before children (no foreign keys, but a reader expects that order). */

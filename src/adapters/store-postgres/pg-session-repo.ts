@@ -9,6 +9,7 @@
 // once, from NULL). Events of one commit are one INSERT (unnest of arrays).
 //
 // Leases live in pg-session-leases.ts.
+import { applySessionSpend } from './pg-spend-repo.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
 import type {
@@ -152,6 +153,9 @@ export class PgSessionRepo implements SessionRepo {
     this.logs.delete(id);
     this.rows.delete(id);
     return this.s.tx(async (q) => {
+      const current = await q.get('SELECT data FROM sessions WHERE id = ? FOR UPDATE', id);
+      // Whatever the session still had reserved goes back to its scopes' ledgers.
+      if (current) await applySessionSpend(q, { id, ...JSON.parse(String(current.data)) }, undefined, new Date().toISOString());
       await q.run('DELETE FROM events WHERE session_id = ?', id);
       return (await q.run('DELETE FROM sessions WHERE id = ?', id)) > 0;
     });
@@ -224,6 +228,7 @@ export class PgSessionRepo implements SessionRepo {
       const logChanged = stored.length > 0 || marks.length > 0;
       const p = plan.patch;
       if (p) {
+        const before = row.session;
         const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
         if (p.status) session.status = p.status;
         row = {
@@ -231,6 +236,8 @@ export class PgSessionRepo implements SessionRepo {
           runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
           retryCount: p.retryCount ?? row.retryCount,
         };
+        // The ledger follows the session's reservations and spend in the same transaction (may throw SpendLimitReached).
+        await applySessionSpend(q, before, session, plan.now);
       }
       if (p || logChanged) {
         const { status, archived_at, ...data } = row.session;

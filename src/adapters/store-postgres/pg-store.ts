@@ -7,6 +7,7 @@ import { PgSessionRepo } from './pg-session-repo.ts';
 import { PgVaultRepo } from './pg-vault-repo.ts';
 import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
+import { PgSpendRepo } from './pg-spend-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
@@ -25,6 +26,7 @@ export class PgStore implements Store {
   readonly work: PgWorkRepo;
   readonly environmentKeys: PgEnvironmentKeyRepo;
   readonly idempotency: PgIdempotencyRepo;
+  readonly spend: PgSpendRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -37,6 +39,7 @@ export class PgStore implements Store {
     this.work = new PgWorkRepo(db);
     this.environmentKeys = new PgEnvironmentKeyRepo(db);
     this.idempotency = new PgIdempotencyRepo(db);
+    this.spend = new PgSpendRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

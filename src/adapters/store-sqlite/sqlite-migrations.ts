@@ -98,4 +98,17 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
     `,
   },
+  {
+    // Spend limits (issue 11): limits keyed on (scope, period), the ledger of each scope (spend in its
+    // current month, reservations in flight) and the sessions paused until a limit leaves room.
+    version: 8,
+    sql: `
+      CREATE TABLE spend_limits (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, scope_key TEXT NOT NULL, scope_type TEXT NOT NULL,
+        workspace_id TEXT, period TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (scope_key, period));
+      CREATE TABLE spend_ledger (
+        scope TEXT PRIMARY KEY, month TEXT NOT NULL, spent_micros INTEGER NOT NULL DEFAULT 0, reserved_micros INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE spend_waits (session_id TEXT PRIMARY KEY, scopes TEXT NOT NULL, month TEXT NOT NULL);
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import { MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
+import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -32,6 +33,7 @@ export class SqliteStore implements Store {
   readonly work: SqliteWorkRepo;
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
   readonly idempotency: SqliteIdempotencyRepo;
+  readonly spend: SqliteSpendRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -56,6 +58,7 @@ export class SqliteStore implements Store {
     this.work = new SqliteWorkRepo(this);
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
     this.idempotency = new SqliteIdempotencyRepo(this);
+    this.spend = new SqliteSpendRepo(this);
   }
 
   /**
@@ -403,6 +406,9 @@ class SqliteSessionRepo implements SessionRepo {
     this.logs.delete(id);
     this.rows.delete(id);
     return this.s.tx(() => {
+      const current = this.s.get('SELECT data FROM sessions WHERE id = ?', id);
+      // Whatever the session still had reserved goes back to its scopes' ledgers.
+      if (current) applySessionSpend(this.s, { id, ...JSON.parse(String(current.data)) }, undefined, new Date().toISOString());
       this.s.run('DELETE FROM events WHERE session_id = ?', id);
       return this.s.run('DELETE FROM sessions WHERE id = ?', id) > 0;
     });
@@ -433,6 +439,7 @@ class SqliteSessionRepo implements SessionRepo {
       const stored = plan.events?.length ? this.appendAll(sessionId, plan.events, plan.now) : [];
       const p = plan.patch;
       if (p) {
+        const before = row.session;
         const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
         if (p.status) session.status = p.status;
         row = {
@@ -440,6 +447,8 @@ class SqliteSessionRepo implements SessionRepo {
           runningSince: p.runningSince !== undefined ? p.runningSince : row.runningSince,
           retryCount: p.retryCount ?? row.retryCount,
         };
+        // The ledger follows the session's reservations and spend in the same transaction (may throw SpendLimitReached).
+        applySessionSpend(this.s, before, session, plan.now);
         const { status, archived_at, ...data } = session;
         this.s.run('UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ? WHERE id = ?',
           status, (archived_at as string | null) ?? null, row.runningSince, row.retryCount, JSON.stringify(data), sessionId);

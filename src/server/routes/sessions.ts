@@ -1,4 +1,5 @@
 // Session routes (docs/API-SPEC.md §4.4): create, retrieve, update, list (bidirectional cursor), archive, delete.
+import { requestWorkspaceId } from '../request-workspace.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { createSessionSchema, updateSessionSchema } from '../../protocol/session-schemas.ts';
@@ -13,7 +14,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: AppDeps): void
   const svc = deps.sessions;
 
   app.post('/v1/sessions', async (req) => {
-    const row = await svc.create(parseWith(createSessionSchema, req.body));
+    const row = await svc.create(parseWith(createSessionSchema, req.body), { workspaceId: requestWorkspaceId(req) });
     const agent = row.session.agent as { id?: string } | undefined;
     req.log.info({ sessionId: row.session.id, agentId: agent?.id, environmentId: row.session.environment_id }, 'session created');
     // Created with initial events, the session starts its first turn at once (no commit logs it).
