@@ -456,7 +456,41 @@ export interface SpendRepo {
   waiting(scope?: string): Promise<string[]>;
 }
 
+/** One audit record (its wire object, `type: 'audit_event'`). */
+export interface AuditEvent {
+  type: 'audit_event';
+  id: string;
+  created_at: string;
+  actor: { type: string; key_id: string | null; role: string | null };
+  method: string;
+  route: string;
+  resource: { type: string; id: string | null };
+  parent: { type: string; id: string | null } | null;
+  workspace_id: string;
+  status: number;
+  request_id: string;
+}
+
+export interface AuditQuery extends PageQuery {
+  createdGte?: string;
+  createdLte?: string;
+  createdGt?: string;
+  createdLt?: string;
+  actorId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  workspaceId?: string;
+}
+
+/** The append-only audit log: records are never changed or deleted through the port. */
+export interface AuditRepo {
+  append(event: AuditEvent): Promise<void>;
+  /** Keyset-paginated in append order (`desc` = newest first), filtered. */
+  list(q: AuditQuery): Promise<Page<AuditEvent>>;
+}
+
 export interface Store {
+  audit: AuditRepo;
   spend: SpendRepo;
   agents: AgentRepo;
   environments: EnvironmentRepo;

@@ -61,7 +61,9 @@ beforeAll(async () => {
   const item = (await worker.beta.environments.work.poll(selfHosted.id, { block_ms: 999 }))!;
   const sessionToken = secretOf(item).sessions_token;
   await worker.beta.environments.work.ack(item.id, { environment_id: selfHosted.id });
+  const limit = await c.beta.organization.spendLimits.set({ amount: '100000000', scope: { type: 'workspace', workspace_id: 'wrkspc_fuzz' } });
   Object.assign(fx, {
+    spendLimit: limit.id,
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
@@ -83,7 +85,7 @@ afterAll(async () => {
  * updates sessions' status and appends agent/session events in the background; those are not
  * counted, only the fields and events a request writes.
  */
-const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys'];
+const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'spend_limits'];
 
 function installWriteCounter(): void {
   const bump = 'BEGIN UPDATE fuzz_writes SET n = n + 1; END';
@@ -209,6 +211,12 @@ const ROUTES: Route[] = [
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/ack` },
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/heartbeat` },
   { method: 'POST', path: (r) => `/v1/environments/${idFor(r, 'selfHosted')}/work/${idFor(r, 'work')}/stop`, body: () => ({ force: true }) },
+  { method: 'POST', path: () => '/v1/organizations/spend_limits', body: () => ({ amount: '100000000', scope: { type: 'workspace', workspace_id: 'wrkspc_fuzz' }, period: 'monthly' }) },
+  { method: 'GET', path: () => '/v1/organizations/spend_limits' },
+  { method: 'GET', path: () => '/v1/organizations/spend_limits/effective' },
+  { method: 'GET', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
+  { method: 'DELETE', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
+  { method: 'GET', path: () => '/v1/audit_events' },
   { method: 'GET', path: (r) => `/v1/${randomString(r, 20).replace(/[?#]/g, '')}` },
 ];
 
@@ -218,6 +226,8 @@ const QUERY_PARTS = [
   'created_at[gt]=yesterday', 'created_at[gte]=2020-01-01T00:00:00Z', 'include_archived=maybe', 'include_archived=true',
   'ids[]=file_1', 'scope_id=' + 'z'.repeat(200), 'block_ms=5000', 'block_ms=1', 'block_ms=', 'reclaim_older_than_ms=-5',
   'desired_ttl_seconds=0', 'expected_last_heartbeat=x', 'event_deltas[]=nope', 'version=abc', 'version=1', 'beta=true',
+  'scope_type[]=workspace', 'scope_type[]=user', 'workspace_id=wrkspc_fuzz', 'period[]=monthly', 'user_ids[]=user_1',
+  'format=jsonl', 'format=xml', 'resource_type=agent', 'actor_id=key_x', 'created_at[lte]=2020-01-01T00:00:00Z',
   'a[b][c][d]=1', '%zz=1', 'x=%', '=', '&&&', 'agent_id=' + 'a'.repeat(150), 'a=' + 'q'.repeat(5000),
 ];
 

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   UniqueViolation,
-  type Json, type Page, type SessionRow, type SessionStatus, type SpendLimitObject, type Store, type StoredEvent,
+  type Json, type Page, type SessionRow, type SessionStatus, type SpendLimitObject, type Store, type AuditEvent, type AuditQuery, type StoredEvent,
 } from '../../src/ports/store.ts';
 import { SpendLimitReached } from '../../src/domain/spend.ts';
 
@@ -908,6 +908,44 @@ export function runSpendRepoSuite(name: string, makeStore: () => Promise<Store> 
       expect(await store.spend.waiting(`workspace:${ws()}`)).toEqual([]);
       await store.sessions.commit(id, () => ({ now, patch: { fields: { _spend_wait: null } } }));
       expect(await store.spend.waiting(`workspace:${w}`)).toEqual([]);
+    });
+  });
+}
+
+/** The append-only audit log (issue 11): appends, keyset paging in both orders, and every filter. */
+export function runAuditRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (audit log): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const record = (minutes: number, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+      type: 'audit_event', id: `audevt_${name}${Date.now().toString(36)}${(++n).toString(36)}`, created_at: at(minutes),
+      actor: { type: 'api_key', key_id: 'key_a', role: 'admin' }, method: 'POST', route: '/v1/agents',
+      resource: { type: 'agent', id: `agent_${n}` }, parent: null, workspace_id: 'wrkspc_default', status: 200, request_id: `req_${n}`, ...extra,
+    });
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('lists appended records newest first (or oldest first) with keyset paging and filters', async () => {
+      const a = record(1);
+      const b = record(2, { actor: { type: 'api_key', key_id: 'key_b', role: 'developer' }, workspace_id: 'wrkspc_team' });
+      const c = record(3, { resource: { type: 'session', id: 'sesn_1' }, method: 'DELETE', route: '/v1/sessions/:id', status: 404 });
+      for (const e of [a, b, c]) await store.audit.append(e);
+      const desc = await collect((after) => store.audit.list({ limit: 2, order: 'desc', after }));
+      expect(desc.flat()).toEqual([c, b, a]);
+      expect((await store.audit.list({ limit: 10, order: 'asc' })).data).toEqual([a, b, c]);
+      const ids = async (q: Partial<AuditQuery>) => (await store.audit.list({ limit: 10, order: 'asc', ...q })).data.map((e) => e.id);
+      expect(await ids({ actorId: 'key_b' })).toEqual([b.id]);
+      expect(await ids({ workspaceId: 'wrkspc_team' })).toEqual([b.id]);
+      expect(await ids({ resourceType: 'session' })).toEqual([c.id]);
+      expect(await ids({ resourceId: 'sesn_1' })).toEqual([c.id]);
+      expect(await ids({ createdGte: at(2) })).toEqual([b.id, c.id]);
+      expect(await ids({ createdGt: at(2) })).toEqual([c.id]);
+      expect(await ids({ createdLte: at(2), createdLt: at(3) })).toEqual([a.id, b.id]);
     });
   });
 }

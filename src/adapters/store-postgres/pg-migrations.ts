@@ -74,7 +74,8 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
   },
   {
     // Spend limits (issue 11), as SQLite migration 8: limits keyed on (scope, period), each scope's
-    // ledger (spend in its current month, reservations in flight) and the sessions waiting for room.
+    // ledger (spend in its current month, reservations in flight) and the sessions waiting for room;
+    // the append-only audit log.
     version: 3,
     sql: `
       CREATE TABLE spend_limits (
@@ -83,6 +84,10 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE TABLE spend_ledger (
         scope TEXT PRIMARY KEY, month TEXT NOT NULL, spent_micros BIGINT NOT NULL DEFAULT 0, reserved_micros BIGINT NOT NULL DEFAULT 0);
       CREATE TABLE spend_waits (session_id TEXT PRIMARY KEY, scopes TEXT NOT NULL, month TEXT NOT NULL);
+      CREATE TABLE audit_events (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL, actor_id TEXT, resource_type TEXT NOT NULL,
+        resource_id TEXT, workspace_id TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX audit_events_by_time ON audit_events (created_at);
     `,
   },
 ];

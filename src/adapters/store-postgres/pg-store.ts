@@ -8,6 +8,7 @@ import { PgVaultRepo } from './pg-vault-repo.ts';
 import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import { PgSpendRepo } from './pg-spend-repo.ts';
+import { PgAuditRepo } from './pg-audit-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
@@ -27,6 +28,7 @@ export class PgStore implements Store {
   readonly environmentKeys: PgEnvironmentKeyRepo;
   readonly idempotency: PgIdempotencyRepo;
   readonly spend: PgSpendRepo;
+  readonly audit: PgAuditRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -40,6 +42,7 @@ export class PgStore implements Store {
     this.environmentKeys = new PgEnvironmentKeyRepo(db);
     this.idempotency = new PgIdempotencyRepo(db);
     this.spend = new PgSpendRepo(db);
+    this.audit = new PgAuditRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

@@ -8,6 +8,7 @@ import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
+import { SqliteAuditRepo } from './sqlite-audit-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
   readonly idempotency: SqliteIdempotencyRepo;
   readonly spend: SqliteSpendRepo;
+  readonly audit: SqliteAuditRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -59,6 +61,7 @@ export class SqliteStore implements Store {
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
     this.idempotency = new SqliteIdempotencyRepo(this);
     this.spend = new SqliteSpendRepo(this);
+    this.audit = new SqliteAuditRepo(this);
   }
 
   /**
