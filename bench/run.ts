@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, spend).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -20,6 +20,7 @@ import { benchColdStart } from './cold-start.ts';
 import { benchMemory } from './memory.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchTracing } from './tracing.ts';
+import { benchSpend } from './spend.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -54,6 +55,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   start: () => benchColdStart({ runs: 10 }),
   memory: () => benchMemory({ sessions: Number(process.env.MEMORY_SESSIONS ?? 10_000), concurrency: 20, settleMs: 10_000 }),
   tracing: () => benchTracing({ turns: 300, warmup: 50 }),
+  spend: () => benchSpend({ requests: 1000, warmup: 100 }),
   throughput: () => benchThroughput({ rates: [50, 100, 200, 400], seconds: Number(process.env.THROUGHPUT_SECONDS ?? 10), turnTimeoutMs: 30_000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];
