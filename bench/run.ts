@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console, spend).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -25,6 +25,7 @@ import { benchThreads } from './threads.ts';
 import { benchPostgresStore } from './postgres-store.ts';
 import { benchPostgresNodes } from './postgres-nodes.ts';
 import { benchConsole } from './console.ts';
+import { benchSpend } from './spend.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -67,6 +68,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   postgres: () => benchPostgresStore({ turns: 300, warmup: 50, creates: 200, lists: 200, commits: 200, batches: [1, 10, 100] }),
   'postgres-nodes': () => benchPostgresNodes({ turns: 100, interrupts: 30, claims: 100, warmup: 5 }),
   console: () => benchConsole({ loads: 5, sessions: 50, historyTurns: 50, liveTurns: 20, streamTurns: 3 }),
+  spend: () => benchSpend({ requests: 1000, warmup: 100 }),
   throughput: () => benchThroughput({ rates: [50, 100, 200, 400], seconds: Number(process.env.THROUGHPUT_SECONDS ?? 10), turnTimeoutMs: 30_000 }),
 };
 const ALL = [...Object.keys(BENCHES), ...Object.keys(STANDALONE)];

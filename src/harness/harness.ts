@@ -29,6 +29,7 @@ import { isTeamSession } from './threads/thread-model.ts';
 import { teamToolRunner, threadsWithWork, runCoordinatorCall, isCoordinatorCall, planTeamQuiet, advisorCallModel } from './threads/team-harness.ts';
 import { hasOpenAdvisorThread, planAdvisorRecovery, runAdvisorCall } from './threads/advisor.ts';
 import type { ContextLimitsLookup } from './context-window.ts';
+import { ORGANIZATION_SCOPE, SpendLimitReached, workspaceScope, type SpendWait } from '../domain/spend.ts';
 
 export interface HarnessOptions {
   /** Model for outcome grading; undefined = the agent's model. */
@@ -66,6 +67,8 @@ export interface HarnessDeps {
    * (a "wants driving" node signal) so it looks again. Not called for wakes that came from such a hint.
    */
   onLeaseBusy?: (sessionId: string, interrupt?: true | string[]) => void;
+  /** A session was paused by a spend limit: look again at once (the limit may have changed meanwhile). */
+  onSpendPaused?: (sessionId: string) => Promise<unknown>;
 }
 
 interface ActiveLoop {
@@ -300,10 +303,46 @@ export class Harness {
       : planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
-    if (action.type === 'model') await this.modelStep(sessionId, signal, scope);
-    else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal, scope);
-    else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal, scope);
+    try {
+      if (action.type === 'model') await this.modelStep(sessionId, signal, scope);
+      else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal, scope);
+      else if (action.type === 'tools') await this.toolStep(sessionId, action.uses, signal, scope);
+    } catch (err) {
+      // A model request's reservation did not fit a spend limit: nothing was sent or recorded.
+      if (!(err instanceof SpendLimitReached)) throw err;
+      await this.pauseForSpend(sessionId, err, scope);
+    }
     return action;
+  }
+
+  /**
+   * Pauses the session the way a budget does (`session.usage`, `session.status_idle{budget_reached}`),
+   * after a `session.error` naming the limit; `_spend_wait` holds it until the limit leaves room.
+   */
+  private async pauseForSpend(sessionId: string, err: SpendLimitReached, scope: StepScope): Promise<void> {
+    this.deps.logger.info({ sessionId, spendLimit: err.limitId, month: err.month }, 'session paused by a spend limit');
+    const paused = await scope.log.commit(sessionId, (current) => {
+      const nowMs = this.deps.clock.now();
+      const now = isoAt(nowMs);
+      if (current.session.status !== 'running') return { now, paused: false };
+      const f = new EventFactory(nextEventId, now);
+      const wait: SpendWait = {
+        limit_id: err.limitId, scope: err.scope.type === 'workspace' ? workspaceScope(err.scope.workspace_id) : ORGANIZATION_SCOPE,
+        month: err.month, needed_micros: err.neededMicros,
+      };
+      const idle = idlePatch(current, nowMs);
+      const budget = (current.session.budget as Record<string, unknown> | null | undefined) ?? null;
+      return {
+        now, paused: true,
+        events: [
+          f.error({ type: 'billing_error', message: err.message, retry_status: { type: 'exhausted' } }),
+          f.sessionUsage(current.session.usage as Record<string, unknown>, budget),
+          f.statusIdle({ type: 'budget_reached' }),
+        ],
+        patch: { ...idle, pendingWake: false, fields: { ...idle.fields, _spend_wait: wait } },
+      };
+    });
+    if (paused?.plan.paused) await this.deps.onSpendPaused?.(sessionId);
   }
 
   private get rootScope(): StepScope {

@@ -61,9 +61,8 @@ export function accountCall(deps: ModelStepDeps, session: Record<string, unknown
 
 /** Session fields reserving a request's worst-case cost while it is in flight. */
 export function reserveCall(deps: ModelStepDeps, session: Record<string, unknown>, model: string, request: unknown, reservationId: string) {
-  // Only a budget needs a reservation: sessions without one skip the estimate (a JSON.stringify
-  // of the whole request).
-  if (!session.budget) return {};
+  // Every priced request reserves: besides the session's own budget, the spend limits of its
+  // workspace and the organization (src/domain/spend.ts) admit it against this worst case.
   const worst = deps.prices.worstCaseMicros(model, estimatePromptTokens(request), deps.maxTokens);
   if (worst === undefined) return {};
   return { _reserved: { ...((session._reserved as Record<string, number> | undefined) ?? {}), [reservationId]: worst } };

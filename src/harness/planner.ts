@@ -6,6 +6,7 @@ import { EventFactory, ZERO_MODEL_USAGE } from '../domain/session-events.ts';
 import { deriveLogState, type LogState, type LogStateOptions, type OpenToolUse } from './log-state.ts';
 import { isoAt } from '../ports/clock.ts';
 import { budgetBlocks, type BudgetFields } from '../domain/budget.ts';
+import { spendWaitOf } from '../domain/spend.ts';
 import { outcomeEvaluations } from '../domain/outcomes.ts';
 
 export type StepAction =
@@ -173,7 +174,7 @@ function planCore(row: SessionRow, s: LogState, nextId: () => string, nowMs: num
   if (status === 'idle') {
     // A budget pause holds until an update raises (or removes) the budget; settle events don't end it.
     if (s.lastIdleReason === 'budget_reached') {
-      if (budgetBlocks(budget)) return done();
+      if (budgetBlocks(budget) || spendWaitOf(row.session)) return done();
       return { now, events: [f.statusRunning()], markProcessed: s.queuedInputIds, patch: runningPatch(row, nowMs), action: { type: 'continue' } };
     }
     if (s.queuedInputIds.length || s.inputSinceIdle) {

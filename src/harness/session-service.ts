@@ -20,6 +20,8 @@ import { LogView } from './log-view.ts';
 import { routeToThreads } from './threads/thread-routing.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { PriceTable, centsToMicros } from '../domain/pricing.ts';
+import { spendWaitOf } from '../domain/spend.ts';
+import { DEFAULT_WORKSPACE_ID } from '../domain/workspace.ts';
 import { budgetBlocks, listCost, spentMicros, type BudgetFields } from '../domain/budget.ts';
 import type { SessionLog } from './session-log.ts';
 
@@ -208,6 +210,7 @@ export class SessionService {
       environment_id: params.environment_id, resources, vault_ids: vaultIds, metadata, budget: params.budget ?? null,
       usage: { ...emptyUsage(), list_cost: this.prices.priceOf(agent.model.id) ? listCost(0) : null }, outcome_evaluations: [], created_at: now, updated_at: now, archived_at: null,
       ...hidden,
+      _workspace_id: workspaceId ?? DEFAULT_WORKSPACE_ID,
     } as SessionRow['session'];
     const f = new EventFactory(() => newId('sevt'), now);
     const events: WireEvent[] = initial.map((e) => (e.type === 'user.define_outcome' ? defineOutcomeEcho(e, now) : { id: newId('sevt'), ...e, processed_at: now }));
@@ -252,9 +255,14 @@ export class SessionService {
       const view = logView ? logView(opts) : new LogView(readLog(), undefined, opts);
       const log = view.events;
       const state = view.state();
-      const paused = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached' && budgetBlocks(row.session as unknown as BudgetFields);
+      const budgetPause = row.session.status === 'idle' && state.lastIdleReason === 'budget_reached';
+      const spendWait = budgetPause ? spendWaitOf(row.session) : undefined;
+      const paused = budgetPause && (budgetBlocks(row.session as unknown as BudgetFields) || spendWait !== undefined);
       if (paused) {
         const unsettling = events.find((e) => !SETTLE_EVENTS.has(e.type));
+        if (unsettling && spendWait) {
+          throw invalidRequest(`${unsettling.type} is not accepted while the session is paused by the spend limit ${spendWait.limit_id} (${spendWait.scope}); raise or remove the limit (POST /v1/organizations/spend_limits), or settle pending tool calls`);
+        }
         if (unsettling) throw invalidRequest(`${unsettling.type} is not accepted while the session is paused by its budget; raise the budget (POST /v1/sessions/${sessionId}) or settle pending tool calls`);
       }
       // An interrupt during a budget pause has nothing to stop and is not persisted.

@@ -534,8 +534,96 @@ export interface PackageLayerRepo {
   unclaimed(nowMs: number, limit: number): Promise<string[]>;
 }
 
+/** One spend ledger row: spend in its current month and what requests in flight reserved. */
+export interface SpendLedgerRow {
+  /** `organization` or `workspace:<id>`. */
+  scope: string;
+  /** Month `spentMicros` counts (`YYYY-MM`); an older month means nothing was spent this month yet. */
+  month: string;
+  spentMicros: number;
+  reservedMicros: number;
+}
+
+/** A spend limit's wire object (`BetaSpendLimit`). */
+export interface SpendLimitObject {
+  type: 'spend_limit';
+  id: string;
+  amount: string | null;
+  currency: 'USD';
+  is_enabled: true;
+  period: 'monthly';
+  scope: { type: 'organization' } | { type: 'workspace'; workspace_id: string };
+  created_at: string;
+  updated_at: string;
+}
+
+/** A configured limit as stored: its wire object plus the ledger key it caps. */
+export interface SpendLimitRow {
+  limit: SpendLimitObject;
+  scopeKey: string;
+}
+
+/**
+ * Spend limits and their ledger (src/domain/spend.ts). The ledger is written by session commits
+ * themselves (`SessionRepo.commit` applies `spendDelta` of every commit to the session's scopes, and
+ * runs `admit` on new reservations, in the same transaction); this repo manages limits, reads the
+ * ledger and tracks the sessions waiting for room.
+ */
+export interface SpendRepo {
+  /** Upsert keyed on (scope, period): returns the stored limit (an existing one keeps its id and created_at). */
+  putLimit(row: SpendLimitRow): Promise<SpendLimitRow>;
+  getLimit(id: string): Promise<SpendLimitRow | undefined>;
+  deleteLimit(id: string): Promise<boolean>;
+  /** Newest first, keyset-paginated; `scopeTypes` / `workspaceId` filter. */
+  listLimits(q: PageQuery & { scopeTypes?: string[]; workspaceId?: string }): Promise<Page<SpendLimitRow>>;
+  /** Limits capping any of these ledger keys. */
+  limitsFor(scopes: string[]): Promise<SpendLimitRow[]>;
+  /** Ledger rows of these keys (missing keys are absent: nothing spent or reserved yet). */
+  ledger(scopes: string[]): Promise<SpendLedgerRow[]>;
+  /** Records (upserts) that a session waits on these ledger keys. */
+  putWait(sessionId: string, scopes: string[], month: string): Promise<void>;
+  deleteWait(sessionId: string): Promise<void>;
+  /** Sessions waiting on this key (any key when undefined). */
+  waiting(scope?: string): Promise<string[]>;
+}
+
+/** One audit record (its wire object, `type: 'audit_event'`). */
+export interface AuditEvent {
+  type: 'audit_event';
+  id: string;
+  created_at: string;
+  actor: { type: string; key_id: string | null; role: string | null };
+  method: string;
+  route: string;
+  resource: { type: string; id: string | null };
+  parent: { type: string; id: string | null } | null;
+  workspace_id: string;
+  status: number;
+  request_id: string;
+}
+
+export interface AuditQuery extends PageQuery {
+  createdGte?: string;
+  createdLte?: string;
+  createdGt?: string;
+  createdLt?: string;
+  actorId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  workspaceId?: string;
+}
+
+/** The append-only audit log: records are never changed or deleted through the port. */
+export interface AuditRepo {
+  append(event: AuditEvent): Promise<void>;
+  /** Keyset-paginated in append order (`desc` = newest first), filtered. */
+  list(q: AuditQuery): Promise<Page<AuditEvent>>;
+}
+
 export interface Store {
   workspaces: WorkspaceRepo;
+  audit: AuditRepo;
+  spend: SpendRepo;
   agents: AgentRepo;
   environments: EnvironmentRepo;
   sessions: SessionRepo;

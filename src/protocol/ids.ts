@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 
 export type IdPrefix =
   | 'agent' | 'env' | 'work' | 'sesn' | 'sevt' | 'sthr' | 'sesrsc' | 'outc'
-  | 'vlt' | 'vcrd' | 'file' | 'req' | 'key' | 'envkey' | 'wrkspc';
+  | 'vlt' | 'vcrd' | 'file' | 'req' | 'key' | 'envkey' | 'wrkspc'
+  // Spend limits, audit events, telemetry destinations (issue 11).
+  | 'spl' | 'audevt' | 'tdest';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

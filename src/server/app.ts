@@ -26,6 +26,9 @@ import { registerVaultRoutes } from './routes/vaults.ts';
 import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerOrganizationRoutes } from './routes/organization.ts';
+import { registerSpendLimitRoutes } from './routes/spend-limits.ts';
+import { registerAuditEventRoutes } from './routes/audit-events.ts';
+import { registerAuditLog } from './audit-log.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { METRICS_PATH, presentsMetricsKey, registerMetricsRoutes } from './routes/metrics.ts';
@@ -85,6 +88,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   app.decorateRequest('principal', null as never);
   if (deps.tracer) registerRequestTracing(app, deps.tracer, new Set([...PUBLIC_PATHS, METRICS_PATH]));
   registerRequestLog(app);
+  registerAuditLog(app, deps);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('request-id', req.id);
     const path = req.url.split('?')[0];
@@ -145,6 +149,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerVaultRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerOrganizationRoutes(app, deps);
+  registerSpendLimitRoutes(app, deps);
+  registerAuditEventRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   await registerConsoleRoutes(app, opts.consoleDir);
   return app;

@@ -7,6 +7,7 @@ import type { SessionFeed } from '../harness/session-feed.ts';
 import type { FileService } from '../harness/file-service.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
+import type { SpendService } from '../harness/spend-service.ts';
 import type { Readiness } from './readiness.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -26,6 +27,8 @@ export interface AppDeps {
   /** Self-hosted work queue, environment keys and credential resolution. */
   work: WorkQueue;
   vaults: VaultService;
+  /** Spend limits and their effective report (issue 11). */
+  spend: SpendService;
   /** Interval between SSE keep-alive `ping` frames. */
   pingIntervalMs: number;
   /** `GET /readyz`'s checks (none = always ready). */

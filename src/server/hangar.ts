@@ -64,6 +64,10 @@ import { leaseOwner } from '../domain/lease-owner.ts';
 import type { NodeSignal } from '../ports/node-signal.ts';
 import { MemoryNodeSignal } from '../adapters/node-signal-memory/memory-node-signal.ts';
 import { SessionFeed } from '../harness/session-feed.ts';
+import { SpendService } from '../harness/spend-service.ts';
+
+/** How often sessions paused by a spend limit are looked at again (month rollover, missed wakes). */
+const SPEND_SWEEP_MS = 60_000;
 
 export interface Hangar {
   app: FastifyInstance;
@@ -72,6 +76,7 @@ export interface Hangar {
   files: FileService;
   work: WorkQueue;
   vaults: VaultService;
+  spend: SpendService;
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
@@ -190,6 +195,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.
       onAwaitingWorker: (sessionId) => work.onSessionInput(sessionId),
       onLeaseBusy: (sessionId, interrupt) => signal.send(interrupt ? { kind: 'wake', sessionId, interrupt } : { kind: 'wake', sessionId }),
+      onSpendPaused: (sessionId) => spend.resumeIfRoom(sessionId),
       readRubricFile: (fileId) => readText(files, fileId, 262_144),
       producedFiles: async (sessionId) => (await files.list({ limit: 100, scopeId: sessionId })).data.map((f) => String(f.filename)),
     },
@@ -204,6 +210,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
       retry: { maxRetries: config.maxRetries, baseDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
     },
   );
+  const spend = new SpendService({ store, log, clock, wake: (id) => harness.wake(id) });
   const work = new WorkQueue({ store, clock, metrics, announce: (environmentId) => signal.send({ kind: 'work', environmentId }) }, { defaultTtlSeconds: config.workLeaseTtlSeconds, ...overrides.workQueue });
   const sessions = new SessionService({
     store, log, bus, clock, harness, prices,
@@ -250,7 +257,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const consoleDir = overrides.consoleDir ?? defaultConsoleDir();
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, feed, sessions, files, work, vaults, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, feed, sessions, files, work, vaults, spend, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories, packages,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
@@ -258,14 +265,16 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
+    app, store, harness, files, work, vaults, spend, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
       packages.start();
+      spend.start(SPEND_SWEEP_MS);
       return address;
     },
     async close() {
+      spend.stop();
       await harness.stop();
       await packages.close();
       await tools.close?.();

@@ -63,8 +63,10 @@ beforeAll(async () => {
   await worker.beta.environments.work.ack(item.id, { environment_id: selfHosted.id });
   const fuzzWorkspace = await c.beta.organization.workspaces.create({ name: 'fuzz-ws' });
   const fuzzKey = await c.post<{ id: string }>('/v1/organizations/api_keys', { body: { name: 'fuzz-key', role: 'viewer' } });
+  const limit = await c.beta.organization.spendLimits.set({ amount: '100000000', scope: { type: 'workspace', workspace_id: 'wrkspc_fuzz' } });
   Object.assign(fx, {
     workspace: fuzzWorkspace.id, apiKeyId: fuzzKey.id, role: 'viewer',
+    spendLimit: limit.id,
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
@@ -87,7 +89,7 @@ afterAll(async () => {
  * updates sessions' status and appends agent/session events in the background; those are not
  * counted, only the fields and events a request writes.
  */
-const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'workspaces'];
+const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'workspaces', 'spend_limits'];
 /** Authentication records a key's last use (once a minute): that is not a change a request made. */
 const API_KEY_CHANGED = 'WHEN OLD.last_used_at IS NEW.last_used_at ';
 
@@ -230,6 +232,12 @@ const ROUTES: Route[] = [
   { method: 'GET', path: () => '/v1/organizations/rbac_roles' },
   { method: 'GET', path: (r) => `/v1/organizations/rbac_roles/${idFor(r, 'role')}` },
   { method: 'GET', path: (r) => `/v1/organizations/rbac_roles/${idFor(r, 'role')}/permissions` },
+  { method: 'POST', path: () => '/v1/organizations/spend_limits', body: () => ({ amount: '100000000', scope: { type: 'workspace', workspace_id: 'wrkspc_fuzz' }, period: 'monthly' }) },
+  { method: 'GET', path: () => '/v1/organizations/spend_limits' },
+  { method: 'GET', path: () => '/v1/organizations/spend_limits/effective' },
+  { method: 'GET', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
+  { method: 'DELETE', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
+  { method: 'GET', path: () => '/v1/audit_events' },
   { method: 'GET', path: (r) => `/v1/${randomString(r, 20).replace(/[?#]/g, '')}` },
 ];
 
@@ -239,6 +247,8 @@ const QUERY_PARTS = [
   'created_at[gt]=yesterday', 'created_at[gte]=2020-01-01T00:00:00Z', 'include_archived=maybe', 'include_archived=true',
   'ids[]=file_1', 'scope_id=' + 'z'.repeat(200), 'block_ms=5000', 'block_ms=1', 'block_ms=', 'reclaim_older_than_ms=-5',
   'desired_ttl_seconds=0', 'expected_last_heartbeat=x', 'event_deltas[]=nope', 'version=abc', 'version=1', 'beta=true',
+  'scope_type[]=workspace', 'scope_type[]=user', 'workspace_id=wrkspc_fuzz', 'period[]=monthly', 'user_ids[]=user_1',
+  'format=jsonl', 'format=xml', 'resource_type=agent', 'actor_id=key_x', 'created_at[lte]=2020-01-01T00:00:00Z',
   'a[b][c][d]=1', '%zz=1', 'x=%', '=', '&&&', 'agent_id=' + 'a'.repeat(150), 'a=' + 'q'.repeat(5000),
 ];
 

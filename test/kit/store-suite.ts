@@ -5,8 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   UniqueViolation,
-  type Json, type Page, type SessionRow, type SessionStatus, type Store, type StoredEvent,
+  type Json, type Page, type SessionRow, type SessionStatus, type SpendLimitObject, type Store, type AuditEvent, type AuditQuery, type StoredEvent,
 } from '../../src/ports/store.ts';
+import { SpendLimitReached } from '../../src/domain/spend.ts';
 
 const BASE_MS = Date.parse('2026-05-01T00:00:00.000Z');
 const at = (minutes: number) => new Date(BASE_MS + minutes * 60_000).toISOString();
@@ -820,6 +821,172 @@ export function runIdempotencyRepoSuite(name: string, makeStore: () => Promise<S
       const keep = { expiredBefore: 0, staleBefore: 0 };
       for (const id of old) expect(await store.idempotency.claim(id, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toEqual({ claimed: true });
       expect(await store.idempotency.claim(fresh, { fingerprint: 'g', claimId: 'd', nowMs: T + 20 }, keep)).toMatchObject({ claimed: false });
+    });
+  });
+}
+
+/**
+ * Spend limits and their ledger (issue 11): limit upserts, and what session commits do to the
+ * ledger — reservations and spend applied to both scopes in the same transaction, a reservation
+ * that does not fit rolled back with everything else, concurrent reservations never admitted past
+ * the limit, deletes releasing what a session still had reserved, and the waiting list.
+ */
+export function runSpendRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (spend limits): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const uid = (prefix: string) => `${prefix}_${name.replace(/\W/g, '')}${Date.now().toString(36)}${(++n).toString(36)}`;
+    const now = at(0);
+    const month = now.slice(0, 7);
+    const ws = () => uid('wrkspc');
+    const limitRow = (scope: SpendLimitObject['scope'], amount: string | null, id = uid('spl'), t = now) => ({
+      limit: { type: 'spend_limit' as const, id, amount, currency: 'USD' as const, is_enabled: true as const, period: 'monthly' as const, scope, created_at: t, updated_at: t },
+      scopeKey: scope.type === 'workspace' ? `workspace:${scope.workspace_id}` : 'organization',
+    });
+    async function session(workspaceId: string) {
+      const id = uid('sesn');
+      await store.sessions.insert({
+        session: { type: 'session', id, status: 'running', agent: { id: 'agent_x', version: 1 }, created_at: now, _workspace_id: workspaceId },
+        runningSince: BASE_MS, retryCount: 0,
+      }, []);
+      return id;
+    }
+    const reserve = (id: string, rid: string, micros: number) => store.sessions.commit(id, (row) => ({
+      now, events: [{ id: uid('sevt'), type: 'span.model_request_start', processed_at: now }],
+      patch: { fields: { _reserved: { ...(row.session._reserved as Record<string, number> ?? {}), [rid]: micros } } },
+    }));
+    const settle = (id: string, rid: string, spent: number) => store.sessions.commit(id, (row) => {
+      const reserved = { ...(row.session._reserved as Record<string, number> ?? {}) };
+      delete reserved[rid];
+      return { now, patch: { fields: { _reserved: reserved, _cost_micros: Number(row.session._cost_micros ?? 0) + spent } } };
+    });
+    const ledgerOf = async (scope: string) => (await store.spend.ledger([scope]))[0];
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('upserts a limit on its scope and period, keeping its id and created_at; gets, lists with filters and deletes', async () => {
+      const w = ws();
+      const first = await store.spend.putLimit(limitRow({ type: 'workspace', workspace_id: w }, '100'));
+      const again = await store.spend.putLimit(limitRow({ type: 'workspace', workspace_id: w }, '200', uid('spl'), at(5)));
+      expect(again.limit).toMatchObject({ id: first.limit.id, created_at: first.limit.created_at, amount: '200', updated_at: at(5) });
+      expect((await store.spend.getLimit(first.limit.id))!.limit.amount).toBe('200');
+      const org = await store.spend.putLimit(limitRow({ type: 'organization' }, null));
+      const pages = await collect((after) => store.spend.listLimits({ limit: 1, order: 'desc', after }));
+      expect(pages.flat().map((r) => r.limit.id)).toEqual([org.limit.id, first.limit.id]);
+      expect((await store.spend.listLimits({ limit: 10, order: 'desc', scopeTypes: ['workspace'] })).data.map((r) => r.limit.id)).toEqual([first.limit.id]);
+      expect((await store.spend.listLimits({ limit: 10, order: 'desc', workspaceId: w })).data.map((r) => r.limit.id)).toEqual([first.limit.id]);
+      expect((await store.spend.limitsFor([`workspace:${w}`])).map((r) => r.limit.id)).toEqual([first.limit.id]);
+      expect(await store.spend.deleteLimit(first.limit.id)).toBe(true);
+      expect(await store.spend.deleteLimit(first.limit.id)).toBe(false);
+      expect(await store.spend.getLimit(first.limit.id)).toBeUndefined();
+    });
+
+    it('applies reservations and spend of session commits to the workspace and organization ledgers', async () => {
+      const w = ws();
+      const id = await session(w);
+      await reserve(id, 'r1', 500);
+      expect(await ledgerOf(`workspace:${w}`)).toEqual({ scope: `workspace:${w}`, month, spentMicros: 0, reservedMicros: 500 });
+      const org = (await ledgerOf('organization'))!;
+      expect(org.reservedMicros).toBeGreaterThanOrEqual(500);
+      await settle(id, 'r1', 120);
+      expect(await ledgerOf(`workspace:${w}`)).toEqual({ scope: `workspace:${w}`, month, spentMicros: 120, reservedMicros: 0 });
+      expect((await ledgerOf('organization'))!.reservedMicros).toBe(org.reservedMicros - 500);
+    });
+
+    it('rolls a commit back whole when its reservation does not fit a limit', async () => {
+      const w = ws();
+      await store.spend.putLimit(limitRow({ type: 'workspace', workspace_id: w }, '1')); // 10 000 micro-USD
+      const id = await session(w);
+      await reserve(id, 'r1', 6_000);
+      await expect(reserve(id, 'r2', 6_000)).rejects.toThrow(SpendLimitReached);
+      expect(Object.keys((await store.sessions.get(id))!.session._reserved as object)).toEqual(['r1']);
+      expect(await store.sessions.log(id)).toHaveLength(1);
+      expect((await ledgerOf(`workspace:${w}`))!.reservedMicros).toBe(6_000);
+      // A session of another workspace is not held by this limit.
+      await reserve(await session(ws()), 'r1', 6_000);
+    });
+
+    it('admits concurrent reservations of many sessions one at a time: never past the limit', async () => {
+      const w = ws();
+      await store.spend.putLimit(limitRow({ type: 'workspace', workspace_id: w }, '10')); // 100 000 micro-USD
+      const ids = await Promise.all(Array.from({ length: 50 }, () => session(w)));
+      const results = await Promise.allSettled(ids.map((id) => reserve(id, 'r', 10_000)));
+      const admitted = results.filter((r) => r.status === 'fulfilled').length;
+      expect(admitted).toBe(10);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof SpendLimitReached)).toBe(true);
+      expect((await ledgerOf(`workspace:${w}`))!.reservedMicros).toBe(100_000);
+    });
+
+    it('counts spend per month: a commit in a later month starts the month at zero', async () => {
+      const w = ws();
+      const id = await session(w);
+      await settle(id, 'none', 300);
+      const later = '2026-06-02T00:00:00.000Z';
+      await store.sessions.commit(id, (row) => ({ now: later, patch: { fields: { _cost_micros: Number(row.session._cost_micros) + 40 } } }));
+      expect(await ledgerOf(`workspace:${w}`)).toMatchObject({ month: '2026-06', spentMicros: 40 });
+    });
+
+    it('releases what a deleted session still had reserved', async () => {
+      const w = ws();
+      const id = await session(w);
+      await reserve(id, 'r1', 700);
+      expect(await store.sessions.delete(id)).toBe(true);
+      expect((await ledgerOf(`workspace:${w}`))!.reservedMicros).toBe(0);
+    });
+
+    it('tracks sessions waiting on a scope through their _spend_wait field', async () => {
+      const w = ws();
+      const id = await session(w);
+      const wait = { limit_id: 'spl_x', scope: `workspace:${w}`, month, needed_micros: 5 };
+      await store.sessions.commit(id, () => ({ now, patch: { fields: { _spend_wait: wait } } }));
+      expect(await store.spend.waiting(`workspace:${w}`)).toEqual([id]);
+      expect(await store.spend.waiting('organization')).toContain(id);
+      expect(await store.spend.waiting(`workspace:${ws()}`)).toEqual([]);
+      await store.sessions.commit(id, () => ({ now, patch: { fields: { _spend_wait: null } } }));
+      expect(await store.spend.waiting(`workspace:${w}`)).toEqual([]);
+    });
+  });
+}
+
+/** The append-only audit log (issue 11): appends, keyset paging in both orders, and every filter. */
+export function runAuditRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (audit log): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const record = (minutes: number, extra: Partial<AuditEvent> = {}): AuditEvent => ({
+      type: 'audit_event', id: `audevt_${name}${Date.now().toString(36)}${(++n).toString(36)}`, created_at: at(minutes),
+      actor: { type: 'api_key', key_id: 'key_a', role: 'admin' }, method: 'POST', route: '/v1/agents',
+      resource: { type: 'agent', id: `agent_${n}` }, parent: null, workspace_id: 'wrkspc_default', status: 200, request_id: `req_${n}`, ...extra,
+    });
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('lists appended records newest first (or oldest first) with keyset paging and filters', async () => {
+      const a = record(1);
+      const b = record(2, { actor: { type: 'api_key', key_id: 'key_b', role: 'developer' }, workspace_id: 'wrkspc_team' });
+      const c = record(3, { resource: { type: 'session', id: 'sesn_1' }, method: 'DELETE', route: '/v1/sessions/:id', status: 404 });
+      for (const e of [a, b, c]) await store.audit.append(e);
+      const desc = await collect((after) => store.audit.list({ limit: 2, order: 'desc', after }));
+      expect(desc.flat()).toEqual([c, b, a]);
+      expect((await store.audit.list({ limit: 10, order: 'asc' })).data).toEqual([a, b, c]);
+      const ids = async (q: Partial<AuditQuery>) => (await store.audit.list({ limit: 10, order: 'asc', ...q })).data.map((e) => e.id);
+      expect(await ids({ actorId: 'key_b' })).toEqual([b.id]);
+      expect(await ids({ workspaceId: 'wrkspc_team' })).toEqual([b.id]);
+      expect(await ids({ resourceType: 'session' })).toEqual([c.id]);
+      expect(await ids({ resourceId: 'sesn_1' })).toEqual([c.id]);
+      expect(await ids({ createdGte: at(2) })).toEqual([b.id, c.id]);
+      expect(await ids({ createdGt: at(2) })).toEqual([c.id]);
+      expect(await ids({ createdLte: at(2), createdLt: at(3) })).toEqual([a.id, b.id]);
     });
   });
 }

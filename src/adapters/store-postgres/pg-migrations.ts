@@ -121,6 +121,24 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
     version: 5,
     sql: 'CREATE INDEX events_by_session_type ON events (session_id, type, seq);',
   },
+  {
+    // Spend limits (issue 11), as SQLite migration 8: limits keyed on (scope, period), each scope's
+    // ledger (spend in its current month, reservations in flight) and the sessions waiting for room;
+    // the append-only audit log.
+    version: 3,
+    sql: `
+      CREATE TABLE spend_limits (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, scope_key TEXT NOT NULL, scope_type TEXT NOT NULL,
+        workspace_id TEXT, period TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (scope_key, period));
+      CREATE TABLE spend_ledger (
+        scope TEXT PRIMARY KEY, month TEXT NOT NULL, spent_micros BIGINT NOT NULL DEFAULT 0, reserved_micros BIGINT NOT NULL DEFAULT 0);
+      CREATE TABLE spend_waits (session_id TEXT PRIMARY KEY, scopes TEXT NOT NULL, month TEXT NOT NULL);
+      CREATE TABLE audit_events (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL, actor_id TEXT, resource_type TEXT NOT NULL,
+        resource_id TEXT, workspace_id TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX audit_events_by_time ON audit_events (created_at);
+    `,
+  },
 ];
 
 /** The tables `hangar db migrate-to-postgres` copies, parents before children (no foreign keys, but a reader expects that order). */

@@ -10,6 +10,7 @@
 //
 // Leases live in pg-session-leases.ts.
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
+import { applySessionSpend } from './pg-spend-repo.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
 import {
@@ -158,6 +159,9 @@ export class PgSessionRepo implements SessionRepo {
     this.logs.delete(id);
     this.rows.delete(id);
     return this.s.tx(async (q) => {
+      const current = await q.get('SELECT data FROM sessions WHERE id = ? FOR UPDATE', id);
+      // Whatever the session still had reserved goes back to its scopes' ledgers.
+      if (current) await applySessionSpend(q, { id, ...JSON.parse(String(current.data)) }, undefined, new Date().toISOString());
       await q.run('DELETE FROM events WHERE session_id = ?', id);
       return (await q.run('DELETE FROM sessions WHERE id = ?', id)) > 0;
     });
@@ -230,6 +234,7 @@ export class PgSessionRepo implements SessionRepo {
       const logChanged = stored.length > 0 || marks.length > 0;
       const p = plan.patch;
       if (p) {
+        const before = row.session;
         const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
         if (p.status) session.status = p.status;
         row = {
@@ -238,6 +243,8 @@ export class PgSessionRepo implements SessionRepo {
           retryCount: p.retryCount ?? row.retryCount,
           workspaceId: row.workspaceId,
         };
+        // The ledger follows the session's reservations and spend in the same transaction (may throw SpendLimitReached).
+        await applySessionSpend(q, before, session, plan.now);
       }
       row = { ...row, logRevision: rev + (logChanged ? 1 : 0) };
       if (p || logChanged) {

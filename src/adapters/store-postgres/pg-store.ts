@@ -11,6 +11,8 @@ import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import { PgWorkspaceRepo } from './pg-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { API_KEY_COLUMNS, apiKeyRow } from '../store-sqlite/api-key-row.ts';
+import { PgSpendRepo } from './pg-spend-repo.ts';
+import { PgAuditRepo } from './pg-audit-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type Json, type PageQuery,
@@ -31,6 +33,8 @@ export class PgStore implements Store {
   readonly environmentKeys: PgEnvironmentKeyRepo;
   readonly idempotency: PgIdempotencyRepo;
   readonly packageLayers: PgPackageLayerRepo;
+  readonly spend: PgSpendRepo;
+  readonly audit: PgAuditRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -45,6 +49,8 @@ export class PgStore implements Store {
     this.environmentKeys = new PgEnvironmentKeyRepo(db);
     this.idempotency = new PgIdempotencyRepo(db);
     this.packageLayers = new PgPackageLayerRepo(db);
+    this.spend = new PgSpendRepo(db);
+    this.audit = new PgAuditRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

@@ -159,4 +159,22 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX events_by_session_type ON events (session_id, type, seq);
     `,
   },
+  {
+    // Spend limits (issue 11): limits keyed on (scope, period), the ledger of each scope (spend in its
+    // current month, reservations in flight) and the sessions paused until a limit leaves room;
+    // the append-only audit log.
+    version: 8,
+    sql: `
+      CREATE TABLE spend_limits (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, scope_key TEXT NOT NULL, scope_type TEXT NOT NULL,
+        workspace_id TEXT, period TEXT NOT NULL, data TEXT NOT NULL, UNIQUE (scope_key, period));
+      CREATE TABLE spend_ledger (
+        scope TEXT PRIMARY KEY, month TEXT NOT NULL, spent_micros INTEGER NOT NULL DEFAULT 0, reserved_micros INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE spend_waits (session_id TEXT PRIMARY KEY, scopes TEXT NOT NULL, month TEXT NOT NULL);
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL, actor_id TEXT, resource_type TEXT NOT NULL,
+        resource_id TEXT, workspace_id TEXT NOT NULL, data TEXT NOT NULL);
+      CREATE INDEX audit_events_by_time ON audit_events (created_at);
+    `,
+  },
 ];

@@ -10,6 +10,8 @@ import { SqlitePackageLayerRepo } from './sqlite-package-layer-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
+import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
+import { SqliteAuditRepo } from './sqlite-audit-repo.ts';
 import {
   UniqueViolation, statusCounts,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -38,6 +40,8 @@ export class SqliteStore implements Store {
   readonly environmentKeys: SqliteEnvironmentKeyRepo;
   readonly idempotency: SqliteIdempotencyRepo;
   readonly packageLayers: SqlitePackageLayerRepo;
+  readonly spend: SqliteSpendRepo;
+  readonly audit: SqliteAuditRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -64,6 +68,8 @@ export class SqliteStore implements Store {
     this.environmentKeys = new SqliteEnvironmentKeyRepo(this);
     this.idempotency = new SqliteIdempotencyRepo(this);
     this.packageLayers = new SqlitePackageLayerRepo(this);
+    this.spend = new SqliteSpendRepo(this);
+    this.audit = new SqliteAuditRepo(this);
   }
 
   /**
@@ -430,6 +436,9 @@ class SqliteSessionRepo implements SessionRepo {
     this.logs.delete(id);
     this.rows.delete(id);
     return this.s.tx(() => {
+      const current = this.s.get('SELECT data FROM sessions WHERE id = ?', id);
+      // Whatever the session still had reserved goes back to its scopes' ledgers.
+      if (current) applySessionSpend(this.s, { id, ...JSON.parse(String(current.data)) }, undefined, new Date().toISOString());
       this.s.run('DELETE FROM events WHERE session_id = ?', id);
       return this.s.run('DELETE FROM sessions WHERE id = ?', id) > 0;
     });
@@ -459,6 +468,7 @@ class SqliteSessionRepo implements SessionRepo {
       }
       const p = plan.patch;
       if (p) {
+        const before = row.session;
         const session = { ...row.session, ...(p.fields ?? {}) } as SessionRow['session'];
         if (p.status) session.status = p.status;
         row = {
@@ -468,6 +478,8 @@ class SqliteSessionRepo implements SessionRepo {
           workspaceId: row.workspaceId,
           logRevision: row.logRevision,
         };
+        // The ledger follows the session's reservations and spend in the same transaction (may throw SpendLimitReached).
+        applySessionSpend(this.s, before, session, plan.now);
         const { status, archived_at, ...data } = session;
         this.s.run('UPDATE sessions SET status = ?, archived_at = ?, running_since = ?, retry_count = ?, data = ? WHERE id = ?',
           status, (archived_at as string | null) ?? null, row.runningSince, row.retryCount, JSON.stringify(data), sessionId);

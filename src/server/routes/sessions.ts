@@ -1,4 +1,5 @@
 // Session routes (docs/API-SPEC.md §4.4): create, retrieve, update, list (bidirectional cursor), archive, delete.
+import { requestWorkspaceId } from '../request-workspace.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { createSessionSchema, updateSessionSchema } from '../../protocol/session-schemas.ts';
