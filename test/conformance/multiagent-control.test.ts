@@ -291,23 +291,27 @@ describe('bad input on the thread routes', () => {
     const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [done.id, busy.id] } as any });
     rig.up.setResponder((req) => {
       const sys = systemOf(req);
+      if (sys.includes(`You are solo ${tag}.`)) return { content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' } }], stop_reason: 'tool_use' };
       if (sys.includes(`You finish ${tag}.`)) return say('finished');
       if (sys.includes(`You are busy ${tag}.`)) return { content: [{ type: 'text', text: '...' }], hang: true };
       if (!convo(req).includes('send_to_agent')) return { content: [send(`done-${tag}`, 'finish'), send(`busy-${tag}`, 'work')], stop_reason: 'tool_use' };
       return say('ok');
     });
-    const other = await client.beta.sessions.create({ agent: (await client.beta.agents.create({ name: `solo-${tag}`, model: MODEL, tools: [customTool('lookup')] })).id, environment_id: rig.envId });
+    const other = await client.beta.sessions.create({ agent: (await client.beta.agents.create({ name: `solo-${tag}`, model: MODEL, system: `You are solo ${tag}.`, tools: [customTool('lookup')] })).id, environment_id: rig.envId });
     const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
     await sendEvents(client, s.id, text('go'));
     const ready = await eventually(() => threadsOf(s.id), (ts) => ts.length === 3 &&
       ts.some((t) => (t.agent as any).name === `done-${tag}` && t.status === 'idle') && ts.some((t) => (t.agent as any).name === `busy-${tag}` && t.status === 'running'),
     WAIT, 'one idle and one running child');
-    await primaryUntil(s.id, (evs) => evs.some((e) => e.type === 'agent.message' && e.content[0].text === 'ok'), 'the coordinator answered the report');
+    // Settled: the coordinator consumed the report, answered, and the session's last word is an idle.
+    await primaryUntil(s.id, (evs) => rig.up.requests.some((r) => systemOf(r).includes(`You lead ${tag}.`) && convo(r).includes('finished')) &&
+      evs.findLastIndex((e) => e.type === 'agent.message') > evs.findIndex((e) => e.type === 'agent.thread_message_received') &&
+      // (The session stays running with the busy child; the primary thread went idle.)
+      evs.at(-1)?.type === 'session.thread_status_idle' && evs.at(-1)?.session_thread_id === `sthr_${s.id.slice('sesn_'.length)}`, 'the coordinator answered the report');
     const [primary] = ready;
     const idleChild = ready.find((t) => (t.agent as any).name === `done-${tag}`)!;
     const runningChild = ready.find((t) => (t.agent as any).name === `busy-${tag}`)!;
     // A pending custom call in another session, to confirm across sessions.
-    rig.up.setResponder(() => ({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' } }], stop_reason: 'tool_use' }));
     await sendEvents(client, other.id, text('ask'));
     const otherUse = (await primaryUntil(other.id, (evs) => evs.some((e) => e.type === 'agent.custom_tool_use'), 'a call in the other session')).find((e) => e.type === 'agent.custom_tool_use')!;
 
