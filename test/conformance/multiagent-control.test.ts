@@ -434,3 +434,35 @@ describe('a child thread\'s stream and follow-up errors', () => {
     rig.up.setResponder(null);
   });
 });
+
+describe('a child thread\'s retries', () => {
+  it('shows as session.thread_status_rescheduled on the primary stream; the retried child reports once', async () => {
+    const tag = uid();
+    const child = await client.beta.agents.create({ name: `flaky-${tag}`, model: MODEL, system: `You are flaky ${tag}.` });
+    const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [child.id] } as any });
+    let childCalls = 0;
+    rig.up.setResponder((req) => {
+      const all = convo(req);
+      if (systemOf(req).includes(`You are flaky ${tag}.`)) {
+        childCalls += 1;
+        return childCalls === 1 ? { kind: 'error', status: 529, type: 'overloaded_error' } : say('flaky but done');
+      }
+      if (all.includes('flaky but done')) return say('final: flaky');
+      if (!all.includes('send_to_agent')) return { content: [send(`flaky-${tag}`, 'try')], stop_reason: 'tool_use' };
+      return say('waiting');
+    });
+    const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await sendEvents(client, s.id, text('go'));
+    const evs = await primaryUntil(s.id, finalSaid('final: flaky'), 'the coordinator\'s answer after the retry');
+    const [t] = (await threadsOf(s.id)).slice(1);
+    const mine = evs.filter((e) => e.session_thread_id === t.id).map((e) => e.type);
+    expect(mine).toEqual(['session.thread_created', 'session.thread_status_running', 'session.thread_status_rescheduled', 'session.thread_status_running', 'session.thread_status_idle']);
+    expect(evs.filter((e) => e.type === 'agent.thread_message_received')).toHaveLength(1);
+    // The error itself is in the child's trace, not on the condensed primary view.
+    expect(evs.some((e) => e.type === 'session.error')).toBe(false);
+    const trace = await threadEvents(s.id, t.id);
+    expect(trace.filter((e) => e.type === 'session.error').map((e) => e.error.retry_status)).toEqual([{ type: 'retrying' }]);
+    expect(childCalls).toBe(2);
+    rig.up.setResponder(null);
+  });
+});
