@@ -5,7 +5,8 @@
 //  - delegation: a coordinator's send_to_agent answer (agent.thread_message_sent on the primary
 //    stream) → the child's report (agent.thread_message_received), minus the child's model call;
 //  - fan-out: one coordinator answer with N send_to_agent calls → all N reports received, minus the
-//    longest child model call (they run concurrently), per delegated thread.
+//    time any child model call was in flight (they run concurrently), per delegated thread; also the
+//    whole wall time and the process's CPU time per delegated thread.
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
@@ -143,8 +144,10 @@ export async function benchThreads(opts: ThreadsBenchOptions): Promise<void> {
       const s = (await client.beta.sessions.create({ agent: lead.id, environment_id: env.id })).id;
       const tap = await Tap.open(client, s);
       const before = model.calls.length;
+      const cpu0 = process.cpuUsage();
       await client.beta.sessions.events.send(s, userMessage('go'));
       await tap.count('agent.thread_message_received', n);
+      const cpu = process.cpuUsage(cpu0);
       const sent = tap.at.get('agent.thread_message_sent')!;
       const received = tap.at.get('agent.thread_message_received')!;
       const children = model.calls.slice(before).filter((c) => c.who.includes(CHILD));
@@ -154,7 +157,10 @@ export async function benchThreads(opts: ThreadsBenchOptions): Promise<void> {
       tap.close();
       const from = sent[0];
       const to = received[n - 1];
-      return { wall: to - from, modelCovered: covered(children, from, to), sumModel: children.reduce((a, c) => a + c.ms, 0) };
+      return {
+        wall: to - from, modelCovered: covered(children, from, to), sumModel: children.reduce((a, c) => a + c.ms, 0),
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      };
     };
 
     const one: number[] = [];
@@ -165,11 +171,13 @@ export async function benchThreads(opts: ThreadsBenchOptions): Promise<void> {
     const fanWall: number[] = [];
     const fanPer: number[] = [];
     const fanModel: number[] = [];
+    const fanCpu: number[] = [];
     for (let i = 0; i < 2 + opts.fanOutRuns; i++) {
       const r = await delegate(opts.fanOut);
       if (i < 2) continue; // warm-up
       fanWall.push(r.wall);
       fanModel.push(r.sumModel / opts.fanOut);
+      fanCpu.push(r.cpuMs / opts.fanOut);
       fanPer.push((r.wall - r.modelCovered) / opts.fanOut);
     }
 
@@ -185,6 +193,9 @@ export async function benchThreads(opts: ThreadsBenchOptions): Promise<void> {
     const verdict = p.p50 <= 5 ? 'meets' : 'misses';
     console.log(`  per delegated thread in the fan-out ((wall − time any child model call was in flight) / ${opts.fanOut}): p50 ${ms(p.p50)}, p99 ${ms(p.p99)} — ${verdict} target ≤ 5 ms`);
     console.log(`  per delegated thread, whole wall time / ${opts.fanOut} (model time included): p50 ${ms(w.p50 / opts.fanOut)}`);
+    const c = summarize(fanCpu);
+    console.log(`  CPU per delegated thread (whole process: server, SDK client and fake upstream; from the coordinator's POST to the last report) / ${opts.fanOut}: ` +
+      `p50 ${ms(c.p50)}, p99 ${ms(c.p99)} — less sensitive to other load on the box than wall time`);
   } finally {
     await h.close();
     await up.close();

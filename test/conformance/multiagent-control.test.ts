@@ -291,23 +291,27 @@ describe('bad input on the thread routes', () => {
     const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [done.id, busy.id] } as any });
     rig.up.setResponder((req) => {
       const sys = systemOf(req);
+      if (sys.includes(`You are solo ${tag}.`)) return { content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' } }], stop_reason: 'tool_use' };
       if (sys.includes(`You finish ${tag}.`)) return say('finished');
       if (sys.includes(`You are busy ${tag}.`)) return { content: [{ type: 'text', text: '...' }], hang: true };
       if (!convo(req).includes('send_to_agent')) return { content: [send(`done-${tag}`, 'finish'), send(`busy-${tag}`, 'work')], stop_reason: 'tool_use' };
       return say('ok');
     });
-    const other = await client.beta.sessions.create({ agent: (await client.beta.agents.create({ name: `solo-${tag}`, model: MODEL, tools: [customTool('lookup')] })).id, environment_id: rig.envId });
+    const other = await client.beta.sessions.create({ agent: (await client.beta.agents.create({ name: `solo-${tag}`, model: MODEL, system: `You are solo ${tag}.`, tools: [customTool('lookup')] })).id, environment_id: rig.envId });
     const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
     await sendEvents(client, s.id, text('go'));
     const ready = await eventually(() => threadsOf(s.id), (ts) => ts.length === 3 &&
       ts.some((t) => (t.agent as any).name === `done-${tag}` && t.status === 'idle') && ts.some((t) => (t.agent as any).name === `busy-${tag}` && t.status === 'running'),
     WAIT, 'one idle and one running child');
-    await primaryUntil(s.id, (evs) => evs.some((e) => e.type === 'agent.message' && e.content[0].text === 'ok'), 'the coordinator answered the report');
+    // Settled: the coordinator consumed the report, answered, and the session's last word is an idle.
+    await primaryUntil(s.id, (evs) => rig.up.requests.some((r) => systemOf(r).includes(`You lead ${tag}.`) && convo(r).includes('finished')) &&
+      evs.findLastIndex((e) => e.type === 'agent.message') > evs.findIndex((e) => e.type === 'agent.thread_message_received') &&
+      // (The session stays running with the busy child; the primary thread went idle.)
+      evs.at(-1)?.type === 'session.thread_status_idle' && evs.at(-1)?.session_thread_id === `sthr_${s.id.slice('sesn_'.length)}`, 'the coordinator answered the report');
     const [primary] = ready;
     const idleChild = ready.find((t) => (t.agent as any).name === `done-${tag}`)!;
     const runningChild = ready.find((t) => (t.agent as any).name === `busy-${tag}`)!;
     // A pending custom call in another session, to confirm across sessions.
-    rig.up.setResponder(() => ({ content: [{ type: 'tool_use', name: 'lookup', input: { q: 'x' } }], stop_reason: 'tool_use' }));
     await sendEvents(client, other.id, text('ask'));
     const otherUse = (await primaryUntil(other.id, (evs) => evs.some((e) => e.type === 'agent.custom_tool_use'), 'a call in the other session')).find((e) => e.type === 'agent.custom_tool_use')!;
 
@@ -351,4 +355,114 @@ describe('bad input on the thread routes', () => {
     await sendEvents(client, s.id, { type: 'user.interrupt' });
     rig.up.setResponder(null);
   }, 60_000);
+});
+
+describe('a child thread\'s stream and follow-up errors', () => {
+  it('streams the child\'s full trace (with event_deltas previews) and nothing of the coordinator\'s', async () => {
+    const tag = uid();
+    const child = await client.beta.agents.create({ name: `streamer-${tag}`, model: MODEL, system: `You stream ${tag}.` });
+    const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [child.id] } as any });
+    const release = gate();
+    rig.up.setResponder(async (req) => {
+      if (systemOf(req).includes(`You stream ${tag}.`)) {
+        await release.wait;
+        return say('the child speaks at some length so that previews arrive');
+      }
+      if (!convo(req).includes('send_to_agent')) return { content: [send(`streamer-${tag}`, 'speak')], stop_reason: 'tool_use' };
+      return say('lead text');
+    });
+    const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await sendEvents(client, s.id, text('go'));
+    const [, t] = await eventually(() => threadsOf(s.id), (ts) => ts.length === 2, WAIT, 'the child thread');
+    const stream = await client.beta.sessions.threads.events.stream(t.id, { session_id: s.id, event_deltas: ['agent.message'] } as any);
+    const seen: Ev[] = [];
+    const done = (async () => {
+      for await (const e of stream as AsyncIterable<Ev>) {
+        seen.push(e);
+        if (e.type === 'session.thread_status_idle') break;
+      }
+    })();
+    release.open();
+    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`thread stream saw ${JSON.stringify(seen.map((e) => e.type))}`)), WAIT))]);
+    stream.controller.abort();
+    const persisted = seen.filter((e) => e.type !== 'event_start' && e.type !== 'event_delta');
+    // (The span start may precede the stream's opening.)
+    expect(persisted.map((e) => e.type).filter((x) => x !== 'span.model_request_start')).toEqual(['agent.message', 'span.model_request_end', 'session.thread_status_idle']);
+    expect(persisted.every((e) => e.session_thread_id === t.id)).toBe(true);
+    expect(seen.some((e) => e.type === 'event_delta')).toBe(true);
+    expect(JSON.stringify(seen)).not.toContain('lead text');
+    // An unknown delta type is a 400 on the thread stream too.
+    expect((await rejection(client.beta.sessions.threads.events.stream(t.id, { session_id: s.id, event_deltas: ['agent.nope'] } as any))).status).toBe(400);
+    rig.up.setResponder(null);
+  });
+
+  it('answers follow-ups to an unknown or archived thread with tool errors that change nothing', async () => {
+    const tag = uid();
+    const child = await client.beta.agents.create({ name: `once-${tag}`, model: MODEL, system: `You run once ${tag}.` });
+    const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [child.id] } as any });
+    let childId = '';
+    rig.up.setResponder((req) => {
+      const all = convo(req);
+      if (systemOf(req).includes(`You run once ${tag}.`)) return say('once done');
+      if (all.includes('again please')) {
+        if (all.includes('tool_result') && all.includes('takes no more messages')) return say('understood');
+        return { content: [
+          { type: 'tool_use', name: 'send_to_agent', input: { session_thread_id: childId, message: 'more' } },
+          { type: 'tool_use', name: 'send_to_agent', input: { session_thread_id: 'sthr_doesnotexist', message: 'more' } },
+        ], stop_reason: 'tool_use' };
+      }
+      if (!all.includes('send_to_agent')) return { content: [send(`once-${tag}`, 'run')], stop_reason: 'tool_use' };
+      return say('first round done');
+    });
+    const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await sendEvents(client, s.id, text('go'));
+    await primaryUntil(s.id, (evs) => evs.some((e) => e.type === 'agent.thread_message_received') &&
+      evs.findLastIndex((e) => e.type === 'session.status_idle') > evs.findLastIndex((e) => e.type === 'agent.message') &&
+      rig.up.requests.some((r) => convo(r).includes('once done') && systemOf(r).includes(`You lead ${tag}.`)), 'the first round');
+    childId = (await threadsOf(s.id))[1].id;
+    await client.beta.sessions.threads.archive(childId, { session_id: s.id });
+    const childBefore = (await threadEvents(s.id, childId)).map((e) => e.id);
+    await sendEvents(client, s.id, text('again please'));
+    const evs = await primaryUntil(s.id, finalSaid('understood'), 'the coordinator\'s answer to the errors');
+    const results = evs.filter((e) => e.type === 'agent.tool_result').slice(-2);
+    expect(results.map((r) => r.is_error)).toEqual([true, true]);
+    expect(resultText(results[0])).toContain('archived');
+    expect(resultText(results[1])).toContain('no thread sthr_doesnotexist');
+    expect((await threadEvents(s.id, childId)).map((e) => e.id)).toEqual(childBefore);
+    expect(evs.filter((e) => e.type === 'session.thread_created')).toHaveLength(1);
+    expect(evs.filter((e) => e.type === 'agent.thread_message_sent')).toHaveLength(1);
+    rig.up.setResponder(null);
+  });
+});
+
+describe('a child thread\'s retries', () => {
+  it('shows as session.thread_status_rescheduled on the primary stream; the retried child reports once', async () => {
+    const tag = uid();
+    const child = await client.beta.agents.create({ name: `flaky-${tag}`, model: MODEL, system: `You are flaky ${tag}.` });
+    const lead = await client.beta.agents.create({ name: `lead-${tag}`, model: MODEL, system: `You lead ${tag}.`, multiagent: { type: 'coordinator', agents: [child.id] } as any });
+    let childCalls = 0;
+    rig.up.setResponder((req) => {
+      const all = convo(req);
+      if (systemOf(req).includes(`You are flaky ${tag}.`)) {
+        childCalls += 1;
+        return childCalls === 1 ? { kind: 'error', status: 529, type: 'overloaded_error' } : say('flaky but done');
+      }
+      if (all.includes('flaky but done')) return say('final: flaky');
+      if (!all.includes('send_to_agent')) return { content: [send(`flaky-${tag}`, 'try')], stop_reason: 'tool_use' };
+      return say('waiting');
+    });
+    const s = await client.beta.sessions.create({ agent: lead.id, environment_id: rig.envId });
+    await sendEvents(client, s.id, text('go'));
+    const evs = await primaryUntil(s.id, finalSaid('final: flaky'), 'the coordinator\'s answer after the retry');
+    const [t] = (await threadsOf(s.id)).slice(1);
+    const mine = evs.filter((e) => e.session_thread_id === t.id).map((e) => e.type);
+    expect(mine).toEqual(['session.thread_created', 'session.thread_status_running', 'session.thread_status_rescheduled', 'session.thread_status_running', 'session.thread_status_idle']);
+    expect(evs.filter((e) => e.type === 'agent.thread_message_received')).toHaveLength(1);
+    // The error itself is in the child's trace, not on the condensed primary view.
+    expect(evs.some((e) => e.type === 'session.error')).toBe(false);
+    const trace = await threadEvents(s.id, t.id);
+    expect(trace.filter((e) => e.type === 'session.error').map((e) => e.error.retry_status)).toEqual([{ type: 'retrying' }]);
+    expect(childCalls).toBe(2);
+    rig.up.setResponder(null);
+  });
 });

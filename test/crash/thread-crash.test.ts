@@ -2,7 +2,8 @@
 // mid-turn (all three in a model call, or all three inside sandboxed bash calls, some of which
 // already had their side effect). A fresh process on the same data dir resumes every thread from the log alone:
 // each model call is redone, no tool call runs twice, every child reports to the coordinator
-// exactly once and the coordinator answers. Driven only through the official SDK.
+// exactly once and the coordinator answers. Driven only through the official SDK. The model-call
+// case also runs with both processes on one PostgreSQL database (test/kit/postgres.ts).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { startFakeUpstream, type FakeReply, type FakeUpstream, type RecordedRequ
 import { startChildServer, type ChildServer } from '../kit/child-server.ts';
 import { BwrapSandboxProvider } from '../../src/adapters/sandbox-bwrap/bwrap-provider.ts';
 import { RESTARTED_TOOL_MESSAGE } from '../../src/harness/planner.ts';
+import { createTestDatabase, postgresServerUrl } from '../kit/postgres.ts';
 
 const MODEL = 'claude-sonnet-4-6';
 const CHILD_ENV = { HANGAR_LEASE_TTL_MS: '500' };
@@ -35,8 +37,14 @@ let dataDir: string;
 let apiKey: string;
 const children: ChildServer[] = [];
 
+const MASTER_KEY = randomBytes(32).toString('base64');
+/** Set while a test runs on PostgreSQL: the children use this database instead of SQLite. */
+let databaseUrl: string | undefined;
+
 async function startChild(): Promise<ChildServer> {
-  const child = await startChildServer({ dataDir, apiKey, upstreamUrl: up.url, env: CHILD_ENV });
+  // PostgreSQL installations share one master key across nodes; both processes get the same one.
+  const env = databaseUrl ? { ...CHILD_ENV, HANGAR_DATABASE_URL: databaseUrl, HANGAR_MASTER_KEY: MASTER_KEY } : CHILD_ENV;
+  const child = await startChildServer({ dataDir, apiKey, upstreamUrl: up.url, env });
   children.push(child);
   return child;
 }
@@ -147,37 +155,41 @@ async function expectTeamRecovered(client: Anthropic, sessionId: string, primary
   return traces;
 }
 
-describe('team sessions across kill -9', () => {
-  it('three threads killed mid model call: each call is redone once, each child reports once, the coordinator answers', async () => {
-    let phase: 'before' | 'after' = 'before';
-    up.setResponder((req) => {
-      const w = workerOf(req);
-      if (!w) return coordinator(req);
-      return phase === 'before' ? { content: [{ type: 'text', text: `partial-${w}` }], hang: true } : say(`report-${w}`);
-    });
-    const first = await startChild();
-    const sessionId = await team(first.client);
-    await first.client.beta.sessions.events.send(sessionId, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
-    const deadline = Date.now() + 30_000;
-    while (new Set(up.requests.map(workerOf).filter(Boolean)).size < 3) {
-      if (Date.now() > deadline) throw new Error(`the three workers never called the model\n${first.output()}`);
-      await sleep(20);
-    }
-    const running = await list(first.client.beta.sessions.threads.list(sessionId));
-    expect(running.slice(1).map((t) => t.status)).toEqual(['running', 'running', 'running']);
-    await first.kill('SIGKILL');
-    phase = 'after';
+/** Three children mid model call when the server is SIGKILLed; a fresh process finishes the team's turn. */
+async function midModelCall(): Promise<void> {
+  let phase: 'before' | 'after' = 'before';
+  up.setResponder((req) => {
+    const w = workerOf(req);
+    if (!w) return coordinator(req);
+    return phase === 'before' ? { content: [{ type: 'text', text: `partial-${w}` }], hang: true } : say(`report-${w}`);
+  });
+  const first = await startChild();
+  const sessionId = await team(first.client);
+  await first.client.beta.sessions.events.send(sessionId, { events: [{ type: 'user.message', content: [{ type: 'text', text: 'go' }] }] });
+  const deadline = Date.now() + 30_000;
+  while (new Set(up.requests.map(workerOf).filter(Boolean)).size < 3) {
+    if (Date.now() > deadline) throw new Error(`the three workers never called the model\n${first.output()}`);
+    await sleep(20);
+  }
+  const running = await list(first.client.beta.sessions.threads.list(sessionId));
+  expect(running.slice(1).map((t) => t.status)).toEqual(['running', 'running', 'running']);
+  await first.kill('SIGKILL');
+  phase = 'after';
 
-    const second = await startChild();
-    const primary = await waitFinal(second.client, sessionId);
-    const traces = await expectTeamRecovered(second.client, sessionId, primary);
-    for (const w of WORKERS) {
-      // Two requests per worker: the one the kill cut (closed as failed) and its redo.
-      expect(up.requests.filter((r) => workerOf(r) === w)).toHaveLength(2);
-      const ends = traces.get(w)!.filter((e) => e.type === 'span.model_request_end').map((e) => e.is_error);
-      expect(ends).toEqual([true, false]);
-    }
-  }, 120_000);
+  const second = await startChild();
+  const primary = await waitFinal(second.client, sessionId);
+  const traces = await expectTeamRecovered(second.client, sessionId, primary);
+  for (const w of WORKERS) {
+    // Two requests per worker: the one the kill cut (closed as failed) and its redo.
+    expect(up.requests.filter((r) => workerOf(r) === w)).toHaveLength(2);
+    const ends = traces.get(w)!.filter((e) => e.type === 'span.model_request_end').map((e) => e.is_error);
+    expect(ends).toEqual([true, false]);
+  }
+}
+
+
+describe('team sessions across kill -9', () => {
+  it('three threads killed mid model call: each call is redone once, each child reports once, the coordinator answers', midModelCall, 120_000);
 
   it('killed during an advisor consult: the call is answered with the restart error (never consulted twice), the consult thread is closed', async () => {
     let consults = 0;
@@ -261,6 +273,21 @@ describe('team sessions across kill -9', () => {
       expect(results).toHaveLength(1);
       expect(results[0].is_error).toBe(true);
       expect(textOf(results[0])).toBe(RESTARTED_TOOL_MESSAGE);
+    }
+  }, 120_000);
+});
+
+const pgServer = await postgresServerUrl();
+describe.skipIf(!pgServer)('team sessions across kill -9, on PostgreSQL', () => {
+  it('three threads killed mid model call: each call is redone once, each child reports once, the coordinator answers', async () => {
+    const db = await createTestDatabase(pgServer!);
+    databaseUrl = db.url;
+    try {
+      await midModelCall();
+    } finally {
+      await Promise.all(children.splice(0).map((c) => c.stop()));
+      databaseUrl = undefined;
+      await db.drop();
     }
   }, 120_000);
 });

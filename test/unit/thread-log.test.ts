@@ -8,6 +8,7 @@ import { translate } from '../../src/harness/threads/thread-log.ts';
 import { planTeamQuiet } from '../../src/harness/threads/team-harness.ts';
 import { archiveThread } from '../../src/harness/threads/thread-objects.ts';
 import { primaryThreadId, type ThreadState } from '../../src/harness/threads/thread-model.ts';
+import { planCoordinatorCall } from '../../src/harness/threads/coordinator-tools.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const SID = 'sesn_unit';
@@ -77,5 +78,17 @@ describe('archiving a thread', () => {
     if (!refused.ok) expect(refused.message).toContain('sevt_use');
     const ok = archiveThread(row([thread(PRIMARY), thread(CHILD)]), CHILD, Date.parse(NOW));
     expect(ok.ok && ok.threads[CHILD].archived_at).toBe(NOW);
+  });
+});
+
+describe('send_to_agent', () => {
+  it('refuses the advisor\'s reserved name for an inline agent, creating nothing', () => {
+    const r = row([thread(PRIMARY)]);
+    (r.session.agent as any).multiagent = { type: 'multiagent_20261001', subagents: { type: 'enabled', predefined_agents: [], inline_agents: { type: 'enabled' } } };
+    const plan = planCoordinatorCall(r, [], { id: 'sevt_use', name: 'send_to_agent', input: { agent: { name: 'anthropic.advisor' }, message: 'hi' } }, NOW);
+    expect(plan.events).toHaveLength(1);
+    expect(plan.events![0]).toMatchObject({ type: 'agent.tool_result', is_error: true });
+    expect(JSON.stringify(plan.events![0].content)).toContain('reserved');
+    expect(plan.patch?.fields).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import type { CommitPlan, SessionRow, StoredEvent } from '../../ports/store.ts';
 import { agentCreateSchema } from '../../protocol/agent-schemas.ts';
 import { resolveModel, resolveTools } from '../../domain/agents.ts';
 import { resultTarget } from '../log-state.ts';
-import { isAdvisorThread, primaryThreadId, threadsOf, type ThreadMap, type ThreadState } from './thread-model.ts';
+import { ADVISOR_THREAD_NAME, isAdvisorThread, primaryThreadId, threadsOf, type ThreadMap, type ThreadState } from './thread-model.ts';
 
 export const LIST_AGENTS = 'list_agents';
 export const SEND_TO_AGENT = 'send_to_agent';
@@ -148,6 +148,8 @@ function sendToAgent(row: SessionRow, input: Record<string, unknown>, roster: Ro
       if (!found) return err(`send_to_agent: no agent named "${name}" in the roster. Available: ${roster.agents.map((a) => a.name).join(', ') || '(none)'}.`);
       agent = found;
     }
+    // The advisor's consults are recognized by this name (their advice is not a report).
+    if (agent.name === ADVISOR_THREAD_NAME) return err(`send_to_agent: the agent name "${ADVISOR_THREAD_NAME}" is reserved for advisor consults; give the agent another name.`);
     thread = {
       id: newId('sthr'), agent_name: String(agent.name), agent, parent_thread_id: primaryId, status: 'idle', running_since: null,
       retry_count: 0, active_seconds: 0, stop_reason: null, created_at: now, updated_at: now, archived_at: null,

@@ -1,5 +1,6 @@
-// The harness's hooks for team sessions: the tool catalog with the coordinator's tools added for
-// agents that may delegate, which threads have work to plan, and running a coordinator call.
+// The harness's hooks for team sessions: the tool catalog with the coordinator's tools (agents that
+// may delegate) and the advisor tool (agents with an advisor) added, which threads have work to
+// plan, running a coordinator call, and the team loop's final pending-wake check.
 import { isoAt } from '../../ports/clock.ts';
 import { newId } from '../../protocol/ids.ts';
 import type { CommitPlan, SessionRow, StoredEvent } from '../../ports/store.ts';
