@@ -9,10 +9,11 @@ import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
+  type AgentRepo, type ApiKeyRepo, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
   type Store, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
+import { API_KEY_COLUMNS, apiKeyRow, fileRow, withArchive } from '../store-common/store-rows.ts';
 
 export class PgStore implements Store {
   readonly db: PgDb;
@@ -79,16 +80,7 @@ class PgApiKeyRepo implements ApiKeyRepo {
   }
 }
 
-const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
 
-function apiKeyRow(r: Row): ApiKeyRow {
-  return {
-    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
-    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
-  };
-}
-
-const withArchive = (data: unknown, archivedAt: unknown): Json => ({ ...JSON.parse(String(data)), archived_at: (archivedAt as string | null) ?? null });
 
 class PgAgentRepo implements AgentRepo {
   private readonly s: PgDb;
@@ -196,12 +188,7 @@ class PgFileRepo implements FileRepo {
   }
 
   private toRow(r: Row): FileRow {
-    return {
-      file: JSON.parse(String(r.data)),
-      scopeId: (r.scope_id as string | null) ?? null,
-      expiresAt: (r.expires_at as string | null) ?? null,
-      sha256: String(r.sha256),
-    };
+    return fileRow(r);
   }
 
   private async upsertCapture(q: { run: PgDb['run'] }, c: OutputCapture): Promise<void> {

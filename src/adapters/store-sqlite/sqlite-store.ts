@@ -9,12 +9,13 @@ import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts'
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import {
   UniqueViolation, statusCounts,
-  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type AgentRepo, type ApiKeyRepo, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
+import { API_KEY_COLUMNS, apiKeyRow, fileRow, withArchive } from '../store-common/store-rows.ts';
 import { nodePrefix } from '../../domain/lease-owner.ts';
 
 type Row = Record<string, unknown>;
@@ -175,14 +176,6 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
   }
 }
 
-const API_KEY_COLUMNS = 'id, name, hint, source, created_at, revoked_at';
-
-function apiKeyRow(r: Row): ApiKeyRow {
-  return {
-    id: String(r.id), name: (r.name as string | null) ?? null, hint: (r.hint as string | null) ?? null,
-    source: r.source as ApiKeySource, createdAt: String(r.created_at), revokedAt: (r.revoked_at as string | null) ?? null,
-  };
-}
 
 class SqliteAgentRepo implements AgentRepo {
   private readonly s: SqliteStore;
@@ -191,7 +184,7 @@ class SqliteAgentRepo implements AgentRepo {
   }
 
   private withArchive(data: string, archivedAt: unknown): Json {
-    return { ...JSON.parse(data), archived_at: (archivedAt as string | null) ?? null };
+    return withArchive(data, archivedAt);
   }
 
   async insert(agent: Json & { id: string; version: number; created_at: string }) {
@@ -551,12 +544,7 @@ class SqliteFileRepo implements FileRepo {
   }
 
   private toRow(r: Row): FileRow {
-    return {
-      file: JSON.parse(String(r.data)),
-      scopeId: (r.scope_id as string | null) ?? null,
-      expiresAt: (r.expires_at as string | null) ?? null,
-      sha256: String(r.sha256),
-    };
+    return fileRow(r);
   }
 
   private upsertCapture(c: OutputCapture): void {
