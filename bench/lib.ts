@@ -160,6 +160,41 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * Warm-up turns on a session of their own (JIT, prepared statements, keep-alive sockets), so the
+ * measured session starts empty, like a real one.
+ */
+export async function warmUp(client: Anthropic, sessionId: string, turns: number): Promise<void> {
+  const tap = await EventTap.open(client, sessionId);
+  try {
+    for (let i = 0; i < turns; i++) {
+      const idle = tap.next('session.status_idle');
+      await client.beta.sessions.events.send(sessionId, userMessage(`warm-up ${i}`));
+      await idle;
+    }
+  } finally {
+    tap.close();
+  }
+}
+
+/**
+ * One timed turn on a session with an open stream: POST user.message → agent.message on the stream,
+ * the model call's own time (exactly one call expected), and the difference; waits for the idle.
+ */
+export async function timedTurn(client: Anthropic, model: TimedModel, tap: EventTap, sessionId: string, text: string) {
+  const message = tap.next('agent.message');
+  const idle = tap.next('session.status_idle');
+  const before = model.calls.length;
+  const t0 = performance.now();
+  await client.beta.sessions.events.send(sessionId, userMessage(text));
+  const t1 = await message;
+  // The call's duration is recorded before its answer is committed, so it is in by now.
+  const calls = model.calls.slice(before);
+  if (calls.length !== 1) throw new Error(`${text}: expected one model call, saw ${calls.length}`);
+  await idle; // the next turn starts from idle, as a client waiting for the answer would
+  return { total: t1 - t0, upstream: calls[0], overhead: t1 - t0 - calls[0] };
+}
+
 /** One turn on a session without a pre-opened stream: open one, send, wait for the idle, close. */
 export async function oneTurn(client: Anthropic, sessionId: string, text: string): Promise<void> {
   const tap = await EventTap.open(client, sessionId);

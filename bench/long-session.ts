@@ -6,7 +6,7 @@
 // the harness commits through, minus the harness) and times `events.list` pages over HTTP.
 import { performance } from 'node:perf_hooks';
 import type { BenchRig } from './lib.ts';
-import { EventTap, ms, sessionFactory, summarize, userMessage } from './lib.ts';
+import { EventTap, ms, sessionFactory, summarize, userMessage, warmUp } from './lib.ts';
 
 export interface LongSessionOptions {
   turns: number;
@@ -20,14 +20,7 @@ export interface LongSessionOptions {
 async function turnsPart(rig: BenchRig, opts: LongSessionOptions): Promise<void> {
   const { client, model } = rig;
   const newSession = await sessionFactory(client);
-  const warm = await newSession();
-  const warmTap = await EventTap.open(client, warm);
-  for (let i = 0; i < opts.warmup; i++) {
-    const idle = warmTap.next('session.status_idle');
-    await client.beta.sessions.events.send(warm, userMessage(`warm-up ${i}`));
-    await idle;
-  }
-  warmTap.close();
+  await warmUp(client, await newSession(), opts.warmup);
 
   const sessionId = await newSession();
   const tap = await EventTap.open(client, sessionId);

@@ -6,7 +6,7 @@
 // figures are the platform's, not the disk's; SQLite runs in WAL mode with synchronous=NORMAL).
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { EventTap, ms, sessionFactory, startRig, summarize, userMessage, type BenchRig } from './lib.ts';
+import { EventTap, ms, sessionFactory, startRig, summarize, timedTurn, warmUp, type BenchRig } from './lib.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../test/kit/postgres.ts';
 import type { StoredEvent } from '../src/ports/store.ts';
 
@@ -31,31 +31,13 @@ async function measure(rig: BenchRig, opts: PostgresStoreOptions): Promise<Figur
   const { client, model } = rig;
   const newSession = await sessionFactory(client);
 
-  const warm = await newSession();
-  const warmTap = await EventTap.open(client, warm);
-  for (let i = 0; i < opts.warmup; i++) {
-    const idle = warmTap.next('session.status_idle');
-    await client.beta.sessions.events.send(warm, userMessage(`warm-up ${i}`));
-    await idle;
-  }
-  warmTap.close();
+  await warmUp(client, await newSession(), opts.warmup);
 
   const sessionId = await newSession();
   const tap = await EventTap.open(client, sessionId);
   const overhead: number[] = [];
   try {
-    for (let i = 0; i < opts.turns; i++) {
-      const message = tap.next('agent.message');
-      const idle = tap.next('session.status_idle');
-      const before = model.calls.length;
-      const t0 = performance.now();
-      await client.beta.sessions.events.send(sessionId, userMessage(`turn ${i}`));
-      const t1 = await message;
-      const calls = model.calls.slice(before);
-      if (calls.length !== 1) throw new Error(`turn ${i}: expected one model call, saw ${calls.length}`);
-      overhead.push(t1 - t0 - calls[0]);
-      await idle;
-    }
+    for (let i = 0; i < opts.turns; i++) overhead.push((await timedTurn(client, model, tap, sessionId, `turn ${i}`)).overhead);
   } finally {
     tap.close();
   }

@@ -12,7 +12,7 @@ import { startFakeOpenAIUpstream } from '../test/kit/fake-openai-upstream.ts';
 import { startHangar, type TestHangar } from '../test/kit/hangar.ts';
 import { AnthropicModel } from '../src/adapters/model-anthropic/anthropic-model.ts';
 import { OpenAIModel } from '../src/adapters/model-openai/openai-model.ts';
-import { EventTap, MODEL, ms, sessionFactory, summarize, TimedModel, userMessage } from './lib.ts';
+import { EventTap, MODEL, ms, sessionFactory, summarize, TimedModel, userMessage, warmUp } from './lib.ts';
 
 export interface ProvidersOptions {
   turns: number;
@@ -60,14 +60,7 @@ interface Runner {
 async function runner(side: Side, warmup: number): Promise<Runner> {
   const client = side.h.client;
   const newSession = await sessionFactory(client);
-  const warm = await newSession();
-  const warmTap = await EventTap.open(client, warm);
-  for (let i = 0; i < warmup; i++) {
-    const idle = warmTap.next('session.status_idle');
-    await client.beta.sessions.events.send(warm, userMessage(`warm-up ${i}`));
-    await idle;
-  }
-  warmTap.close();
+  await warmUp(client, await newSession(), warmup);
   const sessionId = await newSession();
   const tap = await EventTap.open(client, sessionId);
   const r: Runner = {

@@ -1,8 +1,7 @@
 // Platform overhead per turn: sequential turns on one session with an open stream, timing
 // POST user.message → agent.message on the stream, minus the model call's own time.
-import { performance } from 'node:perf_hooks';
 import type { BenchRig } from './lib.ts';
-import { EventTap, ms, sessionFactory, summarize, userMessage } from './lib.ts';
+import { EventTap, ms, sessionFactory, summarize, timedTurn, userMessage, warmUp } from './lib.ts';
 
 export interface TurnOverheadOptions {
   turns: number;
@@ -52,16 +51,7 @@ export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions
   const { client, model } = rig;
   const newSession = await sessionFactory(client, { budgetCents: opts.budgetCents });
 
-  // Warm-up on its own session (JIT, prepared statements, keep-alive sockets) so the measured
-  // session starts empty, like a real one.
-  const warm = await newSession();
-  const warmTap = await EventTap.open(client, warm);
-  for (let i = 0; i < opts.warmup; i++) {
-    const idle = warmTap.next('session.status_idle');
-    await client.beta.sessions.events.send(warm, userMessage(`warm-up ${i}`));
-    await idle;
-  }
-  warmTap.close();
+  await warmUp(client, await newSession(), opts.warmup);
 
   const sessionId = await newSession();
   const tap = await EventTap.open(client, sessionId);
@@ -71,19 +61,10 @@ export async function benchTurnOverhead(rig: BenchRig, opts: TurnOverheadOptions
   let counted: Awaited<ReturnType<typeof countPerTurn>>;
   try {
     for (let i = 0; i < opts.turns; i++) {
-      const message = tap.next('agent.message');
-      const idle = tap.next('session.status_idle');
-      const callsBefore = model.calls.length;
-      const t0 = performance.now();
-      await client.beta.sessions.events.send(sessionId, userMessage(`turn ${i}`));
-      const t1 = await message;
-      // The call's duration is recorded before its answer is committed, so it is in by now.
-      const calls = model.calls.slice(callsBefore);
-      if (calls.length !== 1) throw new Error(`turn ${i}: expected one model call, saw ${calls.length}`);
-      total.push(t1 - t0);
-      upstream.push(calls[0]);
-      overhead.push(t1 - t0 - calls[0]);
-      await idle; // the next turn starts from idle, as a client waiting for the answer would
+      const turn = await timedTurn(client, model, tap, sessionId, `turn ${i}`);
+      total.push(turn.total);
+      upstream.push(turn.upstream);
+      overhead.push(turn.overhead);
     }
     counted = await countPerTurn(rig, tap, sessionId, opts.countedTurns);
   } finally {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/adapters/store-postgres/pg-store.ts';
 import { PG_MIGRATIONS } from '../../src/adapters/store-postgres/pg-migrations.ts';
+import { StoreUnavailableError } from '../../src/ports/store.ts';
 import { runFileRepoSuite, runIdempotencyRepoSuite, runAuditRepoSuite, runSpendRepoSuite, runPackageLayerRepoSuite, runStoreSuite, runWorkspaceRepoSuite } from '../kit/store-suite.ts';
 import { runVaultRepoSuite, runWorkRepoSuite } from '../kit/repo-suites.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../kit/postgres.ts';
@@ -124,6 +125,62 @@ describe.skipIf(!server)('PostgreSQL store', () => {
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+  });
+
+  describe('unavailability', () => {
+    it('a statement past the statement timeout fails as StoreUnavailableError naming the setting; an SQL error stays itself', async () => {
+      const store = await PgStore.open(db.url, { maxConnections: 2, statementTimeoutMs: 200 });
+      try {
+        const slow = await store.db.get('SELECT pg_sleep(2) AS x').then(() => undefined, (e: unknown) => e);
+        expect(slow).toBeInstanceOf(StoreUnavailableError);
+        expect((slow as Error).message).toMatch(/^PostgreSQL at 127\.0\.0\.1:\d+\/hangar_test_\w+ is unavailable: a statement ran past HANGAR_DATABASE_STATEMENT_TIMEOUT_MS$/);
+        const wrong = await store.db.get('SELECT * FROM no_such_table').then(() => undefined, (e: unknown) => e);
+        expect(wrong).toBeInstanceOf(pg.DatabaseError);
+        expect(wrong).not.toBeInstanceOf(StoreUnavailableError);
+        // The pool is fine afterwards.
+        expect((await store.db.get('SELECT 1 AS one'))?.one).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('waiting longer than the connect timeout for a free pooled connection fails as StoreUnavailableError', async () => {
+      const store = await PgStore.open(db.url, { maxConnections: 1, connectTimeoutMs: 200 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const tx = store.db.tx(async () => held);
+      try {
+        const waited = await store.db.get('SELECT 1 AS one').then(() => undefined, (e: unknown) => e);
+        expect(waited).toBeInstanceOf(StoreUnavailableError);
+        expect((waited as Error).message).toMatch(/is unavailable: no answer in time \(timeout exceeded when trying to connect\)$/);
+        const inTx = await store.db.tx(async () => 1).then(() => undefined, (e: unknown) => e);
+        expect(inTx).toBeInstanceOf(StoreUnavailableError);
+      } finally {
+        release();
+        await tx;
+        await store.close();
+      }
+    });
+
+    it('replaces connections the server terminates (as on a restart): the next call reconnects, nothing crashes', async () => {
+      const store = await PgStore.open(db.url, { maxConnections: 2, connectTimeoutMs: 500 });
+      try {
+        // Every connection of the pool is terminated by the server, as on a restart.
+        const admin = new pg.Client({ connectionString: db.url });
+        await admin.connect();
+        try {
+          await store.db.get('SELECT 1 AS one');
+          await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hangar' AND datname = current_database()");
+        } finally {
+          await admin.end();
+        }
+        // The idle connection died; the pool notices and the next call reconnects.
+        await new Promise((r) => setTimeout(r, 100));
+        expect((await store.db.get('SELECT 1 AS one'))?.one).toBe(1);
+      } finally {
+        await store.close();
       }
     });
   });

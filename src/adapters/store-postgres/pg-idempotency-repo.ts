@@ -2,21 +2,8 @@
 // insert of the same key, on any node, makes the second wait and then see the first) and otherwise
 // locks the existing row to decide whether it is dead and may be taken over.
 import type { IdempotencyKey, IdempotencyRecord, IdempotencyRepo, IdempotentResponse } from '../../ports/store.ts';
-import type { PgDb, Row } from './pg-db.ts';
-
-const WHERE_KEY = 'scope = ? AND method = ? AND path = ? AND key = ?';
-const keyParams = (id: IdempotencyKey) => [id.scope, id.method, id.path, id.key] as const;
-
-function toRecord(r: Row): IdempotencyRecord {
-  return {
-    fingerprint: String(r.fingerprint),
-    claimId: String(r.claim_id),
-    createdAt: Number(r.created_at),
-    response: r.status === null || r.status === undefined
-      ? null
-      : { status: Number(r.status), contentType: String(r.content_type), body: String(r.body) },
-  };
-}
+import type { PgDb } from './pg-db.ts';
+import { IDEMPOTENCY_WHERE as WHERE_KEY, idempotencyParams as keyParams, idempotencyRecord as toRecord } from '../store-common/store-rows.ts';
 
 export class PgIdempotencyRepo implements IdempotencyRepo {
   private readonly s: PgDb;

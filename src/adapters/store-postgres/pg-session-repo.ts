@@ -18,27 +18,15 @@ import {
   type CommitPlan, type EventQuery, type SessionListQuery, type SessionRepo, type SessionRow, type StoredEvent,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
+import { SessionRowCache, eventRow } from '../store-common/session-rows.ts';
 
 /** How many sessions' parsed logs stay cached (least recently used are evicted). */
 const LOG_CACHE_SESSIONS = 256;
-/** How many sessions' parsed rows stay cached. */
-const ROW_CACHE_SESSIONS = 256;
 
 /** A cached log and the session's `log_rev` it matches. */
 interface CachedLog {
   rev: number;
   events: StoredEvent[];
-}
-
-/** Freezes every object and array below `top` (not `top` itself), so shared parsed values stay intact. */
-function freezeNested<T extends Record<string, unknown>>(top: T): T {
-  const freeze = (v: unknown): void => {
-    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
-    for (const x of Object.values(v)) freeze(x);
-    Object.freeze(v);
-  };
-  for (const x of Object.values(top)) freeze(x);
-  return top;
 }
 
 const EVENT_COLUMNS = 'seq, processed_at, processed_seq, data';
@@ -54,44 +42,22 @@ const TOP_UP_SQL = `SELECT s.log_rev, e.seq, e.processed_at, e.processed_seq, e.
 export class PgSessionRepo implements SessionRepo {
   private readonly s: PgDb;
   private readonly logs = new Map<string, CachedLog>();
-  /** Parsed `data` of recently read rows beside its text: reused only while the text is unchanged. */
-  private readonly rows = new Map<string, { data: string; parsed: Record<string, unknown> }>();
   /** Running totals for benches and tests. */
   readonly counters = { sessionRowParses: 0, eventParses: 0, logTopUps: 0, fullLogReads: 0 };
+  /** Parsed `data` of recently read rows beside its text: reused only while the text is unchanged. */
+  private readonly rows = new SessionRowCache(() => this.counters.sessionRowParses++);
 
   constructor(s: PgDb) {
     this.s = s;
   }
 
   private toRow(r: Row): SessionRow {
-    const id = String(r.id);
-    const data = String(r.data);
-    let cached = this.rows.get(id);
-    if (cached?.data === data) {
-      this.rows.delete(id);
-    } else {
-      this.counters.sessionRowParses++;
-      cached = { data, parsed: freezeNested(JSON.parse(data)) };
-      if (this.rows.size >= ROW_CACHE_SESSIONS) this.rows.delete(this.rows.keys().next().value!);
-    }
-    this.rows.set(id, cached);
-    const session = { ...cached.parsed } as SessionRow['session'];
-    session.status = r.status as SessionRow['session']['status'];
-    session.archived_at = (r.archived_at as string | null) ?? null;
-    return {
-      session,
-      runningSince: r.running_since === null ? null : Number(r.running_since),
-      retryCount: Number(r.retry_count),
-      workspaceId: String(r.workspace_id),
-      logRevision: Number(r.log_rev ?? 0),
-    };
+    return this.rows.toRow(r);
   }
 
   private toEvent(r: Row): StoredEvent {
     this.counters.eventParses++;
-    const event = JSON.parse(String(r.data));
-    event.processed_at = (r.processed_at as string | null) ?? null;
-    return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
+    return eventRow(r);
   }
 
   /** Appends `events` in one INSERT; returns them with their seqs, in order. */
@@ -157,7 +123,7 @@ export class PgSessionRepo implements SessionRepo {
 
   async delete(id: string) {
     this.logs.delete(id);
-    this.rows.delete(id);
+    this.rows.forget(id);
     return this.s.tx(async (q) => {
       const current = await q.get('SELECT data FROM sessions WHERE id = ? FOR UPDATE', id);
       // Whatever the session still had reserved goes back to its scopes' ledgers.

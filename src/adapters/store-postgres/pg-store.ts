@@ -10,7 +10,6 @@ import { PgPackageLayerRepo } from './pg-package-layer-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import { PgWorkspaceRepo } from './pg-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
-import { API_KEY_COLUMNS, apiKeyRow } from '../store-sqlite/api-key-row.ts';
 import { PgSpendRepo } from './pg-spend-repo.ts';
 import { PgAuditRepo } from './pg-audit-repo.ts';
 import {
@@ -19,6 +18,7 @@ import {
   type Store, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
+import { API_KEY_COLUMNS, apiKeyRow, fileRow, withArchive } from '../store-common/store-rows.ts';
 
 export class PgStore implements Store {
   readonly db: PgDb;
@@ -115,7 +115,6 @@ class PgApiKeyRepo implements ApiKeyRepo {
 }
 
 
-const withArchive = (data: unknown, archivedAt: unknown): Json => ({ ...JSON.parse(String(data)), archived_at: (archivedAt as string | null) ?? null });
 
 class PgAgentRepo implements AgentRepo {
   private readonly s: PgDb;
@@ -226,13 +225,7 @@ class PgFileRepo implements FileRepo {
   }
 
   private toRow(r: Row): FileRow {
-    return {
-      file: JSON.parse(String(r.data)),
-      scopeId: (r.scope_id as string | null) ?? null,
-      expiresAt: (r.expires_at as string | null) ?? null,
-      sha256: String(r.sha256),
-      workspaceId: String(r.workspace_id),
-    };
+    return fileRow(r);
   }
 
   private async upsertCapture(q: { run: PgDb['run'] }, c: OutputCapture): Promise<void> {

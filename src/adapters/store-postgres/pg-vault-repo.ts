@@ -4,24 +4,14 @@
 // docs/notes/pgstore.md ("VACUUM and purged ciphertext").
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type PageQuery, type VaultRepo } from '../../ports/store.ts';
-import { isUniqueError, type PgDb, type Row } from './pg-db.ts';
+import { isUniqueError, type PgDb } from './pg-db.ts';
+import { credentialRow as toCredential, withArchive as withArchived, type Row } from '../store-common/store-rows.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
 /** Advisory-lock namespace serializing credential inserts per vault (count then insert). */
 const VAULT_INSERT_LOCK = 0x76617531;
 
-function toCredential(r: Row): CredentialRow {
-  const credential = JSON.parse(String(r.data));
-  credential.archived_at = (r.archived_at as string | null) ?? null;
-  return {
-    credential,
-    key: String(r.key),
-    sealed: (r.sealed as string | null) ?? null,
-    sealedKeyId: (r.sealed_key_id as string | null) ?? null,
-  };
-}
-
-const withArchive = (r: Row): Json => ({ ...JSON.parse(String(r.data)), archived_at: (r.archived_at as string | null) ?? null });
+const withArchive = (r: Row): Json => withArchived(r.data, r.archived_at);
 
 export class PgVaultRepo implements VaultRepo {
   private readonly s: PgDb;

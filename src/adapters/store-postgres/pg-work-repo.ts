@@ -3,27 +3,15 @@
 // rows with FOR UPDATE SKIP LOCKED, so pollers on any node never get the same item and never wait
 // on each other; read-modify-writes lock their one row.
 import type {
-  EnvironmentKeyRepo, EnvironmentKeyRow, PageQuery, WorkRepo, WorkRow, WorkState,
+  EnvironmentKeyRepo, EnvironmentKeyRow, PageQuery, WorkRepo, WorkRow,
 } from '../../ports/store.ts';
-import type { PgDb, Querier, Row } from './pg-db.ts';
+import type { PgDb, Querier } from './pg-db.ts';
+import { WORK_WAITING, num, workRow as toWorkRow } from '../store-common/store-rows.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
 /** Advisory-lock namespace serializing "insert unless a live item exists" per session. */
 const SESSION_ITEM_LOCK = 0x776f726b;
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-function toWorkRow(r: Row): WorkRow {
-  const work = JSON.parse(String(r.data));
-  work.state = r.state as WorkState;
-  return {
-    work,
-    polledAt: num(r.polled_at),
-    leaseExpiresAt: num(r.lease_expires_at),
-    ttlSeconds: Number(r.ttl_seconds),
-    tokenHash: (r.token_hash as string | null) ?? null,
-  };
-}
 
 async function writeWorkRow(q: Querier, row: WorkRow): Promise<void> {
   const { state, secret: _secret, ...data } = row.work;
@@ -122,7 +110,7 @@ export class PgWorkRepo implements WorkRepo {
   async queueStats(environmentId: string, nowMs: number) {
     const r = (await this.s.get(
       `SELECT
-         COALESCE(SUM(CASE WHEN (state = 'queued' AND polled_at IS NULL) OR (state IN ('starting', 'active') AND lease_expires_at < ?) THEN 1 ELSE 0 END), 0) AS waiting,
+         COALESCE(SUM(CASE WHEN ${WORK_WAITING} THEN 1 ELSE 0 END), 0) AS waiting,
          COALESCE(SUM(CASE WHEN state = 'queued' AND polled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS handed_out,
          MIN(CASE WHEN state = 'queued' OR (state IN ('starting', 'active') AND lease_expires_at < ?) THEN created_at END) AS oldest
        FROM work_items WHERE environment_id = ? AND state IN ('queued', 'starting', 'active')`,
@@ -131,7 +119,7 @@ export class PgWorkRepo implements WorkRepo {
   }
 
   async waitingTotal(nowMs: number) {
-    const r = await this.s.get(`SELECT COUNT(*) AS n FROM work_items WHERE (state = 'queued' AND polled_at IS NULL) OR (state IN ('starting', 'active') AND lease_expires_at < ?)`, nowMs);
+    const r = await this.s.get(`SELECT COUNT(*) AS n FROM work_items WHERE ${WORK_WAITING}`, nowMs);
     return Number(r?.n ?? 0);
   }
 

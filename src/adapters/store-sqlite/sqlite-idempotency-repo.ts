@@ -2,22 +2,7 @@
 // concurrent requests with the same key (in this process or another) never both proceed.
 import type { IdempotencyKey, IdempotencyRecord, IdempotencyRepo, IdempotentResponse } from '../../ports/store.ts';
 import type { SqliteAccess } from './sqlite-work-repo.ts';
-
-type Row = Record<string, unknown>;
-
-const WHERE_KEY = 'scope = ? AND method = ? AND path = ? AND key = ?';
-const keyParams = (id: IdempotencyKey) => [id.scope, id.method, id.path, id.key] as const;
-
-function toRecord(r: Row): IdempotencyRecord {
-  return {
-    fingerprint: String(r.fingerprint),
-    claimId: String(r.claim_id),
-    createdAt: Number(r.created_at),
-    response: r.status === null || r.status === undefined
-      ? null
-      : { status: Number(r.status), contentType: String(r.content_type), body: String(r.body) },
-  };
-}
+import { IDEMPOTENCY_WHERE as WHERE_KEY, idempotencyParams as keyParams, idempotencyRecord as toRecord } from '../store-common/store-rows.ts';
 
 export class SqliteIdempotencyRepo implements IdempotencyRepo {
   private readonly s: SqliteAccess;

@@ -20,7 +20,8 @@ import {
   type VaultRepo,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
-import { API_KEY_COLUMNS, apiKeyRow } from './api-key-row.ts';
+import { API_KEY_COLUMNS, apiKeyRow, fileRow, withArchive } from '../store-common/store-rows.ts';
+import { SessionRowCache, eventRow } from '../store-common/session-rows.ts';
 import { nodePrefix } from '../../domain/lease-owner.ts';
 
 type Row = Record<string, unknown>;
@@ -210,6 +211,7 @@ class SqliteApiKeyRepo implements ApiKeyRepo {
   }
 }
 
+
 class SqliteAgentRepo implements AgentRepo {
   private readonly s: SqliteStore;
   constructor(s: SqliteStore) {
@@ -217,7 +219,7 @@ class SqliteAgentRepo implements AgentRepo {
   }
 
   private withArchive(data: string, archivedAt: unknown): Json {
-    return { ...JSON.parse(data), archived_at: (archivedAt as string | null) ?? null };
+    return withArchive(data, archivedAt);
   }
 
   async insert(agent: Json & { id: string; version: number; created_at: string }, workspaceId = DEFAULT_WORKSPACE_ID) {
@@ -318,19 +320,6 @@ class SqliteEnvironmentRepo implements EnvironmentRepo {
 
 /** How many sessions' parsed logs stay cached (least recently used are evicted). */
 const LOG_CACHE_SESSIONS = 256;
-/** How many sessions' parsed rows stay cached (least recently used are evicted). */
-const ROW_CACHE_SESSIONS = 256;
-
-/** Freezes every object and array below `top` (not `top` itself), so shared parsed values stay intact. */
-function freezeNested<T extends Record<string, unknown>>(top: T): T {
-  const freeze = (v: unknown): void => {
-    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
-    for (const x of Object.values(v)) freeze(x);
-    Object.freeze(v);
-  };
-  for (const x of Object.values(top)) freeze(x);
-  return top;
-}
 
 class SqliteSessionRepo implements SessionRepo {
   private readonly s: SqliteStore;
@@ -341,48 +330,21 @@ class SqliteSessionRepo implements SessionRepo {
    * process are seen.
    */
   private readonly logs = new Map<string, { rev: number; events: StoredEvent[] }>();
-  /**
-   * The parsed `data` of recently read session rows beside the text it was parsed from (a turn reads
-   * its row 6-9 times). A read reuses it only when the text it just read is that same text, so a
-   * write by this or any other process is seen at the next read. Nested values are frozen: every
-   * reader shares them, and a caller mutating one would throw instead of corrupting the others.
-   */
-  private readonly rows = new Map<string, { data: string; parsed: Record<string, unknown> }>();
+  /** Parsed session rows beside their text (src/adapters/store-common/session-rows.ts). */
+  private readonly rows: SessionRowCache;
 
   constructor(s: SqliteStore) {
     this.s = s;
+    this.rows = new SessionRowCache(() => this.s.counters.sessionRowParses++);
   }
 
   private toRow(r: Row): SessionRow {
-    const id = String(r.id);
-    const data = String(r.data);
-    let cached = this.rows.get(id);
-    if (cached?.data === data) {
-      this.rows.delete(id); // re-insert: most recently used last
-    } else {
-      this.s.counters.sessionRowParses++;
-      cached = { data, parsed: freezeNested(JSON.parse(data)) };
-      if (this.rows.size >= ROW_CACHE_SESSIONS) this.rows.delete(this.rows.keys().next().value!);
-    }
-    this.rows.set(id, cached);
-    // A top-level copy per reader, as a fresh parse gave: callers may set its own fields.
-    const session = { ...cached.parsed } as SessionRow['session'];
-    session.status = r.status as SessionRow['session']['status'];
-    session.archived_at = (r.archived_at as string | null) ?? null;
-    return {
-      session,
-      runningSince: r.running_since === null ? null : Number(r.running_since),
-      retryCount: Number(r.retry_count),
-      workspaceId: String(r.workspace_id),
-      logRevision: Number(r.log_rev ?? 0),
-    };
+    return this.rows.toRow(r);
   }
 
   private toEvent(r: Row): StoredEvent {
     this.s.counters.eventParses++;
-    const event = JSON.parse(String(r.data));
-    event.processed_at = (r.processed_at as string | null) ?? null;
-    return { seq: Number(r.seq), event, processedSeq: r.processed_seq === null ? null : Number(r.processed_seq) };
+    return eventRow(r);
   }
 
   private appendAll(sessionId: string, events: Array<StoredEvent['event']>, now: string): StoredEvent[] {
@@ -434,7 +396,7 @@ class SqliteSessionRepo implements SessionRepo {
 
   async delete(id: string) {
     this.logs.delete(id);
-    this.rows.delete(id);
+    this.rows.forget(id);
     return this.s.tx(() => {
       const current = this.s.get('SELECT data FROM sessions WHERE id = ?', id);
       // Whatever the session still had reserved goes back to its scopes' ledgers.
@@ -596,13 +558,7 @@ class SqliteFileRepo implements FileRepo {
   }
 
   private toRow(r: Row): FileRow {
-    return {
-      file: JSON.parse(String(r.data)),
-      scopeId: (r.scope_id as string | null) ?? null,
-      expiresAt: (r.expires_at as string | null) ?? null,
-      sha256: String(r.sha256),
-      workspaceId: String(r.workspace_id),
-    };
+    return fileRow(r);
   }
 
   private upsertCapture(c: OutputCapture): void {

@@ -5,21 +5,9 @@ import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { UniqueViolation, type CredentialListQuery, type CredentialRow, type Json, type Page, type PageQuery, type VaultRepo } from '../../ports/store.ts';
 import type { SqliteStore } from './sqlite-store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
+import { credentialRow as toCredential, withArchive as withArchived, type Row } from '../store-common/store-rows.ts';
 
-type Row = Record<string, unknown>;
-
-function toCredential(r: Row): CredentialRow {
-  const credential = JSON.parse(String(r.data));
-  credential.archived_at = (r.archived_at as string | null) ?? null;
-  return {
-    credential,
-    key: String(r.key),
-    sealed: (r.sealed as string | null) ?? null,
-    sealedKeyId: (r.sealed_key_id as string | null) ?? null,
-  };
-}
-
-const withArchive = (r: Row): Json => ({ ...JSON.parse(String(r.data)), archived_at: (r.archived_at as string | null) ?? null });
+const withArchive = (r: Row): Json => withArchived(r.data, r.archived_at);
 
 export class SqliteVaultRepo implements VaultRepo {
   private readonly s: SqliteStore;

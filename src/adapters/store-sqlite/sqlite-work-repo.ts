@@ -2,11 +2,10 @@
 // the worker ids seen polling, and environment keys. Hand-outs run in one BEGIN IMMEDIATE
 // transaction, so concurrent pollers (in this process or another) never get the same item.
 import type {
-  EnvironmentKeyRepo, EnvironmentKeyRow, Page, PageQuery, WorkRepo, WorkRow, WorkState,
+  EnvironmentKeyRepo, EnvironmentKeyRow, Page, PageQuery, WorkRepo, WorkRow,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
-
-type Row = Record<string, unknown>;
+import { WORK_WAITING, num, workRow, type Row } from '../store-common/store-rows.ts';
 type Param = string | number | null;
 
 /** The slice of `SqliteStore` these repos use. */
@@ -17,8 +16,6 @@ export interface SqliteAccess {
   tx<T>(fn: () => T): T;
 }
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
 export class SqliteWorkRepo implements WorkRepo {
   private readonly s: SqliteAccess;
 
@@ -27,15 +24,7 @@ export class SqliteWorkRepo implements WorkRepo {
   }
 
   private toRow(r: Row): WorkRow {
-    const work = JSON.parse(String(r.data));
-    work.state = r.state as WorkState;
-    return {
-      work,
-      polledAt: num(r.polled_at),
-      leaseExpiresAt: num(r.lease_expires_at),
-      ttlSeconds: Number(r.ttl_seconds),
-      tokenHash: (r.token_hash as string | null) ?? null,
-    };
+    return workRow(r);
   }
 
   private write(row: WorkRow): void {
@@ -117,7 +106,7 @@ export class SqliteWorkRepo implements WorkRepo {
   async queueStats(environmentId: string, nowMs: number) {
     const r = this.s.get(
       `SELECT
-         COALESCE(SUM(CASE WHEN (state = 'queued' AND polled_at IS NULL) OR (state IN ('starting', 'active') AND lease_expires_at < ?) THEN 1 ELSE 0 END), 0) AS waiting,
+         COALESCE(SUM(CASE WHEN ${WORK_WAITING} THEN 1 ELSE 0 END), 0) AS waiting,
          COALESCE(SUM(CASE WHEN state = 'queued' AND polled_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS handed_out,
          MIN(CASE WHEN state = 'queued' OR (state IN ('starting', 'active') AND lease_expires_at < ?) THEN created_at END) AS oldest
        FROM work_items WHERE environment_id = ? AND state IN ('queued', 'starting', 'active')`,
@@ -126,7 +115,7 @@ export class SqliteWorkRepo implements WorkRepo {
   }
 
   async waitingTotal(nowMs: number) {
-    const r = this.s.get(`SELECT COUNT(*) AS n FROM work_items WHERE (state = 'queued' AND polled_at IS NULL) OR (state IN ('starting', 'active') AND lease_expires_at < ?)`, nowMs);
+    const r = this.s.get(`SELECT COUNT(*) AS n FROM work_items WHERE ${WORK_WAITING}`, nowMs);
     return Number(r?.n ?? 0);
   }
 
