@@ -145,10 +145,11 @@ export async function runEvaluation(
   const spanId = startId;
 
   const ongoing = setInterval(() => {
-    void deps.log.commit(sessionId, () => {
+    // A heartbeat only: a failed one (the store is down, the lease moved to another node) is skipped.
+    deps.log.commit(sessionId, () => {
       const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
       return { now: isoAt(deps.clock.now()), events: [f.outcomeEvaluationOngoing(outcome.outcomeId, outcome.iteration)] };
-    });
+    }).catch(() => {});
   }, deps.ongoingIntervalMs);
   const total = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation_5m: 0, cache_creation_1h: 0 };
   try {

@@ -36,6 +36,19 @@ export class SessionLog {
     this.observe = observe;
   }
 
+  /** Sessions whose commits through this log are fenced by a lease owner (see `fence`). */
+  private readonly fences = new Map<string, string>();
+
+  /**
+   * For the harness's own log: while `owner` drives the session, every commit through this log is
+   * fenced by its lease (the store throws `LeaseLost` once another node took it over); undefined
+   * lifts the fence. The log user input goes through is never fenced.
+   */
+  fence(sessionId: string, owner: string | undefined): void {
+    if (owner === undefined) this.fences.delete(sessionId);
+    else this.fences.set(sessionId, owner);
+  }
+
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
     const scrubber = this.scrubbers ? await this.scrubbers(sessionId) : undefined;
     const scrubbed = scrubber && !scrubber.empty
@@ -45,7 +58,8 @@ export class SessionLog {
       }
       : decide;
     const started = this.observe ? performance.now() : 0;
-    const result = await this.store.sessions.commit(sessionId, scrubbed);
+    const owner = this.fences.get(sessionId);
+    const result = await this.store.sessions.commit(sessionId, scrubbed, owner === undefined ? undefined : { leaseOwner: owner });
     if (result && this.observe) this.observe(sessionId, result.stored, performance.now() - started);
     if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event, seq: e.seq });
     if (result?.stored.length) this.signal?.send({ kind: 'events', sessionId, seq: result.stored[result.stored.length - 1].seq });

@@ -93,11 +93,12 @@ describe.skipIf(!SERVER)('three Hangar nodes on one PostgreSQL', () => {
     up = await startFakeUpstream();
     up.setResponder(responder);
     scratch = mkdtempSync(join(tmpdir(), 'hangar-nodes-calls-'));
-    // Short leases (3 s: longer than a cold node's first-turn stall on a loaded 2-core machine, see
-    // docs/notes/pgnodes.md on fencing) so a dead node's sessions move quickly; tools run unsandboxed on
-    // the host so a call's side effect lands in one file whichever node runs it.
+    // Short leases (1 s) so a dead node's sessions move within about a second — short enough that a
+    // cold node stalling on a loaded machine can outlive its lease, which the harness's fenced commits
+    // must then handle; tools run unsandboxed on the host so a call's side effect lands in one file
+    // whichever node runs it.
     cluster = await startNodeCluster({
-      serverUrl: SERVER!, upstreamUrl: up.url, nodes: 3, env: { HANGAR_LEASE_TTL_MS: '3000', HANGAR_SANDBOX: 'unsafe-local' },
+      serverUrl: SERVER!, upstreamUrl: up.url, nodes: 3, env: { HANGAR_LEASE_TTL_MS: '1000', HANGAR_SANDBOX: 'unsafe-local' },
     });
   }, 120_000);
   afterAll(async () => {

@@ -11,8 +11,9 @@
 // Leases live in pg-session-leases.ts.
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
+import { LeaseLost } from '../../ports/store.ts';
 import type {
-  CommitPlan, EventQuery, SessionListQuery, SessionRepo, SessionRow, StoredEvent,
+  CommitOptions, CommitPlan, EventQuery, SessionListQuery, SessionRepo, SessionRow, StoredEvent,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
@@ -199,11 +200,13 @@ export class PgSessionRepo implements SessionRepo {
     if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
   }
 
-  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P, opts?: CommitOptions) {
     let committed: { rev: number; events: StoredEvent[] } | undefined;
     const result = await this.s.tx(async (q) => {
       const current = await q.get('SELECT * FROM sessions WHERE id = ? FOR UPDATE', sessionId);
       if (!current) return undefined;
+      // Fenced: the lease is read on the locked row, so no takeover can slip in before this commit ends.
+      if (opts?.leaseOwner !== undefined && current.lease_owner !== opts.leaseOwner) throw new LeaseLost(sessionId, opts.leaseOwner);
       let row = this.toRow(current);
       const rev = Number(current.log_rev);
       const log = (await this.currentLog(q, sessionId, rev))!;

@@ -8,7 +8,7 @@ import { SqliteVaultRepo } from './sqlite-vault-repo.ts';
 import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts';
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import {
-  UniqueViolation,
+  UniqueViolation, LeaseLost, type CommitOptions,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
@@ -408,12 +408,13 @@ class SqliteSessionRepo implements SessionRepo {
     });
   }
 
-  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P, opts?: CommitOptions) {
     let processedTop = 0;
     let headBefore: number | undefined;
     const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
+      if (opts?.leaseOwner !== undefined && current.lease_owner !== opts.leaseOwner) throw new LeaseLost(sessionId, opts.leaseOwner);
       let row = this.toRow(current);
       let cachedLog: StoredEvent[] | undefined;
       const plan = decide(row, () => (cachedLog ??= this.readLog(sessionId)));
