@@ -87,13 +87,13 @@ export function toolSession(s: Record<string, unknown>): ToolSession {
   return { id: String(s.id), environment_id: String(s.environment_id), resources: (s.resources as Array<Record<string, unknown>>) ?? [] };
 }
 const INTERRUPT = 'interrupt';
+const SHUTDOWN = 'shutdown';
 
 /** Interrupts asked of one loop, combined: the whole session wins over named threads. */
 function mergeInterrupt(had: true | string[] | undefined, threadIds: string[] | undefined): true | string[] {
   if (had === true || !threadIds) return true;
   return [...new Set([...(had ?? []), ...threadIds])];
 }
-const SHUTDOWN = 'shutdown';
 
 export class Harness {
   private readonly deps: HarnessDeps;
