@@ -144,12 +144,19 @@ export async function runEvaluation(
   }
   const spanId = startId;
 
+  // Heartbeats are chained and awaited before the span ends, so none lands after its end event.
+  let beat: Promise<void> = Promise.resolve();
   const ongoing = setInterval(() => {
-    void deps.log.commit(sessionId, () => {
+    // A heartbeat only: a failed one (the store is down, the lease moved to another node) is skipped.
+    beat = beat.then(() => deps.log.commit(sessionId, () => {
       const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
       return { now: isoAt(deps.clock.now()), events: [f.outcomeEvaluationOngoing(outcome.outcomeId, outcome.iteration)] };
-    });
+    })).then(() => {}, () => {});
   }, deps.ongoingIntervalMs);
+  const stopBeats = async () => {
+    clearInterval(ongoing);
+    await beat;
+  };
   const total = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0, cache_creation_5m: 0, cache_creation_1h: 0 };
   try {
     let verdict: { result: string; explanation: string } | undefined;
@@ -159,6 +166,7 @@ export async function runEvaluation(
         response = await deps.model.stream(request, { signal });
       } catch (err) {
         const error = err instanceof ModelError ? err : new ModelError('request_failed', String(err), { retryable: true, cause: err });
+        await stopBeats();
         return { type: 'failed', error, evaluation: { startId: spanId, outcomeId: outcome.outcomeId, iteration: outcome.iteration } };
       }
       for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += response.usage[k];
@@ -171,6 +179,7 @@ export async function runEvaluation(
     }
     const final = verdict ?? { result: 'failed', explanation: `The grader gave no valid verdict after ${MAX_VERDICT_ATTEMPTS} attempts.` };
     const result = final.result === 'needs_revision' && outcome.iteration + 1 >= outcome.maxIterations ? 'max_iterations_reached' : final.result;
+    await stopBeats();
     await deps.log.commit(sessionId, (current) => {
       const f = new EventFactory(nextEventId, isoAt(deps.clock.now()));
       const reserved = { ...((current.session._reserved as Record<string, number> | undefined) ?? {}) };

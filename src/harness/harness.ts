@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { newId } from '../protocol/ids.ts';
 import { EventFactory } from '../domain/session-events.ts';
-import type { Store } from '../ports/store.ts';
+import { LeaseLost, type Store } from '../ports/store.ts';
 import type { ModelClient } from '../ports/model.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
 import { SessionLog } from './session-log.ts';
@@ -92,13 +92,13 @@ export function toolSession(s: Record<string, unknown>): ToolSession {
   return { id: String(s.id), environment_id: String(s.environment_id), resources: (s.resources as Array<Record<string, unknown>>) ?? [] };
 }
 const INTERRUPT = 'interrupt';
+const SHUTDOWN = 'shutdown';
 
 /** Interrupts asked of one loop, combined: the whole session wins over named threads. */
 function mergeInterrupt(had: true | string[] | undefined, threadIds: string[] | undefined): true | string[] {
   if (had === true || !threadIds) return true;
   return [...new Set([...(had ?? []), ...threadIds])];
 }
-const SHUTDOWN = 'shutdown';
 
 export class Harness {
   private readonly deps: HarnessDeps;
@@ -208,6 +208,9 @@ export class Harness {
         this.deps.logger.warn({ err: String(err), sessionId }, 'renewing the session lease failed');
       });
     }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 3)));
+    // From here every write of this loop is fenced by the lease: should it lapse and another node
+    // take over (this process stalled past the TTL), the next write fails instead of racing that node.
+    this.deps.log.fence(sessionId, this.opts.owner);
     try {
       if (await this.isTeam(sessionId)) {
         loop.team = true;
@@ -235,7 +238,12 @@ export class Harness {
         if (action.type === 'none' && !loop.poked) break;
       }
       await this.settle(sessionId);
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) throw err;
+      this.deps.logger.warn({ sessionId }, 'lost the session lease to another node; it drives the session now');
+      loop.step.abort(SHUTDOWN);
     } finally {
+      this.deps.log.fence(sessionId, undefined);
       clearInterval(renew);
       // Release while still registered: a wake meanwhile pokes this loop (and restarts it below)
       // instead of starting a second loop whose lease this release would then free. A renewal in

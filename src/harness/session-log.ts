@@ -40,6 +40,19 @@ export class SessionLog {
     this.observe = observe;
   }
 
+  /** Sessions whose commits through this log are fenced by a lease owner (see `fence`). */
+  private readonly fences = new Map<string, string>();
+
+  /**
+   * For the harness's own log: while `owner` drives the session, every commit through this log is
+   * fenced by its lease (the store throws `LeaseLost` once another node took it over); undefined
+   * lifts the fence. The log user input goes through is never fenced.
+   */
+  fence(sessionId: string, owner: string | undefined): void {
+    if (owner === undefined) this.fences.delete(sessionId);
+    else this.fences.set(sessionId, owner);
+  }
+
   /**
    * `decide` gets the row, the whole log (read lazily) and the session's `LogView` at this commit's
    * revision (current without reading the log when this process made the last change; rebuilt from
@@ -59,7 +72,8 @@ export class SessionLog {
       }
       : viewed;
     const started = this.observe ? performance.now() : 0;
-    const result = await this.store.sessions.commit(sessionId, scrubbed);
+    const owner = this.fences.get(sessionId);
+    const result = await this.store.sessions.commit(sessionId, scrubbed, owner === undefined ? undefined : { leaseOwner: owner });
     if (result) this.views.committed(sessionId, before, result.row.logRevision, result.plan.markProcessed, result.plan.now, result.stored);
     if (result && this.observe) this.observe(sessionId, result.stored, performance.now() - started);
     if (result) for (const e of result.stored) this.bus.publish(sessionId, { kind: 'event', payload: e.event, seq: e.seq });

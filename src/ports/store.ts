@@ -93,6 +93,26 @@ export class UniqueViolation extends Error {
   }
 }
 
+/**
+ * A fenced commit (`CommitOptions.leaseOwner`) found the session's lease held by someone else (or
+ * by nobody): another node took the session over. Nothing was written.
+ */
+export class LeaseLost extends Error {
+  readonly code = 'lease_lost';
+  constructor(sessionId: string, owner: string) {
+    super(`the lease on session ${sessionId} is no longer held by ${owner}`);
+    this.name = new.target.name;
+  }
+}
+
+export interface CommitOptions {
+  /**
+   * Fence: commit only while this owner holds the session's lease (checked on the locked row, so
+   * a harness loop that lost its lease can never write after the node that took over).
+   */
+  leaseOwner?: string;
+}
+
 export type SessionStatus = 'idle' | 'running' | 'rescheduling' | 'terminated';
 
 /** Session counts per status from `status, n` rows, every status present (0 when none). */
@@ -179,10 +199,12 @@ export interface SessionRepo {
    * change, then append the planned events in order, mark `markProcessed` event ids as processed
    * (processed_at = `now`, processedSeq = the last log position before this append) and apply the
    * patch. `decide` may throw to abort with nothing written. Undefined when the session is missing.
+   * With `opts.leaseOwner`, throws `LeaseLost` (before `decide` runs) unless that owner holds the lease.
    */
   commit<P extends CommitPlan>(
     sessionId: string,
     decide: (row: SessionRow, log: () => StoredEvent[]) => P,
+    opts?: CommitOptions,
   ): Promise<{ stored: StoredEvent[]; row: SessionRow; plan: P } | undefined>;
 
   events(sessionId: string, q: EventQuery): Promise<Page<StoredEvent>>;

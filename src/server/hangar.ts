@@ -145,6 +145,8 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   await signal.start();
   const feed = new SessionFeed({ store, bus, onError: (err, sessionId) => logger.warn({ err, sessionId }, 'reading events for open streams failed; the next hint retries') });
   const log = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics), signal);
+  // The harness writes through its own log, whose commits it fences by its leases (user input is never fenced).
+  const harnessLog = new SessionLog(store, bus, logger, (sessionId) => vaults.sessionScrubber(sessionId), commitObserver(tracer, metrics), signal);
   const model = new ObservedModelClient(overrides.model ?? createModelClient(config.models, catalog, { maxRetries: config.maxRetries }), {
     tracer, metrics, prices, content, catalog,
   });
@@ -189,7 +191,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   }), tracer);
   const harness = new Harness(
     {
-      store, log, model, tools, clock, logger, prices, serverTools,
+      store, log: harnessLog, model, tools, clock, logger, prices, serverTools,
       modelHost: upstreamHost(config.anthropicBaseUrl),
       telemetry: { tracer, metrics, content },
       // Late-bound: the work queue is built below; repeated calls are no-ops while an item is live.

@@ -4,7 +4,7 @@
 // values, so an adapter whose keys are not small consecutive integers passes too.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  UniqueViolation,
+  UniqueViolation, LeaseLost,
   type Json, type Page, type SessionRow, type SessionStatus, type SpendLimitObject, type Store, type AuditEvent, type AuditQuery, type StoredEvent,
 } from '../../src/ports/store.ts';
 import { SpendLimitReached } from '../../src/domain/spend.ts';
@@ -559,6 +559,29 @@ export function runStoreSuite(name: string, makeStore: () => Promise<Store> | St
         expect(await store.sessions.acquireLease(id, 'a', TTL, T)).toBe(true);
         expect(await store.sessions.acquireLease(id, 'b', TTL, T + TTL + 1)).toBe(true);
         expect(await store.sessions.acquireLease(id, 'a', TTL, T + TTL + 2)).toBe(false);
+      });
+
+      it('a commit fenced by a lease owner writes only while that owner holds the lease (LeaseLost otherwise, nothing written)', async () => {
+        const { id } = await newSession({ status: 'running' });
+        const plan = (type: string) => () => ({ now: at(1), events: [ev(type)], patch: { fields: { marker: type } } });
+        // No lease at all: a fenced commit is refused.
+        await expect(store.sessions.commit(id, plan('agent.message'), { leaseOwner: 'a' })).rejects.toBeInstanceOf(LeaseLost);
+        expect(await store.sessions.acquireLease(id, 'a', TTL, T)).toBe(true);
+        const ok = await store.sessions.commit(id, plan('agent.thinking'), { leaseOwner: 'a' });
+        expect(ok?.stored.map((e) => e.event.type)).toEqual(['agent.thinking']);
+        // Another owner takes the expired lease over: the old owner's next write is refused, before decide runs.
+        expect(await store.sessions.acquireLease(id, 'b', TTL, T + TTL + 1)).toBe(true);
+        let decided = false;
+        await expect(store.sessions.commit(id, () => {
+          decided = true;
+          return plan('agent.message')();
+        }, { leaseOwner: 'a' })).rejects.toBeInstanceOf(LeaseLost);
+        expect(decided).toBe(false);
+        expect((await store.sessions.log(id)).map((e) => e.event.type)).toEqual(['agent.thinking']);
+        expect((await store.sessions.get(id))?.session.marker).toBe('agent.thinking');
+        // The new owner writes; an unfenced commit (user input) is never refused.
+        expect((await store.sessions.commit(id, plan('agent.message'), { leaseOwner: 'b' }))?.stored).toHaveLength(1);
+        expect((await store.sessions.commit(id, plan('user.message')))?.stored).toHaveLength(1);
       });
 
       it('releases only for the owner', async () => {

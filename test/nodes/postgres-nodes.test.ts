@@ -93,9 +93,10 @@ describe.skipIf(!SERVER)('three Hangar nodes on one PostgreSQL', () => {
     up = await startFakeUpstream();
     up.setResponder(responder);
     scratch = mkdtempSync(join(tmpdir(), 'hangar-nodes-calls-'));
-    // Short leases (3 s: longer than a cold node's first-turn stall on a loaded 2-core machine, see
-    // docs/notes/pgnodes.md on fencing) so a dead node's sessions move quickly; tools run unsandboxed on
-    // the host so a call's side effect lands in one file whichever node runs it.
+    // Short leases (3 s) so a dead node's sessions move within seconds. (At 1 s, 200 concurrent
+    // sessions on this loaded 2-core machine delay lease renewals past the TTL: nodes take sessions
+    // from each other, the fenced commits keep that correct but the churn makes the tests slow.)
+    // Tools run unsandboxed on the host so a call's side effect lands in one file whichever node runs it.
     cluster = await startNodeCluster({
       serverUrl: SERVER!, upstreamUrl: up.url, nodes: 3, env: { HANGAR_LEASE_TTL_MS: '3000', HANGAR_SANDBOX: 'unsafe-local' },
     });
@@ -299,7 +300,9 @@ describe.skipIf(!SERVER)('three Hangar nodes on one PostgreSQL', () => {
       await Promise.all(Array.from({ length: 20 }, async (_, p) => {
         const worker = workers[p % 3];
         while (claims.length < ITEMS && Date.now() < deadline) {
-          const work = await worker.beta.environments.work.poll(envId, { block_ms: 500, 'Anthropic-Worker-ID': `poller-${p}` });
+          // No reclaim of un-acked hand-outs within the test: a re-hand-out after a slow ack (this
+          // machine is loaded) is the queue's design, not a double claim.
+          const work = await worker.beta.environments.work.poll(envId, { block_ms: 500, reclaim_older_than_ms: 600_000, 'Anthropic-Worker-ID': `poller-${p}` });
           if (!work) continue;
           claims.push(work.id);
           await worker.beta.environments.work.ack(work.id, { environment_id: envId });

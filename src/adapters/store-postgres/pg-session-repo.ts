@@ -14,8 +14,8 @@ import { applySessionSpend } from './pg-spend-repo.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { acquireLease, orphanedSessions, releaseLease } from './pg-session-leases.ts';
 import {
-  statusCounts,
-  type CommitPlan, type EventQuery, type SessionListQuery, type SessionRepo, type SessionRow, type StoredEvent,
+  statusCounts, LeaseLost,
+  type CommitOptions, type CommitPlan, type EventQuery, type SessionListQuery, type SessionRepo, type SessionRow, type StoredEvent,
 } from '../../ports/store.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 import { SessionRowCache, eventRow } from '../store-common/session-rows.ts';
@@ -175,11 +175,13 @@ export class PgSessionRepo implements SessionRepo {
     if (this.logs.size > LOG_CACHE_SESSIONS) this.logs.delete(this.logs.keys().next().value!);
   }
 
-  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P, opts?: CommitOptions) {
     let committed: { rev: number; events: StoredEvent[] } | undefined;
     const result = await this.s.tx(async (q) => {
       const current = await q.get('SELECT * FROM sessions WHERE id = ? FOR UPDATE', sessionId);
       if (!current) return undefined;
+      // Fenced: the lease is read on the locked row, so no takeover can slip in before this commit ends.
+      if (opts?.leaseOwner !== undefined && current.lease_owner !== opts.leaseOwner) throw new LeaseLost(sessionId, opts.leaseOwner);
       let row = this.toRow(current);
       const rev = Number(current.log_rev);
       const log = (await this.currentLog(q, sessionId, rev))!;

@@ -13,7 +13,7 @@ import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
 import { SqliteAuditRepo } from './sqlite-audit-repo.ts';
 import {
-  UniqueViolation, statusCounts,
+  UniqueViolation, statusCounts, LeaseLost, type CommitOptions,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
@@ -406,12 +406,13 @@ class SqliteSessionRepo implements SessionRepo {
     });
   }
 
-  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P) {
+  async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P, opts?: CommitOptions) {
     let processedTop = 0;
     let revBefore = 0;
     const result = this.s.tx(() => {
       const current = this.s.get('SELECT * FROM sessions WHERE id = ?', sessionId);
       if (!current) return undefined;
+      if (opts?.leaseOwner !== undefined && current.lease_owner !== opts.leaseOwner) throw new LeaseLost(sessionId, opts.leaseOwner);
       let row = this.toRow(current);
       revBefore = row.logRevision ?? 0;
       let cachedLog: StoredEvent[] | undefined;
