@@ -489,7 +489,30 @@ export interface AuditRepo {
   list(q: AuditQuery): Promise<Page<AuditEvent>>;
 }
 
+/** A telemetry destination as stored: its wire object (never a header value) and the sealed headers. */
+export interface TelemetryDestinationRow {
+  destination: Json & { id: string; created_at: string; updated_at: string };
+  /** Secret-box output holding the headers (name → value) as JSON; null when there are none. */
+  sealed: string | null;
+  sealedKeyId: string | null;
+  /** Bumped by every write: an update names the revision it read (compare-and-swap). */
+  revision: number;
+}
+
+export interface TelemetryDestinationRepo {
+  insert(row: TelemetryDestinationRow): Promise<void>;
+  get(id: string): Promise<TelemetryDestinationRow | undefined>;
+  /** Writes `row` (revision + 1) only when the stored revision is still `row.revision`; false otherwise. */
+  update(row: TelemetryDestinationRow): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Newest first, keyset-paginated. */
+  list(q: PageQuery): Promise<Page<TelemetryDestinationRow>>;
+  /** Every destination (the exporter's routing table; installations hold a handful). */
+  all(): Promise<TelemetryDestinationRow[]>;
+}
+
 export interface Store {
+  telemetryDestinations: TelemetryDestinationRepo;
   audit: AuditRepo;
   spend: SpendRepo;
   agents: AgentRepo;

@@ -24,6 +24,7 @@ import { registerHealthRoutes, PUBLIC_PATHS } from './routes/health.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerSpendLimitRoutes } from './routes/spend-limits.ts';
 import { registerAuditEventRoutes } from './routes/audit-events.ts';
+import { registerTelemetryDestinationRoutes } from './routes/telemetry-destinations.ts';
 import { registerAuditLog } from './audit-log.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerModelRoutes(app, deps);
   registerSpendLimitRoutes(app, deps);
   registerAuditEventRoutes(app, deps);
+  registerTelemetryDestinationRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   return app;
 }

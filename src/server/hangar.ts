@@ -57,9 +57,15 @@ import { commitObserver } from '../harness/telemetry/commit-observer.ts';
 import { withTraceFields } from './trace-log-fields.ts';
 import { leaseOwner } from '../domain/lease-owner.ts';
 import { SpendService } from '../harness/spend-service.ts';
+import { TelemetryDestinationService } from '../harness/telemetry-destination-service.ts';
+import { DeferredTracer } from '../harness/telemetry/deferred-tracer.ts';
+import type { SpanRoutes } from '../ports/tracer.ts';
+import type { SecretBox } from '../ports/secret-box.ts';
 
 /** How often sessions paused by a spend limit are looked at again (month rollover, missed wakes). */
 const SPEND_SWEEP_MS = 60_000;
+/** How often each node re-reads telemetry destinations (changes made on other nodes). */
+const DESTINATION_REFRESH_MS = 10_000;
 
 export interface Hangar {
   app: FastifyInstance;
@@ -69,6 +75,7 @@ export interface Hangar {
   work: WorkQueue;
   vaults: VaultService;
   spend: SpendService;
+  telemetryDestinations: TelemetryDestinationService;
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
@@ -105,8 +112,20 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const owner = leaseOwner(config.nodeId);
-  // The OpenTelemetry SDK is imported only when tracing is configured (start-up cost).
-  const tracer = config.telemetry.tracing ? await loadTracer(config.telemetry.tracing, owner) : NO_TRACER;
+  const store = await openStore(config);
+  // Telemetry destinations (issue 11) route spans by workspace; the service is bound once built.
+  const routesRef: { target?: SpanRoutes } = {};
+  const routes: SpanRoutes = {
+    workspaceOf: (id) => routesRef.target?.workspaceOf(id) ?? Promise.resolve(undefined),
+    destinationsFor: (ws) => routesRef.target?.destinationsFor(ws) ?? [],
+    delivered: (id, error) => routesRef.target?.delivered?.(id, error),
+  };
+  // The OpenTelemetry SDK is imported only when tracing is configured or a destination exists
+  // (start-up cost); otherwise the first destination registered loads it.
+  const hasDestinations = (await store.telemetryDestinations.all()).length > 0;
+  const tracingConfig = config.telemetry.tracing ?? (hasDestinations ? destinationOnlyTracing() : undefined);
+  const deferred = tracingConfig ? undefined : new DeferredTracer(() => loadTracer(destinationOnlyTracing(), owner, routes));
+  const tracer: Tracer = tracingConfig ? await loadTracer(tracingConfig, owner, routes) : deferred!;
   const logger = withTraceFields(overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), tracer);
   if (config.telemetry.tracing) {
     const { url, protocol, captureContent } = config.telemetry.tracing;
@@ -116,8 +135,13 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
-  const store = await openStore(config);
-  const vaults = await openVaults(config, store, clock, logger);
+  const { vaults, box } = await openVaults(config, store, clock, logger);
+  const telemetryDestinations = new TelemetryDestinationService({
+    store, box, clock, captureContent: config.telemetry.tracing?.captureContent ?? false,
+    ensureTracing: deferred ? () => deferred.enable() : undefined,
+    sendTest: async (d) => (await import('../adapters/tracing-otel/destination-router.ts')).sendTestSpan(d),
+  });
+  routesRef.target = telemetryDestinations;
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
   const metrics = new PrometheusMetrics({ source: store instanceof SqliteStore ? new SqliteStoreStats(store) : undefined, now: () => clock.now(), loadAfterMs: 1_000 });
   const content = new ContentCapture(tracer, (sessionId) => vaults.sessionScrubber(sessionId));
@@ -211,22 +235,24 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, sessions, files, work, vaults, spend, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, sessions, files, work, vaults, spend, telemetryDestinations, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
   });
 
   return {
-    app, store, harness, files, work, vaults, spend, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
+    app, store, harness, files, work, vaults, spend, telemetryDestinations, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
       spend.start(SPEND_SWEEP_MS);
+      await telemetryDestinations.start(DESTINATION_REFRESH_MS);
       return address;
     },
     async close() {
       spend.stop();
+      telemetryDestinations.stop();
       await harness.stop();
       await tools.close?.();
       await mcpPool.close();
@@ -244,14 +270,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
  * while the database holds no sealed data) and checks it against the data: a wrong, malformed or
  * exposed key stops the start with a ConfigError naming the problem, never the key.
  */
-async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<VaultService> {
+async function openVaults(config: HangarConfig, store: Store, clock: Clock, logger: Logger): Promise<{ vaults: VaultService; box: SecretBox }> {
   try {
     const sealedDataExists = (await store.vaults.keyCheck()) !== undefined;
     const { box, source } = openSecretBox({ value: config.masterKey, keyFile: join(config.dataDir, 'master.key'), mayCreate: !sealedDataExists });
     if (source.created) logger.warn({ keyFile: source.origin }, 'generated the master key for vault secrets; back it up: without it stored credentials cannot be decrypted');
     const vaults = new VaultService({ store, box, clock, logger });
     await vaults.verifyMasterKey();
-    return vaults;
+    return { vaults, box };
   } catch (err) {
     await store.close();
     if (err instanceof MasterKeyError) throw new ConfigError(err.message);
@@ -273,9 +299,18 @@ function createSandboxProvider(config: HangarConfig, logger: Logger): SandboxPro
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */
-async function loadTracer(config: TracingConfig, instanceId: string): Promise<Tracer> {
+async function loadTracer(config: TracingConfig, instanceId: string, routes: SpanRoutes): Promise<Tracer> {
   const { createOtelTracer } = await import('../adapters/tracing-otel/otel-tracer.ts');
-  return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId });
+  return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId, routes });
+}
+
+/** Tracing for telemetry destinations only (no OTEL_* endpoint): no default exporter, content off. */
+function destinationOnlyTracing(): TracingConfig {
+  return {
+    url: '', protocol: 'http/protobuf', headers: {}, timeoutMs: 10_000, compression: 'none', serviceName: 'hangar', resourceAttributes: {},
+    sampler: { type: 'parentbased_always_on' }, batch: { scheduledDelayMs: 1_000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30_000 },
+    captureContent: false, propagate: true,
+  };
 }
 
 function packageVersion(): string {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../src/adapters/store-postgres/pg-store.ts';
 import { PG_MIGRATIONS } from '../../src/adapters/store-postgres/pg-migrations.ts';
-import { runFileRepoSuite, runIdempotencyRepoSuite, runAuditRepoSuite, runSpendRepoSuite, runStoreSuite } from '../kit/store-suite.ts';
+import { runFileRepoSuite, runIdempotencyRepoSuite, runAuditRepoSuite, runSpendRepoSuite, runStoreSuite, runTelemetryDestinationRepoSuite } from '../kit/store-suite.ts';
 import { runVaultRepoSuite, runWorkRepoSuite } from '../kit/repo-suites.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../kit/postgres.ts';
 
@@ -35,6 +35,7 @@ describe.skipIf(!server)('PostgreSQL store', () => {
   runIdempotencyRepoSuite('postgres', emptyStore);
   runSpendRepoSuite('postgres', emptyStore);
   runAuditRepoSuite('postgres', emptyStore);
+  runTelemetryDestinationRepoSuite('postgres', emptyStore);
   runVaultRepoSuite('postgres', emptyStore);
   runWorkRepoSuite('postgres', emptyStore, () => PgStore.open(db.url, { maxConnections: 4 }));
 

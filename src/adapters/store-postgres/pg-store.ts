@@ -9,6 +9,7 @@ import { PgEnvironmentKeyRepo, PgWorkRepo } from './pg-work-repo.ts';
 import { PgIdempotencyRepo } from './pg-idempotency-repo.ts';
 import { PgSpendRepo } from './pg-spend-repo.ts';
 import { PgAuditRepo } from './pg-audit-repo.ts';
+import { PgTelemetryDestinationRepo } from './pg-telemetry-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type Json, type PageQuery,
@@ -29,6 +30,7 @@ export class PgStore implements Store {
   readonly idempotency: PgIdempotencyRepo;
   readonly spend: PgSpendRepo;
   readonly audit: PgAuditRepo;
+  readonly telemetryDestinations: PgTelemetryDestinationRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -43,6 +45,7 @@ export class PgStore implements Store {
     this.idempotency = new PgIdempotencyRepo(db);
     this.spend = new PgSpendRepo(db);
     this.audit = new PgAuditRepo(db);
+    this.telemetryDestinations = new PgTelemetryDestinationRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

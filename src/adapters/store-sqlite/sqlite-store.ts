@@ -9,6 +9,7 @@ import { SqliteEnvironmentKeyRepo, SqliteWorkRepo } from './sqlite-work-repo.ts'
 import { SqliteIdempotencyRepo } from './sqlite-idempotency-repo.ts';
 import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
 import { SqliteAuditRepo } from './sqlite-audit-repo.ts';
+import { SqliteTelemetryDestinationRepo } from './sqlite-telemetry-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -36,6 +37,7 @@ export class SqliteStore implements Store {
   readonly idempotency: SqliteIdempotencyRepo;
   readonly spend: SqliteSpendRepo;
   readonly audit: SqliteAuditRepo;
+  readonly telemetryDestinations: SqliteTelemetryDestinationRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -62,6 +64,7 @@ export class SqliteStore implements Store {
     this.idempotency = new SqliteIdempotencyRepo(this);
     this.spend = new SqliteSpendRepo(this);
     this.audit = new SqliteAuditRepo(this);
+    this.telemetryDestinations = new SqliteTelemetryDestinationRepo(this);
   }
 
   /**
