@@ -98,4 +98,6 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
 export const PORTABLE_TABLES = [
   'api_keys', 'agents', 'agent_versions', 'environments', 'sessions', 'events', 'files', 'output_captures',
   'environment_keys', 'work_items', 'work_pollers', 'vaults', 'vault_credentials', 'key_check', 'idempotency_keys',
+  // Issue 11 (SQLite migration 8 / PostgreSQL 3).
+  'spend_limits', 'spend_ledger', 'spend_waits', 'audit_events', 'telemetry_destinations',
 ] as const;

@@ -32,21 +32,20 @@ export async function applySessionSpend(q: Querier, before: Record<string, unkno
   const month = monthOf(now);
   if (delta) {
     if (delta.reserve > 0) {
-      for (const scope of scopes) {
-        await q.run('INSERT INTO spend_ledger (scope, month, spent_micros, reserved_micros) VALUES (?, ?, 0, 0) ON CONFLICT (scope) DO NOTHING', scope, month);
-      }
+      // Rows must exist to be locked; then the admission check reads them locked (one writer at a time).
+      await q.run('INSERT INTO spend_ledger (scope, month, spent_micros, reserved_micros) SELECT s, ?, 0, 0 FROM unnest(?::text[]) AS s ON CONFLICT (scope) DO NOTHING', month, scopes);
       admit(delta, await ledgerRows(q, scopes, true), await limitRows(q, scopes), month);
     }
     const reserved = delta.reserve - delta.release;
-    for (const scope of scopes) {
-      await q.run(
-        `INSERT INTO spend_ledger AS l (scope, month, spent_micros, reserved_micros) VALUES (?, ?, ?, GREATEST(0, ?::bigint))
-         ON CONFLICT (scope) DO UPDATE SET
-           spent_micros = CASE WHEN excluded.month > l.month THEN excluded.spent_micros ELSE l.spent_micros + excluded.spent_micros END,
-           month = GREATEST(l.month, excluded.month),
-           reserved_micros = GREATEST(0, l.reserved_micros + ?::bigint)`,
-        scope, month, delta.spent, reserved, reserved);
-    }
+    // Both scopes in one statement.
+    await q.run(
+      `INSERT INTO spend_ledger AS l (scope, month, spent_micros, reserved_micros)
+         SELECT s, ?, ?::bigint, GREATEST(0, ?::bigint) FROM unnest(?::text[]) AS s
+       ON CONFLICT (scope) DO UPDATE SET
+         spent_micros = CASE WHEN excluded.month > l.month THEN excluded.spent_micros ELSE l.spent_micros + excluded.spent_micros END,
+         month = GREATEST(l.month, excluded.month),
+         reserved_micros = GREATEST(0, l.reserved_micros + ?::bigint)`,
+      month, delta.spent, reserved, scopes, reserved);
   }
   if (waits && waits !== wasWaiting) {
     await q.run('INSERT INTO spend_waits (session_id, scopes, month) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET scopes = excluded.scopes, month = excluded.month',
