@@ -86,7 +86,14 @@ export class TelemetryDestinationService implements SpanRoutes {
     const table = [];
     for (const row of rows) {
       const destination = row.destination as unknown as DestinationObject;
-      const headers = await this.headersOf(row);
+      let headers: Record<string, string>;
+      try {
+        headers = await this.headersOf(row);
+      } catch (err) {
+        // Headers this server cannot open are never sent without them: the destination is skipped.
+        this.delivered(destination.id, `its headers cannot be opened with the configured master key (${(err as Error).name}); set them again`);
+        continue;
+      }
       table.push({
         destination,
         route: {
@@ -100,9 +107,23 @@ export class TelemetryDestinationService implements SpanRoutes {
 
   /** Loads the routing table and keeps it current (changes made on other nodes show within `intervalMs`). */
   async start(intervalMs: number): Promise<void> {
+    await this.resealRetired();
     await this.refresh();
     this.timer ??= setInterval(() => void this.refresh().catch(() => undefined), intervalMs);
     this.timer.unref();
+  }
+
+  /** Headers sealed under a retired master key (HANGAR_MASTER_KEY=new,old) are re-sealed under the current one. */
+  async resealRetired(): Promise<number> {
+    let resealed = 0;
+    for (const row of await this.deps.store.telemetryDestinations.all()) {
+      if (!row.sealed || row.sealedKeyId === this.deps.box.currentKeyId) continue;
+      const headers = await this.headersOf(row).catch(() => undefined);
+      if (!headers) continue; // unopenable: refresh() reports it
+      const sealed = await this.sealHeaders(row.destination.id, headers);
+      if (await this.deps.store.telemetryDestinations.update({ ...row, ...sealed })) resealed++;
+    }
+    return resealed;
   }
 
   stop(): void {
