@@ -439,10 +439,15 @@ export interface SpendLimitRow {
  * ledger and tracks the sessions waiting for room.
  */
 export interface SpendRepo {
-  /** Upsert keyed on (scope, period): returns the stored limit (an existing one keeps its id and created_at). */
-  putLimit(row: SpendLimitRow): Promise<SpendLimitRow>;
+  /**
+   * Upsert keyed on (scope, period): returns the stored limit (an existing one keeps its id and
+   * created_at). `audit` builds the change's audit record from the stored limit; it is appended in
+   * the same transaction.
+   */
+  putLimit(row: SpendLimitRow, audit?: (stored: SpendLimitRow) => AuditEvent): Promise<SpendLimitRow>;
   getLimit(id: string): Promise<SpendLimitRow | undefined>;
-  deleteLimit(id: string): Promise<boolean>;
+  /** `audit` is appended in the same transaction when the limit existed. */
+  deleteLimit(id: string, audit?: AuditEvent): Promise<boolean>;
   /** Newest first, keyset-paginated; `scopeTypes` / `workspaceId` filter. */
   listLimits(q: PageQuery & { scopeTypes?: string[]; workspaceId?: string }): Promise<Page<SpendLimitRow>>;
   /** Limits capping any of these ledger keys. */

@@ -845,6 +845,18 @@ export function runSpendRepoSuite(name: string, makeStore: () => Promise<Store> 
       expect(await store.spend.getLimit(first.limit.id)).toBeUndefined();
     });
 
+    it('appends the audit record of a limit change in the same transaction', async () => {
+      const record = (id: string): AuditEvent => ({
+        type: 'audit_event', id: uid('audevt'), created_at: now, actor: { type: 'api_key', key_id: 'key_a', role: 'admin' }, method: 'POST',
+        route: '/v1/organizations/spend_limits', resource: { type: 'spend_limit', id }, parent: null, workspace_id: 'wrkspc_default', status: 200, request_id: 'req_1',
+      });
+      const stored = await store.spend.putLimit(limitRow({ type: 'workspace', workspace_id: ws() }, '5'), (s) => record(s.limit.id));
+      expect(await store.spend.deleteLimit(uid('spl'), record('spl_unknown'))).toBe(false);
+      expect(await store.spend.deleteLimit(stored.limit.id, record(stored.limit.id))).toBe(true);
+      const audited = (await store.audit.list({ limit: 10, order: 'asc' })).data.map((e) => e.resource.id);
+      expect(audited).toEqual([stored.limit.id, stored.limit.id]);
+    });
+
     it('applies reservations and spend of session commits to the workspace and organization ledgers', async () => {
       const w = ws();
       const id = await session(w);
