@@ -44,7 +44,7 @@ import { loadShellGrammar } from '../harness/shell-syntax.ts';
 import { createLogger } from './logger.ts';
 import { createReadiness, type Readiness } from './readiness.ts';
 import { readFileSync } from 'node:fs';
-import { NO_TRACER, type Tracer } from '../ports/tracer.ts';
+import type { Tracer } from '../ports/tracer.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { TracingConfig } from './telemetry-config.ts';
 import { PrometheusMetrics } from '../adapters/metrics-prometheus/prometheus-metrics.ts';
@@ -81,7 +81,7 @@ export interface Hangar {
   sandbox: SandboxProvider;
   /** The checks `GET /readyz` serves. */
   readiness: Readiness;
-  /** Spans (NO_TRACER when tracing is off) and the `GET /metrics` recorder. */
+  /** Spans (a DeferredTracer that is off until tracing or a telemetry destination needs it) and the `GET /metrics` recorder. */
   tracer: Tracer;
   metrics: Metrics;
   /** Set on the first start without HANGAR_API_KEY: the generated key, to print once. */

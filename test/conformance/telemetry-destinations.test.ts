@@ -3,7 +3,7 @@
 // the SDK shapes, header values write-only and sealed at rest, each workspace's spans exported to
 // the destinations covering it (with their headers) and to no other, `test`, the workspace list,
 // updates (a new endpoint host drops the headers; disabled stops deliveries) and bad input.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +36,12 @@ afterAll(async () => {
 
 const dest = () => h.client.beta.organization.telemetryDestinations;
 
+// A failed test must not leave destinations behind for the next one.
+afterEach(async () => {
+  for (const d of (await dest().list()).data) await dest().delete(d.id);
+  await h.hangar.tracer.flush();
+});
+
 async function turn(): Promise<string> {
   const agent = await h.client.beta.agents.create({ name: `traced-${randomBytes(3).toString('hex')}`, model: 'claude-sonnet-4-6' });
   const env = await h.client.beta.environments.create({ name: `traced-${randomBytes(4).toString('hex')}` });
@@ -65,7 +71,10 @@ describe('telemetry destinations', () => {
     const excluded = await dest().create({ endpoint_url: other.url, workspaces: { type: 'exclude', workspace_ids: [DEFAULT_WORKSPACE_ID] } });
 
     const sessionId = await turn();
-    const spans = await mine.waitFor((s) => s.some((x) => x.name.startsWith('chat ') && x.attributes['hangar.workspace.id'] === DEFAULT_WORKSPACE_ID), 15_000, 'model span');
+    // The turn's root ends after its model span, possibly in a later export: wait for both.
+    const spans = await mine.waitFor((s) => s.some((x) => x.name.startsWith('chat ') && x.attributes['hangar.workspace.id'] === DEFAULT_WORKSPACE_ID)
+      && s.some((x) => x.name === 'invoke_agent' && x.attributes['hangar.session.id'] === sessionId)
+      && s.some((x) => x.name === 'POST /v1/sessions/:id/events'), 15_000, 'the turn\'s spans');
     const root = spans.find((s) => s.name === 'invoke_agent' && s.attributes['hangar.session.id'] === sessionId);
     expect(root).toBeDefined();
     const chat = spans.find((s) => s.name.startsWith('chat ') && s.traceId === root!.traceId)!;
