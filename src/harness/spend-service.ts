@@ -5,7 +5,7 @@
 import { newId } from '../protocol/ids.ts';
 import { notFound } from '../protocol/errors.ts';
 import { isoAt, type Clock } from '../ports/clock.ts';
-import type { Page, PageQuery, SpendLimitObject, SpendLimitRow, Store } from '../ports/store.ts';
+import type { AuditEvent, Page, PageQuery, SpendLimitObject, SpendLimitRow, Store } from '../ports/store.ts';
 import {
   ORGANIZATION_SCOPE, centsString, monthOf, spendWaitOf, spentIn, waitIsOver, workspaceScope,
 } from '../domain/spend.ts';
@@ -53,13 +53,14 @@ export class SpendService {
   }
 
   /** Upsert on (scope, monthly); sessions waiting on that scope are looked at again. */
-  async set(params: SetSpendLimit): Promise<SpendLimitObject> {
+  /** `audit`: the change's audit record, appended in the same transaction. */
+  async set(params: SetSpendLimit, audit?: (id: string) => AuditEvent): Promise<SpendLimitObject> {
     const now = this.now();
     const limit: SpendLimitObject = {
       type: 'spend_limit', id: newId('spl'), amount: params.amount, currency: 'USD', is_enabled: true, period: 'monthly',
       scope: params.scope, created_at: now, updated_at: now,
     };
-    const stored = await this.deps.store.spend.putLimit({ limit, scopeKey: scopeKeyOf(params.scope) });
+    const stored = await this.deps.store.spend.putLimit({ limit, scopeKey: scopeKeyOf(params.scope) }, audit && ((s) => audit(s.limit.id)));
     await this.resumeWaiting(stored.scopeKey);
     return stored.limit;
   }
@@ -70,9 +71,9 @@ export class SpendService {
     return row;
   }
 
-  async delete(id: string): Promise<{ id: string; type: 'spend_limit_deleted' }> {
+  async delete(id: string, audit?: AuditEvent): Promise<{ id: string; type: 'spend_limit_deleted' }> {
     const row = await this.get(id);
-    if (!(await this.deps.store.spend.deleteLimit(id))) throw notFound(`no spend limit with id ${id}`);
+    if (!(await this.deps.store.spend.deleteLimit(id, audit))) throw notFound(`no spend limit with id ${id}`);
     await this.resumeWaiting(row.scopeKey);
     return { id, type: 'spend_limit_deleted' };
   }

@@ -592,10 +592,15 @@ export interface SpendLimitRow {
  * ledger and tracks the sessions waiting for room.
  */
 export interface SpendRepo {
-  /** Upsert keyed on (scope, period): returns the stored limit (an existing one keeps its id and created_at). */
-  putLimit(row: SpendLimitRow): Promise<SpendLimitRow>;
+  /**
+   * Upsert keyed on (scope, period): returns the stored limit (an existing one keeps its id and
+   * created_at). `audit` builds the change's audit record from the stored limit; it is appended in
+   * the same transaction.
+   */
+  putLimit(row: SpendLimitRow, audit?: (stored: SpendLimitRow) => AuditEvent): Promise<SpendLimitRow>;
   getLimit(id: string): Promise<SpendLimitRow | undefined>;
-  deleteLimit(id: string): Promise<boolean>;
+  /** `audit` is appended in the same transaction when the limit existed. */
+  deleteLimit(id: string, audit?: AuditEvent): Promise<boolean>;
   /** Newest first, keyset-paginated; `scopeTypes` / `workspaceId` filter. */
   listLimits(q: PageQuery & { scopeTypes?: string[]; workspaceId?: string }): Promise<Page<SpendLimitRow>>;
   /** Limits capping any of these ledger keys. */
@@ -642,8 +647,31 @@ export interface AuditRepo {
   list(q: AuditQuery): Promise<Page<AuditEvent>>;
 }
 
+/** A telemetry destination as stored: its wire object (never a header value) and the sealed headers. */
+export interface TelemetryDestinationRow {
+  destination: Json & { id: string; created_at: string; updated_at: string };
+  /** Secret-box output holding the headers (name → value) as JSON; null when there are none. */
+  sealed: string | null;
+  sealedKeyId: string | null;
+  /** Bumped by every write: an update names the revision it read (compare-and-swap). */
+  revision: number;
+}
+
+export interface TelemetryDestinationRepo {
+  insert(row: TelemetryDestinationRow): Promise<void>;
+  get(id: string): Promise<TelemetryDestinationRow | undefined>;
+  /** Writes `row` (revision + 1) only when the stored revision is still `row.revision`; false otherwise. */
+  update(row: TelemetryDestinationRow): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Newest first, keyset-paginated. */
+  list(q: PageQuery): Promise<Page<TelemetryDestinationRow>>;
+  /** Every destination (the exporter's routing table; installations hold a handful). */
+  all(): Promise<TelemetryDestinationRow[]>;
+}
+
 export interface Store {
   workspaces: WorkspaceRepo;
+  telemetryDestinations: TelemetryDestinationRepo;
   audit: AuditRepo;
   spend: SpendRepo;
   agents: AgentRepo;

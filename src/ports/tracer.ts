@@ -66,6 +66,8 @@ export const traceNow = (): number => performance.timeOrigin + performance.now()
 export interface Tracer {
   /** False for the no-op tracer: callers may skip building attributes. */
   readonly enabled: boolean;
+  /** True when a tracer that is off may turn on later (a telemetry destination is registered): callers check `enabled` per call, never once. */
+  readonly mayEnable?: boolean;
   /** Whether prompts, model output and tool inputs/outputs may be recorded (HANGAR_OTEL_CAPTURE_CONTENT). */
   readonly captureContent: boolean;
   /**
@@ -132,3 +134,31 @@ export async function inSpan<T>(
     span.end();
   }
 }
+
+/** Where a workspace's spans also go: one registered telemetry destination (issue 11). */
+export interface SpanDestination {
+  id: string;
+  /** The full OTLP/HTTP traces URL. */
+  url: string;
+  /** Sent with every export to it; never logged, never in spans or API responses. */
+  headers: Record<string, string>;
+  /** `metadata_only` strips prompts, outputs and tool inputs/results (and error messages) from its spans. */
+  contentMode: 'metadata_only' | 'content';
+  /** Content attributes are cut to this many bytes for it (null: no cut beyond the capture limit). */
+  maxContentBytes: number | null;
+  /** Changes whenever the destination's settings do, so its exporter is rebuilt. */
+  revision: string;
+}
+
+/** The routing table the tracer consults for each span: sessions' workspaces and their destinations. */
+export interface SpanRoutes {
+  /** The workspace of a session (resolved once per turn). */
+  workspaceOf(sessionId: string): Promise<string | undefined>;
+  /** Enabled destinations covering the workspace (synchronous: called as each span ends). */
+  destinationsFor(workspaceId: string): SpanDestination[];
+  /** The outcome of one export to a destination (delivery health). */
+  delivered?(destinationId: string, error: string | undefined): void;
+}
+
+/** The span attribute naming the workspace a span belongs to (what destinations are chosen by). */
+export const WORKSPACE_ATTRIBUTE = 'hangar.workspace.id';

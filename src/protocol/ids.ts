@@ -5,7 +5,7 @@ export type IdPrefix =
   | 'agent' | 'env' | 'work' | 'sesn' | 'sevt' | 'sthr' | 'sesrsc' | 'outc'
   | 'vlt' | 'vcrd' | 'file' | 'req' | 'key' | 'envkey' | 'wrkspc'
   // Spend limits, audit events, telemetry destinations (issue 11).
-  | 'spl' | 'audevt' | 'tdest';
+  | 'spl' | 'audevt' | 'tdst';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

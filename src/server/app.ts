@@ -28,6 +28,7 @@ import { registerModelRoutes } from './routes/models.ts';
 import { registerOrganizationRoutes } from './routes/organization.ts';
 import { registerSpendLimitRoutes } from './routes/spend-limits.ts';
 import { registerAuditEventRoutes } from './routes/audit-events.ts';
+import { registerTelemetryDestinationRoutes } from './routes/telemetry-destinations.ts';
 import { registerAuditLog } from './audit-log.ts';
 import { registerRequestLog } from './request-log.ts';
 import { registerIdempotency } from './idempotency.ts';
@@ -151,6 +152,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
   registerOrganizationRoutes(app, deps);
   registerSpendLimitRoutes(app, deps);
   registerAuditEventRoutes(app, deps);
+  registerTelemetryDestinationRoutes(app, deps);
   registerMetricsRoutes(app, deps.metrics);
   await registerConsoleRoutes(app, opts.consoleDir);
   return app;

@@ -1,19 +1,42 @@
 // Appends an audit record for every state-changing API call (src/domain/audit.ts), once its result
 // is known and before the response leaves: the caller's key id and role, the route and resource,
 // the workspace, the status. Nothing of the request or response body is kept but a created id.
-import type { FastifyInstance } from 'fastify';
-import type { AuditRepo, ApiKeyRepo } from '../ports/store.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditEvent, AuditRepo, ApiKeyRepo } from '../ports/store.ts';
 import type { Clock } from '../ports/clock.ts';
 import { isoAt } from '../ports/clock.ts';
 import { newId } from '../protocol/ids.ts';
 import { auditedResource, createdIdOf, isAudited } from '../domain/audit.ts';
 import { requestActor, requestWorkspaceId } from './request-workspace.ts';
 
+/** Requests whose change appended its own audit record in the change's transaction. */
+const recordedInline = new WeakSet<FastifyRequest>();
+
+/**
+ * An audit record of this request for a route that appends it in the same transaction as its change
+ * (spend limits); call `markAudited` once that transaction committed, so the hook does not repeat it.
+ */
+export async function inlineAuditEvent(
+  req: FastifyRequest, deps: { store: { apiKeys: Pick<ApiKeyRepo, 'findByHash'> }; clock: Clock },
+): Promise<(resource: { type: string; id: string | null }) => AuditEvent> {
+  const actor = await requestActor(req, deps.store.apiKeys);
+  const route = req.routeOptions.url ?? req.url.split('?')[0];
+  return (resource) => ({
+    type: 'audit_event', id: newId('audevt'), created_at: isoAt(deps.clock.now()),
+    actor: { type: actor.kind, key_id: actor.keyId, role: actor.role },
+    method: req.method, route, resource, parent: null, workspace_id: requestWorkspaceId(req), status: 200, request_id: String(req.id),
+  });
+}
+
+export function markAudited(req: FastifyRequest): void {
+  recordedInline.add(req);
+}
+
 export function registerAuditLog(app: FastifyInstance, deps: { store: { audit: AuditRepo; apiKeys: Pick<ApiKeyRepo, 'findByHash'> }; clock: Clock }): void {
   app.addHook('onSend', async (req, reply, payload) => {
     const route = req.routeOptions.url;
     // Unauthenticated requests (no principal) changed nothing and name nobody: not recorded.
-    if (!isAudited(req.method, route) || !req.principal) return payload;
+    if (!isAudited(req.method, route) || !req.principal || recordedInline.has(req)) return payload;
     try {
       const actor = await requestActor(req, deps.store.apiKeys);
       const created = req.method === 'POST' && reply.statusCode < 300 ? createdIdOf(payload) : undefined;

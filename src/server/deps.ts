@@ -8,6 +8,7 @@ import type { FileService } from '../harness/file-service.ts';
 import type { WorkQueue } from '../harness/work-queue.ts';
 import type { VaultService } from '../harness/vault-service.ts';
 import type { SpendService } from '../harness/spend-service.ts';
+import type { TelemetryDestinationService } from '../harness/telemetry-destination-service.ts';
 import type { Readiness } from './readiness.ts';
 import type { ModelCatalog } from '../domain/model-routing.ts';
 import type { Metrics } from '../ports/metrics.ts';
@@ -29,6 +30,8 @@ export interface AppDeps {
   vaults: VaultService;
   /** Spend limits and their effective report (issue 11). */
   spend: SpendService;
+  /** Telemetry destinations (issue 11). */
+  telemetryDestinations: TelemetryDestinationService;
   /** Interval between SSE keep-alive `ping` frames. */
   pingIntervalMs: number;
   /** `GET /readyz`'s checks (none = always ready). */

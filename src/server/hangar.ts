@@ -65,9 +65,14 @@ import type { NodeSignal } from '../ports/node-signal.ts';
 import { MemoryNodeSignal } from '../adapters/node-signal-memory/memory-node-signal.ts';
 import { SessionFeed } from '../harness/session-feed.ts';
 import { SpendService } from '../harness/spend-service.ts';
+import { TelemetryDestinationService } from '../harness/telemetry-destination-service.ts';
+import { DeferredTracer } from '../harness/telemetry/deferred-tracer.ts';
+import type { SpanRoutes } from '../ports/tracer.ts';
 
 /** How often sessions paused by a spend limit are looked at again (month rollover, missed wakes). */
 const SPEND_SWEEP_MS = 60_000;
+/** How often each node re-reads telemetry destinations (changes made on other nodes). */
+const DESTINATION_REFRESH_MS = 10_000;
 
 export interface Hangar {
   app: FastifyInstance;
@@ -77,12 +82,13 @@ export interface Hangar {
   work: WorkQueue;
   vaults: VaultService;
   spend: SpendService;
+  telemetryDestinations: TelemetryDestinationService;
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
   /** The checks `GET /readyz` serves. */
   readiness: Readiness;
-  /** Spans (NO_TRACER when tracing is off) and the `GET /metrics` recorder. */
+  /** Spans (a DeferredTracer that is off until tracing or a telemetry destination needs it) and the `GET /metrics` recorder. */
   tracer: Tracer;
   metrics: Metrics;
   /** The built console's directory, when there is one (served at /console). */
@@ -119,8 +125,20 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const routing = routingProblems(config, catalog, (id) => prices.priceOf(id) !== undefined);
   if (routing) throw new ConfigError(`invalid configuration: ${routing}`);
   const owner = leaseOwner(config.nodeId);
-  // The OpenTelemetry SDK is imported only when tracing is configured (start-up cost).
-  const tracer = config.telemetry.tracing ? await loadTracer(config.telemetry.tracing, owner) : NO_TRACER;
+  const store = await openStore(config);
+  // Telemetry destinations (issue 11) route spans by workspace; the service is bound once built.
+  const routesRef: { target?: SpanRoutes } = {};
+  const routes: SpanRoutes = {
+    workspaceOf: (id) => routesRef.target?.workspaceOf(id) ?? Promise.resolve(undefined),
+    destinationsFor: (ws) => routesRef.target?.destinationsFor(ws) ?? [],
+    delivered: (id, error) => routesRef.target?.delivered?.(id, error),
+  };
+  // The OpenTelemetry SDK is imported only when tracing is configured or a destination exists
+  // (start-up cost); otherwise the first destination registered loads it.
+  const hasDestinations = (await store.telemetryDestinations.all()).length > 0;
+  const tracingConfig = config.telemetry.tracing ?? (hasDestinations ? destinationOnlyTracing() : undefined);
+  const deferred = tracingConfig ? undefined : new DeferredTracer(() => loadTracer(destinationOnlyTracing(), owner, routes));
+  const tracer: Tracer = tracingConfig ? await loadTracer(tracingConfig, owner, routes) : deferred!;
   const logger = withTraceFields(overrides.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), tracer);
   if (config.telemetry.tracing) {
     const { url, protocol, captureContent } = config.telemetry.tracing;
@@ -130,9 +148,14 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   // The `auto` policy parses shell commands; until the grammar is loaded it asks.
   await loadShellGrammar();
   const clock = overrides.clock ?? systemClock;
-  const store = await openStore(config);
   const { vaults, box } = await openVaults(config, store, clock, logger);
   const repositories = new RepositoryService({ box, store, logger, cloner: new GitRepositoryCloner({ allowPrivate: config.gitAllowPrivate }) });
+  const telemetryDestinations = new TelemetryDestinationService({
+    store, box, clock, captureContent: config.telemetry.tracing?.captureContent ?? false,
+    ensureTracing: deferred ? () => deferred.enable() : undefined,
+    sendTest: async (d) => (await import('../adapters/tracing-otel/destination-router.ts')).sendTestSpan(d),
+  });
+  routesRef.target = telemetryDestinations;
   // prom-client loads a second after start-up (or at the first scrape); records wait until then.
   // The session and queue gauges are read from the store at scrape time (the same on every node).
   const metrics = new PrometheusMetrics({
@@ -259,7 +282,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const consoleDir = overrides.consoleDir ?? defaultConsoleDir();
   const readiness = createReadiness({ store, provider, sandboxMode: config.sandbox });
   const app = await buildApp({
-    store, clock, bus, feed, sessions, files, work, vaults, spend, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
+    store, clock, bus, feed, sessions, files, work, vaults, spend, telemetryDestinations, pingIntervalMs: config.pingIntervalMs, readiness, models: catalog,
     metrics, metricsKey: config.telemetry.metricsKey, tracer, repositories, packages,
   }, {
     bodyLimit: config.bodyLimitBytes, logger, authFailLimit: config.authFailLimit, authFailWindowMs: config.authFailWindowMs,
@@ -267,16 +290,18 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
 
   return {
-    app, store, harness, files, work, vaults, spend, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
+    app, store, harness, files, work, vaults, spend, telemetryDestinations, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
       packages.start();
       spend.start(SPEND_SWEEP_MS);
+      await telemetryDestinations.start(DESTINATION_REFRESH_MS);
       return address;
     },
     async close() {
       spend.stop();
+      telemetryDestinations.stop();
       await harness.stop();
       await packages.close();
       await tools.close?.();
@@ -362,9 +387,18 @@ function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Cl
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */
-async function loadTracer(config: TracingConfig, instanceId: string): Promise<Tracer> {
+async function loadTracer(config: TracingConfig, instanceId: string, routes: SpanRoutes): Promise<Tracer> {
   const { createOtelTracer } = await import('../adapters/tracing-otel/otel-tracer.ts');
-  return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId });
+  return createOtelTracer(config, { serviceVersion: packageVersion(), instanceId, routes });
+}
+
+/** Tracing for telemetry destinations only (no OTEL_* endpoint): no default exporter, content off. */
+function destinationOnlyTracing(): TracingConfig {
+  return {
+    url: '', protocol: 'http/protobuf', headers: {}, timeoutMs: 10_000, compression: 'none', serviceName: 'hangar', resourceAttributes: {},
+    sampler: { type: 'parentbased_always_on' }, batch: { scheduledDelayMs: 1_000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMs: 30_000 },
+    captureContent: false, propagate: true,
+  };
 }
 
 /** The package's console/dist (two levels up from src/server/ and from dist/server/), if built. */

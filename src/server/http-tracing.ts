@@ -2,7 +2,8 @@
 // incoming W3C `traceparent`. The rest of the request runs inside it, so a turn the request starts
 // links to it. Probes and /metrics are not traced. Only registered when tracing is on.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TraceSpan, Tracer } from '../ports/tracer.ts';
+import { WORKSPACE_ATTRIBUTE, type TraceSpan, type Tracer } from '../ports/tracer.ts';
+import { requestWorkspaceId } from './request-workspace.ts';
 
 const spans = new WeakMap<FastifyRequest, TraceSpan>();
 
@@ -12,14 +13,16 @@ function finish(req: FastifyRequest, reply: FastifyReply): void {
   spans.delete(req);
   const status = reply.raw.statusCode;
   span.set({ 'http.response.status_code': status });
+  // The caller's workspace: its telemetry destinations get the request's span too.
+  if (req.principal) span.set({ [WORKSPACE_ATTRIBUTE]: requestWorkspaceId(req) });
   if (status >= 500) span.fail(String(status));
   span.end();
 }
 
 export function registerRequestTracing(app: FastifyInstance, tracer: Tracer, untraced: ReadonlySet<string>): void {
-  if (!tracer.enabled) return;
+  if (!tracer.enabled && !tracer.mayEnable) return;
   app.addHook('onRequest', (req, reply, done) => {
-    if (untraced.has(req.url.split('?')[0])) {
+    if (!tracer.enabled || untraced.has(req.url.split('?')[0])) {
       done();
       return;
     }

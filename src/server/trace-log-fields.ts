@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Tracer } from '../ports/tracer.ts';
 
 export function withTraceFields(logger: Logger, tracer: Tracer): Logger {
-  if (!tracer.enabled) return logger;
+  if (!tracer.enabled && !tracer.mayEnable) return logger;
   return logger.child({}, {
     formatters: {
       log(object: object) {

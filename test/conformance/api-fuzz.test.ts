@@ -63,10 +63,12 @@ beforeAll(async () => {
   await worker.beta.environments.work.ack(item.id, { environment_id: selfHosted.id });
   const fuzzWorkspace = await c.beta.organization.workspaces.create({ name: 'fuzz-ws' });
   const fuzzKey = await c.post<{ id: string }>('/v1/organizations/api_keys', { body: { name: 'fuzz-key', role: 'viewer' } });
-  const limit = await c.beta.organization.spendLimits.set({ amount: '100000000', scope: { type: 'workspace', workspace_id: 'wrkspc_fuzz' } });
+  const limit = await c.beta.organization.spendLimits.set({ amount: '100000000', scope: { type: 'workspace', workspace_id: fuzzWorkspace.id } });
+  const destination = await c.beta.organization.telemetryDestinations.create({ endpoint_url: 'http://127.0.0.1:9', workspaces: { type: 'include', workspace_ids: [fuzzWorkspace.id] } });
   Object.assign(fx, {
     workspace: fuzzWorkspace.id, apiKeyId: fuzzKey.id, role: 'viewer',
     spendLimit: limit.id,
+    destination: destination.id,
     agent: agent.id, env: env.id, selfHosted: selfHosted.id, session: session.id, file: file.id, vault: vault.id,
     cred: cred.id, envKeyId: envKey.id, envKey: envKey.key, work: item.id, workSession: workSession.id, sessionToken,
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', model: 'claude-sonnet-4-6',
@@ -89,7 +91,7 @@ afterAll(async () => {
  * updates sessions' status and appends agent/session events in the background; those are not
  * counted, only the fields and events a request writes.
  */
-const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'workspaces', 'spend_limits'];
+const WATCHED = ['agents', 'agent_versions', 'environments', 'files', 'vaults', 'vault_credentials', 'api_keys', 'environment_keys', 'workspaces', 'spend_limits', 'telemetry_destinations'];
 /** Authentication records a key's last use (once a minute): that is not a change a request made. */
 const API_KEY_CHANGED = 'WHEN OLD.last_used_at IS NEW.last_used_at ';
 
@@ -238,6 +240,15 @@ const ROUTES: Route[] = [
   { method: 'GET', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
   { method: 'DELETE', path: (r) => `/v1/organizations/spend_limits/${idFor(r, 'spendLimit')}` },
   { method: 'GET', path: () => '/v1/audit_events' },
+  { method: 'POST', path: () => '/v1/organizations/telemetry_destinations', body: () => ({ endpoint_url: 'http://127.0.0.1:9', workspaces: { type: 'include', workspace_ids: ['wrkspc_fuzz'] }, headers: { authorization: 'Bearer fuzz' } }) },
+  { method: 'GET', path: () => '/v1/organizations/telemetry_destinations' },
+  { method: 'GET', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}` },
+  { method: 'POST', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}`, body: () => ({ display_name: 'changed', traces: { enabled: true } }) },
+  { method: 'DELETE', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}` },
+  { method: 'POST', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}/test` },
+  { method: 'GET', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}/workspaces` },
+  { method: 'POST', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}/workspaces/${idFor(r, 'workspace')}` },
+  { method: 'DELETE', path: (r) => `/v1/organizations/telemetry_destinations/${idFor(r, 'destination')}/workspaces/${idFor(r, 'workspace')}` },
   { method: 'GET', path: (r) => `/v1/${randomString(r, 20).replace(/[?#]/g, '')}` },
 ];
 
@@ -248,7 +259,7 @@ const QUERY_PARTS = [
   'ids[]=file_1', 'scope_id=' + 'z'.repeat(200), 'block_ms=5000', 'block_ms=1', 'block_ms=', 'reclaim_older_than_ms=-5',
   'desired_ttl_seconds=0', 'expected_last_heartbeat=x', 'event_deltas[]=nope', 'version=abc', 'version=1', 'beta=true',
   'scope_type[]=workspace', 'scope_type[]=user', 'workspace_id=wrkspc_fuzz', 'period[]=monthly', 'user_ids[]=user_1',
-  'format=jsonl', 'format=xml', 'resource_type=agent', 'actor_id=key_x', 'created_at[lte]=2020-01-01T00:00:00Z',
+  'format=jsonl', 'format=xml', 'workspace_ids[]=wrkspc_fuzz', 'workspace_ids[]=bad', 'resource_type=agent', 'actor_id=key_x', 'created_at[lte]=2020-01-01T00:00:00Z',
   'a[b][c][d]=1', '%zz=1', 'x=%', '=', '&&&', 'agent_id=' + 'a'.repeat(150), 'a=' + 'q'.repeat(5000),
 ];
 

@@ -113,6 +113,8 @@ describe('audit events', () => {
       expect(Date.parse(e!.created_at)).toBeGreaterThanOrEqual(Date.parse(started));
     }
     expect(find('DELETE', '/v1/environments/:id/keys/:keyId')!.parent).toEqual({ type: 'environment', id: ids.env });
+    // Spend limits append their record in the change's own transaction: exactly once.
+    expect(events.filter((e) => e.resource.id === ids.limit).map((e) => e.method).sort()).toEqual(['DELETE', 'POST']);
     // Reads are not state changes.
     expect(events.some((e) => e.method === 'GET')).toBe(false);
   });

@@ -1193,3 +1193,40 @@ export function runPackageLayerRepoSuite(name: string, makeStore: () => Promise<
     });
   });
 }
+
+/** Telemetry destinations (issue 11): rows with sealed headers, compare-and-swap updates, paging. */
+export function runTelemetryDestinationRepoSuite(name: string, makeStore: () => Promise<Store> | Store): void {
+  describe(`store port contract (telemetry destinations): ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const row = (extra: Json = {}) => {
+      const id = `tdst_${name}${Date.now().toString(36)}${(++n).toString(36)}`;
+      return { destination: { type: 'telemetry_destination', id, created_at: at(n), updated_at: at(n), ...extra }, sealed: `sealed-${id}`, sealedKeyId: 'k1', revision: 1 };
+    };
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('inserts, gets, lists newest first, updates only from the revision read, and deletes', async () => {
+      const a = row();
+      const b = row();
+      await store.telemetryDestinations.insert(a);
+      await store.telemetryDestinations.insert(b);
+      expect(await store.telemetryDestinations.get(a.destination.id)).toEqual(a);
+      const pages = await collect((after) => store.telemetryDestinations.list({ limit: 1, order: 'desc', after }));
+      expect(pages.flat().map((r) => r.destination.id)).toEqual([b.destination.id, a.destination.id]);
+      expect((await store.telemetryDestinations.all()).map((r) => r.destination.id)).toEqual([a.destination.id, b.destination.id]);
+      const changed = { ...a, destination: { ...a.destination, display_name: 'x' }, sealed: null, sealedKeyId: null };
+      expect(await store.telemetryDestinations.update(changed)).toBe(true);
+      expect(await store.telemetryDestinations.update(changed)).toBe(false); // revision 1 is gone
+      expect(await store.telemetryDestinations.get(a.destination.id)).toEqual({ ...changed, revision: 2 });
+      expect(await store.telemetryDestinations.delete(a.destination.id)).toBe(true);
+      expect(await store.telemetryDestinations.delete(a.destination.id)).toBe(false);
+      expect(await store.telemetryDestinations.get(a.destination.id)).toBeUndefined();
+    });
+  });
+}

@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/adapters/store-sqlite/sqlite-store.ts';
-import { runAuditRepoSuite, runPackageLayerRepoSuite, runSpendRepoSuite, runStoreSuite, runWorkspaceRepoSuite } from '../kit/store-suite.ts';
+import { runAuditRepoSuite, runPackageLayerRepoSuite, runSpendRepoSuite, runStoreSuite, runTelemetryDestinationRepoSuite, runWorkspaceRepoSuite } from '../kit/store-suite.ts';
 
 runStoreSuite('sqlite', () => new SqliteStore(':memory:'));
 runWorkspaceRepoSuite('sqlite', () => new SqliteStore(':memory:'));
 runPackageLayerRepoSuite('sqlite', () => new SqliteStore(':memory:'));
 runSpendRepoSuite('sqlite', () => new SqliteStore(':memory:'));
 runAuditRepoSuite('sqlite', () => new SqliteStore(':memory:'));
+runTelemetryDestinationRepoSuite('sqlite', () => new SqliteStore(':memory:'));
 
 describe('SqliteStore on a file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-sqlite-'));

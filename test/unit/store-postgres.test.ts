@@ -7,7 +7,7 @@ import pg from 'pg';
 import { PgStore } from '../../src/adapters/store-postgres/pg-store.ts';
 import { PG_MIGRATIONS } from '../../src/adapters/store-postgres/pg-migrations.ts';
 import { StoreUnavailableError } from '../../src/ports/store.ts';
-import { runFileRepoSuite, runIdempotencyRepoSuite, runAuditRepoSuite, runSpendRepoSuite, runPackageLayerRepoSuite, runStoreSuite, runWorkspaceRepoSuite } from '../kit/store-suite.ts';
+import { runFileRepoSuite, runIdempotencyRepoSuite, runAuditRepoSuite, runSpendRepoSuite, runPackageLayerRepoSuite, runStoreSuite, runTelemetryDestinationRepoSuite, runWorkspaceRepoSuite } from '../kit/store-suite.ts';
 import { runVaultRepoSuite, runWorkRepoSuite } from '../kit/repo-suites.ts';
 import { createTestDatabase, postgresServerUrl, type TestDatabase } from '../kit/postgres.ts';
 
@@ -38,6 +38,7 @@ describe.skipIf(!server)('PostgreSQL store', () => {
   runPackageLayerRepoSuite('postgres', emptyStore);
   runSpendRepoSuite('postgres', emptyStore);
   runAuditRepoSuite('postgres', emptyStore);
+  runTelemetryDestinationRepoSuite('postgres', emptyStore);
   runVaultRepoSuite('postgres', emptyStore);
   runWorkRepoSuite('postgres', emptyStore, () => PgStore.open(db.url, { maxConnections: 4 }));
 

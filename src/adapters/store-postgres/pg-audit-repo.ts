@@ -2,7 +2,7 @@
 import type { AuditEvent, AuditQuery, AuditRepo, Page } from '../../ports/store.ts';
 import type { PgDb } from './pg-db.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
-import { auditWhere } from '../store-sqlite/sqlite-audit-repo.ts';
+import { AUDIT_INSERT, auditParams, auditWhere } from '../store-sqlite/sqlite-audit-repo.ts';
 
 export class PgAuditRepo implements AuditRepo {
   private readonly s: PgDb;
@@ -12,8 +12,7 @@ export class PgAuditRepo implements AuditRepo {
   }
 
   async append(e: AuditEvent) {
-    await this.s.run('INSERT INTO audit_events (id, created_at, actor_id, resource_type, resource_id, workspace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      e.id, e.created_at, e.actor.key_id, e.resource.type, e.resource.id, e.workspace_id, JSON.stringify(e));
+    await this.s.run(AUDIT_INSERT, ...auditParams(e));
   }
 
   async list(q: AuditQuery): Promise<Page<AuditEvent>> {

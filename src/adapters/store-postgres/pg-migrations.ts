@@ -124,7 +124,7 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
   {
     // Spend limits (issue 11), as SQLite migration 8: limits keyed on (scope, period), each scope's
     // ledger (spend in its current month, reservations in flight) and the sessions waiting for room;
-    // the append-only audit log.
+    // the append-only audit log; telemetry destinations (headers sealed with the secret box).
     version: 3,
     sql: `
       CREATE TABLE spend_limits (
@@ -137,6 +137,8 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
         seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL, actor_id TEXT, resource_type TEXT NOT NULL,
         resource_id TEXT, workspace_id TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX audit_events_by_time ON audit_events (created_at);
+      CREATE TABLE telemetry_destinations (
+        seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, revision INTEGER NOT NULL, sealed TEXT, sealed_key_id TEXT, data TEXT NOT NULL);
     `,
   },
 ];
@@ -145,4 +147,6 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
 export const PORTABLE_TABLES = [
   'workspaces', 'api_keys', 'agents', 'agent_versions', 'environments', 'sessions', 'events', 'files', 'output_captures',
   'environment_keys', 'work_items', 'work_pollers', 'vaults', 'vault_credentials', 'key_check', 'idempotency_keys', 'package_layers',
+  // Issue 11 (SQLite migration 8 / PostgreSQL 3).
+  'spend_limits', 'spend_ledger', 'spend_waits', 'audit_events', 'telemetry_destinations',
 ] as const;

@@ -3,7 +3,8 @@
 // a commit that reserves locks its scopes' ledger rows (FOR UPDATE, in key order, so two commits
 // never deadlock) before the admission check, so reservations of sessions on any number of nodes
 // are admitted one at a time against the same totals.
-import type { Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
+import type { AuditEvent, Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
+import { AUDIT_INSERT, auditParams } from '../store-sqlite/sqlite-audit-repo.ts';
 import { admit, monthOf, spendDelta, spendScopesOf, spendWaitOf } from '../../domain/spend.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
@@ -32,21 +33,20 @@ export async function applySessionSpend(q: Querier, before: Record<string, unkno
   const month = monthOf(now);
   if (delta) {
     if (delta.reserve > 0) {
-      for (const scope of scopes) {
-        await q.run('INSERT INTO spend_ledger (scope, month, spent_micros, reserved_micros) VALUES (?, ?, 0, 0) ON CONFLICT (scope) DO NOTHING', scope, month);
-      }
+      // Rows must exist to be locked; then the admission check reads them locked (one writer at a time).
+      await q.run('INSERT INTO spend_ledger (scope, month, spent_micros, reserved_micros) SELECT s, ?, 0, 0 FROM unnest(?::text[]) AS s ON CONFLICT (scope) DO NOTHING', month, scopes);
       admit(delta, await ledgerRows(q, scopes, true), await limitRows(q, scopes), month);
     }
     const reserved = delta.reserve - delta.release;
-    for (const scope of scopes) {
-      await q.run(
-        `INSERT INTO spend_ledger AS l (scope, month, spent_micros, reserved_micros) VALUES (?, ?, ?, GREATEST(0, ?::bigint))
-         ON CONFLICT (scope) DO UPDATE SET
-           spent_micros = CASE WHEN excluded.month > l.month THEN excluded.spent_micros ELSE l.spent_micros + excluded.spent_micros END,
-           month = GREATEST(l.month, excluded.month),
-           reserved_micros = GREATEST(0, l.reserved_micros + ?::bigint)`,
-        scope, month, delta.spent, reserved, reserved);
-    }
+    // Both scopes in one statement.
+    await q.run(
+      `INSERT INTO spend_ledger AS l (scope, month, spent_micros, reserved_micros)
+         SELECT s, ?, ?::bigint, GREATEST(0, ?::bigint) FROM unnest(?::text[]) AS s
+       ON CONFLICT (scope) DO UPDATE SET
+         spent_micros = CASE WHEN excluded.month > l.month THEN excluded.spent_micros ELSE l.spent_micros + excluded.spent_micros END,
+         month = GREATEST(l.month, excluded.month),
+         reserved_micros = GREATEST(0, l.reserved_micros + ?::bigint)`,
+      month, delta.spent, reserved, scopes, reserved);
   }
   if (waits && waits !== wasWaiting) {
     await q.run('INSERT INTO spend_waits (session_id, scopes, month) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET scopes = excluded.scopes, month = excluded.month',
@@ -63,16 +63,19 @@ export class PgSpendRepo implements SpendRepo {
     this.s = s;
   }
 
-  async putLimit(row: SpendLimitRow) {
+  async putLimit(row: SpendLimitRow, audit?: (stored: SpendLimitRow) => AuditEvent) {
     const ws = row.limit.scope.type === 'workspace' ? row.limit.scope.workspace_id : null;
-    // One statement: concurrent sets of the same (scope, period) converge on one row and one id.
-    const stored = await this.s.get(
+    return this.s.tx(async (q) => {
+      // One statement: concurrent sets of the same (scope, period) converge on one row and one id.
+      const stored = toLimit((await q.get(
       `INSERT INTO spend_limits (id, scope_key, scope_type, workspace_id, period, data) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (scope_key, period) DO UPDATE SET
          data = jsonb_set(jsonb_set(excluded.data::jsonb, '{id}', to_jsonb(spend_limits.id)), '{created_at}', (spend_limits.data::jsonb)->'created_at')::text
        RETURNING *`,
-      row.limit.id, row.scopeKey, row.limit.scope.type, ws, row.limit.period, JSON.stringify(row.limit));
-    return toLimit(stored!);
+        row.limit.id, row.scopeKey, row.limit.scope.type, ws, row.limit.period, JSON.stringify(row.limit)))!);
+      if (audit) await q.run(AUDIT_INSERT, ...auditParams(audit(stored)));
+      return stored;
+    });
   }
 
   async getLimit(id: string) {
@@ -80,8 +83,12 @@ export class PgSpendRepo implements SpendRepo {
     return r ? toLimit(r) : undefined;
   }
 
-  async deleteLimit(id: string) {
-    return (await this.s.run('DELETE FROM spend_limits WHERE id = ?', id)) > 0;
+  async deleteLimit(id: string, audit?: AuditEvent) {
+    return this.s.tx(async (q) => {
+      const deleted = (await q.run('DELETE FROM spend_limits WHERE id = ?', id)) > 0;
+      if (deleted && audit) await q.run(AUDIT_INSERT, ...auditParams(audit));
+      return deleted;
+    });
   }
 
   async listLimits(q: PageQuery & { scopeTypes?: string[]; workspaceId?: string }): Promise<Page<SpendLimitRow>> {

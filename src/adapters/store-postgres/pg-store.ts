@@ -12,6 +12,7 @@ import { PgWorkspaceRepo } from './pg-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { PgSpendRepo } from './pg-spend-repo.ts';
 import { PgAuditRepo } from './pg-audit-repo.ts';
+import { PgTelemetryDestinationRepo } from './pg-telemetry-repo.ts';
 import {
   UniqueViolation,
   type AgentRepo, type ApiKeyRepo, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type Json, type PageQuery,
@@ -35,6 +36,7 @@ export class PgStore implements Store {
   readonly packageLayers: PgPackageLayerRepo;
   readonly spend: PgSpendRepo;
   readonly audit: PgAuditRepo;
+  readonly telemetryDestinations: PgTelemetryDestinationRepo;
 
   private constructor(db: PgDb) {
     this.db = db;
@@ -51,6 +53,7 @@ export class PgStore implements Store {
     this.packageLayers = new PgPackageLayerRepo(db);
     this.spend = new PgSpendRepo(db);
     this.audit = new PgAuditRepo(db);
+    this.telemetryDestinations = new PgTelemetryDestinationRepo(db);
   }
 
   /** Connects to `url`, migrates (once across nodes) and returns the store. Throws `PgConnectError` on a bad URL or server. */

@@ -22,6 +22,14 @@ export function auditWhere(q: AuditQuery): { where: string; params: string[] } {
   return { where, params };
 }
 
+/** Appends one record (inside the caller's transaction when there is one). Shared with the PostgreSQL adapter's SQL. */
+export const AUDIT_INSERT = 'INSERT INTO audit_events (id, created_at, actor_id, resource_type, resource_id, workspace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)';
+export const auditParams = (e: AuditEvent) => [e.id, e.created_at, e.actor.key_id, e.resource.type, e.resource.id, e.workspace_id, JSON.stringify(e)] as const;
+
+export function appendAudit(s: SqliteAccess, e: AuditEvent): void {
+  s.run(AUDIT_INSERT, ...auditParams(e));
+}
+
 export class SqliteAuditRepo implements AuditRepo {
   private readonly s: SqliteAccess;
 
@@ -30,8 +38,7 @@ export class SqliteAuditRepo implements AuditRepo {
   }
 
   async append(e: AuditEvent) {
-    this.s.run('INSERT INTO audit_events (id, created_at, actor_id, resource_type, resource_id, workspace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      e.id, e.created_at, e.actor.key_id, e.resource.type, e.resource.id, e.workspace_id, JSON.stringify(e));
+    appendAudit(this.s, e);
   }
 
   async list(q: AuditQuery): Promise<Page<AuditEvent>> {

@@ -162,7 +162,7 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
   {
     // Spend limits (issue 11): limits keyed on (scope, period), the ledger of each scope (spend in its
     // current month, reservations in flight) and the sessions paused until a limit leaves room;
-    // the append-only audit log.
+    // the append-only audit log; telemetry destinations (headers sealed with the secret box).
     version: 8,
     sql: `
       CREATE TABLE spend_limits (
@@ -175,6 +175,8 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL, actor_id TEXT, resource_type TEXT NOT NULL,
         resource_id TEXT, workspace_id TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX audit_events_by_time ON audit_events (created_at);
+      CREATE TABLE telemetry_destinations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, revision INTEGER NOT NULL, sealed TEXT, sealed_key_id TEXT, data TEXT NOT NULL);
     `,
   },
 ];

@@ -2,7 +2,8 @@
 // `applySessionSpend` runs inside a session commit's BEGIN IMMEDIATE transaction, which serializes
 // every writer of the file: the admission check and the ledger update cannot interleave with another
 // session's.
-import type { Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
+import type { AuditEvent, Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
+import { appendAudit } from './sqlite-audit-repo.ts';
 import { admit, monthOf, spendDelta, spendScopesOf, spendWaitOf } from '../../domain/spend.ts';
 import type { SqliteAccess } from './sqlite-work-repo.ts';
 import { keyset, pageOf } from './sqlite-paging.ts';
@@ -64,19 +65,22 @@ export class SqliteSpendRepo implements SpendRepo {
     this.s = s;
   }
 
-  async putLimit(row: SpendLimitRow) {
+  async putLimit(row: SpendLimitRow, audit?: (stored: SpendLimitRow) => AuditEvent) {
     return this.s.tx(() => {
       const old = this.s.get('SELECT data FROM spend_limits WHERE scope_key = ? AND period = ?', row.scopeKey, row.limit.period);
+      let stored = row;
       if (old) {
         const prev = JSON.parse(String(old.data));
         const limit = { ...row.limit, id: prev.id, created_at: prev.created_at };
         this.s.run('UPDATE spend_limits SET data = ? WHERE id = ?', JSON.stringify(limit), prev.id);
-        return { limit, scopeKey: row.scopeKey };
+        stored = { limit, scopeKey: row.scopeKey };
+      } else {
+        const ws = row.limit.scope.type === 'workspace' ? row.limit.scope.workspace_id : null;
+        this.s.run('INSERT INTO spend_limits (id, scope_key, scope_type, workspace_id, period, data) VALUES (?, ?, ?, ?, ?, ?)',
+          row.limit.id, row.scopeKey, row.limit.scope.type, ws, row.limit.period, JSON.stringify(row.limit));
       }
-      const ws = row.limit.scope.type === 'workspace' ? row.limit.scope.workspace_id : null;
-      this.s.run('INSERT INTO spend_limits (id, scope_key, scope_type, workspace_id, period, data) VALUES (?, ?, ?, ?, ?, ?)',
-        row.limit.id, row.scopeKey, row.limit.scope.type, ws, row.limit.period, JSON.stringify(row.limit));
-      return row;
+      if (audit) appendAudit(this.s, audit(stored));
+      return stored;
     });
   }
 
@@ -85,8 +89,12 @@ export class SqliteSpendRepo implements SpendRepo {
     return r ? toLimit(r) : undefined;
   }
 
-  async deleteLimit(id: string) {
-    return this.s.run('DELETE FROM spend_limits WHERE id = ?', id) > 0;
+  async deleteLimit(id: string, audit?: AuditEvent) {
+    return this.s.tx(() => {
+      const deleted = this.s.run('DELETE FROM spend_limits WHERE id = ?', id) > 0;
+      if (deleted && audit) appendAudit(this.s, audit);
+      return deleted;
+    });
   }
 
   async listLimits(q: PageQuery & { scopeTypes?: string[]; workspaceId?: string }): Promise<Page<SpendLimitRow>> {

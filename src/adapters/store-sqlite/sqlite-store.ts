@@ -12,6 +12,7 @@ import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import { SqliteSpendRepo, applySessionSpend } from './sqlite-spend-repo.ts';
 import { SqliteAuditRepo } from './sqlite-audit-repo.ts';
+import { SqliteTelemetryDestinationRepo } from './sqlite-telemetry-repo.ts';
 import {
   UniqueViolation, statusCounts, LeaseLost, type CommitOptions,
   type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
   readonly packageLayers: SqlitePackageLayerRepo;
   readonly spend: SqliteSpendRepo;
   readonly audit: SqliteAuditRepo;
+  readonly telemetryDestinations: SqliteTelemetryDestinationRepo;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private inTx = false;
@@ -71,6 +73,7 @@ export class SqliteStore implements Store {
     this.packageLayers = new SqlitePackageLayerRepo(this);
     this.spend = new SqliteSpendRepo(this);
     this.audit = new SqliteAuditRepo(this);
+    this.telemetryDestinations = new SqliteTelemetryDestinationRepo(this);
   }
 
   /**

@@ -17,7 +17,8 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { traceNow as now, type SpanAttributes, type SpanKindName, type StartSpanOptions, type TraceLogFields, type TraceSpan, type Tracer } from '../../ports/tracer.ts';
-import type { SamplerSetting, TracingConfig } from '../../ports/tracer.ts';
+import { WORKSPACE_ATTRIBUTE, type SamplerSetting, type SpanDestination, type SpanRoutes, type TracingConfig } from '../../ports/tracer.ts';
+import { DestinationRouter, sendTestSpan } from './destination-router.ts';
 
 export interface OtelTracerOptions {
   serviceVersion: string;
@@ -25,11 +26,15 @@ export interface OtelTracerOptions {
   instanceId: string;
   /** Replaces the OTLP exporter (tests of the adapter itself). */
   exporter?: SpanExporter;
+  /** Telemetry destinations: each workspace's spans also go to the destinations covering it. */
+  routes?: SpanRoutes;
 }
 
 /** A turn (session active period) whose root span is created at its first span or log line. */
 interface TurnState {
   sessionId: string;
+  /** The session's workspace (spans carry it, so destinations can be chosen by it). */
+  workspaceId?: string;
   startMs: number;
   links: Link[];
   span?: Span;
@@ -109,6 +114,8 @@ export class OtelTracer implements Tracer {
   private readonly provider: TracerProvider;
   private readonly tracer: OtelApiTracer;
   private readonly propagator: W3CTraceContextPropagator | undefined;
+  private readonly routes: SpanRoutes | undefined;
+  private readonly resource: ReturnType<typeof defaultResource>;
 
   constructor(config: TracingConfig, opts: OtelTracerOptions) {
     this.captureContent = config.captureContent;
@@ -118,24 +125,28 @@ export class OtelTracer implements Tracer {
       [ATTR_SERVICE_VERSION]: opts.serviceVersion,
       'service.instance.id': opts.instanceId,
     }));
-    this.provider = new TracerProvider({
-      resource,
-      sampler: sampler(config.sampler),
-      spanProcessors: [new BatchSpanProcessor({
-        exporter: opts.exporter ?? exporterFor(config),
-        scheduledDelayMillis: config.batch.scheduledDelayMs,
-        maxQueueSize: config.batch.maxQueueSize,
-        maxExportBatchSize: config.batch.maxExportBatchSize,
-        exportTimeoutMillis: config.batch.exportTimeoutMs,
-      })],
-    });
+    this.resource = resource;
+    this.routes = opts.routes;
+    // No URL: tracing runs only for telemetry destinations (none configured through OTEL_*).
+    const processors = config.url || opts.exporter ? [new BatchSpanProcessor({
+      exporter: opts.exporter ?? exporterFor(config),
+      scheduledDelayMillis: config.batch.scheduledDelayMs,
+      maxQueueSize: config.batch.maxQueueSize,
+      maxExportBatchSize: config.batch.maxExportBatchSize,
+      exportTimeoutMillis: config.batch.exportTimeoutMs,
+    })] : [];
+    if (opts.routes) {
+      processors.push(new DestinationRouter(opts.routes, { scheduledDelayMs: config.batch.scheduledDelayMs, exportTimeoutMs: config.batch.exportTimeoutMs }) as never);
+    }
+    this.provider = new TracerProvider({ resource, sampler: sampler(config.sampler), spanProcessors: processors });
     this.tracer = this.provider.getTracer('hangar', opts.serviceVersion);
     this.propagator = config.propagate ? new W3CTraceContextPropagator() : undefined;
   }
 
-  turn<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+  async turn<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
     const cause = this.als.getStore()?.span?.spanContext();
     const turn: TurnState = { sessionId, startMs: now(), links: cause ? [{ context: cause }] : [], pending: {} };
+    if (this.routes) turn.workspaceId = await this.routes.workspaceOf(sessionId).catch(() => undefined);
     return this.als.run({ turn }, async () => {
       try {
         return await fn();
@@ -157,8 +168,11 @@ export class OtelTracer implements Tracer {
       const parentSpan = frame?.span ?? (frame?.turn ? this.turnSpan(frame.turn) : undefined);
       if (parentSpan) parent = trace.setSpan(ROOT_CONTEXT, parentSpan);
     }
+    const attributes = clean(opts.attributes);
+    const ws = opts.remoteParent ? undefined : frame?.turn?.workspaceId;
+    if (ws) attributes[WORKSPACE_ATTRIBUTE] = ws;
     const span = this.tracer.startSpan(name, {
-      kind: KINDS[opts.kind ?? 'internal'], attributes: clean(opts.attributes), startTime: opts.startMs,
+      kind: KINDS[opts.kind ?? 'internal'], attributes, startTime: opts.startMs,
     }, parent);
     return new OtelSpan(this, span, opts.remoteParent ? undefined : frame?.turn);
   }
@@ -185,6 +199,11 @@ export class OtelTracer implements Tracer {
     return { trace_id: traceId, span_id: spanId };
   }
 
+  /** Sends one `anthropic.test` span to a destination (its `test` endpoint). */
+  sendTest(d: SpanDestination): Promise<string | undefined> {
+    return sendTestSpan(d, this.resource as never, { name: 'hangar' });
+  }
+
   async flush(): Promise<void> {
     await this.provider.forceFlush();
   }
@@ -204,6 +223,7 @@ export class OtelTracer implements Tracer {
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.conversation.id': turn.sessionId,
         'hangar.session.id': turn.sessionId,
+        ...(turn.workspaceId ? { [WORKSPACE_ATTRIBUTE]: turn.workspaceId } : {}),
       },
     }, ROOT_CONTEXT);
     return turn.span;

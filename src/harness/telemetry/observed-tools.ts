@@ -19,7 +19,7 @@ function hostOf(url: string | undefined): string | undefined {
 }
 
 export function observeServerTools(inner: ServerToolRunner, tracer: Tracer): ServerToolRunner {
-  if (!tracer.enabled) return inner;
+  if (!tracer.enabled && !tracer.mayEnable) return inner;
   return {
     prepare(session, agent, signal) {
       const servers = mcpServers(agent);

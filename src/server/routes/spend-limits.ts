@@ -7,6 +7,7 @@ import { hasPrefix } from '../../protocol/ids.ts';
 import { SDK_SPEND_PERIODS, SDK_SPEND_SCOPE_TYPES, SPEND_SCOPE_TYPES, spendLimitSetSchema } from '../../protocol/spend-schemas.ts';
 import { pageBody, pageParams, parseWith, queryArray, queryOf, queryString } from '../http.ts';
 import { requestActor } from '../request-workspace.ts';
+import { inlineAuditEvent, markAudited } from '../audit-log.ts';
 
 type IdParams = { Params: { id: string } };
 
@@ -21,9 +22,13 @@ function workspaceFilter(q: Record<string, string | string[] | undefined>): stri
 export function registerSpendLimitRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { spend } = deps;
 
+  // Changes append their audit record in their own transaction (src/server/audit-log.ts).
   app.post('/v1/organizations/spend_limits', async (req) => {
     const params = parseWith(spendLimitSetSchema, req.body);
-    return spend.set({ amount: params.amount, scope: params.scope });
+    const audit = await inlineAuditEvent(req, deps);
+    const limit = await spend.set({ amount: params.amount, scope: params.scope }, (id) => audit({ type: 'spend_limit', id }));
+    markAudited(req);
+    return limit;
   });
 
   app.get('/v1/organizations/spend_limits/effective', async (req) => {
@@ -58,6 +63,9 @@ export function registerSpendLimitRoutes(app: FastifyInstance, deps: AppDeps): v
 
   app.delete<IdParams>('/v1/organizations/spend_limits/:id', async (req) => {
     if (!hasPrefix(req.params.id, 'spl')) throw notFound(`no spend limit with id ${req.params.id}`);
-    return spend.delete(req.params.id);
+    const audit = await inlineAuditEvent(req, deps);
+    const deleted = await spend.delete(req.params.id, audit({ type: 'spend_limit', id: req.params.id }));
+    markAudited(req);
+    return deleted;
   });
 }
