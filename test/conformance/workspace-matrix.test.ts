@@ -174,6 +174,14 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
     const own = await a.beta.sessions.create({ agent: ownAgent.id, environment_id: ownEnv.id });
     const add = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/resources`, { body: { type: 'file', file_id: fxB.file } });
     expect(add.status).toBe(404);
+    // The grader would read a rubric file: another workspace's is refused like an unknown one.
+    const outcome = (fileId: string) => ({ events: [{ type: 'user.define_outcome', description: 'd', rubric: { type: 'file', file_id: fileId } }] });
+    const cross = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/events`, { body: outcome(fxB.file) });
+    const unknown = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/events`, { body: outcome('file_000000000000000000000000') });
+    expect(cross.status).toBe(400);
+    expect(cross.body.error.message.replace(fxB.file, 'file_000000000000000000000000')).toBe(unknown.body.error.message);
+    const crossCreate = await call(h, keyA, 'POST', '/v1/sessions', { body: { agent: ownAgent.id, environment_id: ownEnv.id, initial_events: outcome(fxB.file).events } });
+    expect(crossCreate.status).toBe(400);
     expect((await a.beta.sessions.list()).data.length).toBe(sessionsBefore + 1);
   });
 });
