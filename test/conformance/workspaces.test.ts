@@ -68,6 +68,9 @@ describe('workspace selection', () => {
     const b = await admin.beta.organization.workspaces.create({ name: 'sel-b' });
     const inA = await admin.beta.agents.create({ name: 'in-a', model: 'claude-sonnet-4-6', workspace_id: a.id });
     const inDefault = await admin.beta.agents.create({ name: 'in-default', model: 'claude-sonnet-4-6' });
+    // Every response names the workspace it acted in (the SDK's `_workspace_id`).
+    expect(inA._workspace_id).toBe(a.id);
+    expect(inDefault._workspace_id).toBe('wrkspc_default');
     const listA = (await admin.beta.agents.list({ workspace_id: a.id })).data.map((x) => x.id);
     expect(listA).toEqual([inA.id]);
     expect((await admin.beta.agents.list()).data.map((x) => x.id)).toContain(inDefault.id);
