@@ -35,6 +35,7 @@ describe('client.beta.organization.workspaces', () => {
     for await (const w of admin.beta.organization.workspaces.list({ limit: 1 })) listed.push(w.id);
     expect(listed).toContain(ws.id);
     expect(listed).not.toContain('wrkspc_default');
+    expect((await admin.beta.organization.workspaces.list({ ids: [ws.id, 'wrkspc_nope'] })).data.map((w) => w.id)).toEqual([ws.id]);
     const withDefault = await admin.beta.organization.workspaces.list({ include_default: true, limit: 100 });
     expect(withDefault.data.map((w) => w.id)).toContain('wrkspc_default');
 
@@ -219,5 +220,14 @@ describe('client.beta.organization.rbacRoles', () => {
     expect(perms.map((p) => p.action)).toContain('agents:read');
     expect(perms.map((p) => p.action)).not.toContain('agents:write');
     expect((await rejection(admin.beta.organization.rbacRoles.retrieve('root'))).status).toBe(404);
+    // Pages follow `limit` and the cursor.
+    const paged = [];
+    for await (const r of admin.beta.organization.rbacRoles.list({ limit: 3 })) paged.push(r.id);
+    expect(paged).toEqual(['admin', 'developer', 'runner', 'viewer']);
+    expect((await admin.beta.organization.rbacRoles.list({ limit: 3 })).data).toHaveLength(3);
+    const allPerms = [];
+    for await (const p of admin.beta.organization.rbacRoles.permissions.list('admin', { limit: 5 })) allPerms.push(p.action);
+    expect(allPerms).toContain('organization:admin');
+    expect((await rejection(admin.beta.organization.rbacRoles.list({ limit: 0 }))).status).toBe(400);
   });
 });
