@@ -46,6 +46,19 @@ describe('client.beta.organization.workspaces', () => {
     expect((await rejection(admin.beta.organization.workspaces.update(ws.id, { name: 'x' }))).status).toBe(400);
   });
 
+  it('pages with after_id and before_id in the SDK\'s Page shape', async () => {
+    const made = [];
+    for (const n of ['p1', 'p2', 'p3']) made.push((await admin.beta.organization.workspaces.create({ name: n })).id);
+    const all = (await admin.beta.organization.workspaces.list({ limit: 1000 })).data.map((w) => w.id);
+    const i = all.indexOf(made[1]);
+    const after = await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?limit=1&after_id=${made[0]}`);
+    expect(after.body).toMatchObject({ data: [{ id: made[1] }], first_id: made[1], last_id: made[1], has_more: i + 1 < all.length });
+    const before = await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?limit=1&before_id=${made[2]}`);
+    expect(before.body).toMatchObject({ data: [{ id: made[1] }], has_more: true });
+    expect((await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?after_id=${made[0]}&before_id=${made[2]}`)).status).toBe(400);
+    expect((await call(h, h.apiKey, 'GET', '/v1/organizations/workspaces?limit=0')).status).toBe(400);
+  });
+
   it('refuses what it cannot honour and malformed input with a 400 that changes nothing', async () => {
     const before = (await admin.beta.organization.workspaces.list({ include_archived: true, limit: 1000 })).data.length;
     for (const body of [
