@@ -11,7 +11,7 @@ import { SqliteWorkspaceRepo } from './sqlite-workspace-repo.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../domain/workspace.ts';
 import {
   UniqueViolation,
-  type AgentRepo, type ApiKeyRepo, type ApiKeyRow, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
+  type AgentRepo, type ApiKeyRepo, type ApiKeySource, type ApiKeyMeta, type ApiKeyStatus, type EnvironmentRepo, type EventQuery, type Json, type Page,
   type CommitPlan, type PageQuery, type SessionListQuery, type SessionRepo, type SessionRow,
   type Store, type StoredEvent, type FileRepo, type FileRow, type FileListQuery, type OutputCapture,
   type VaultRepo,
