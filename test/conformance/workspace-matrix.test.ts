@@ -120,7 +120,7 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
     for (const r of routes) {
       if (!apiKeysMayCall(r.method, r.url)) continue; // worker-only routes: 403 for every API key, whatever the id
       const path = fill(r.url, fxB)!;
-      expect(path, `${r.method} ${r.url}`).toBeDefined();
+      expect(path, `${r.method} ${r.url}: give its path parameters a workspace-B fixture in fill()`).toBeDefined();
       const got = await call(h, keyA, r.method, path, { body: {} });
       // Same answer as for an id that exists nowhere: nothing tells A that B's id exists.
       const u = withUnknownParent(r.url, path, fxB);
