@@ -19,7 +19,7 @@ afterEach(async () => {
 const org: Principal = { kind: 'api_key', workspaceId: 'wrkspc_default', keyId: 'key_o', role: 'admin', keyWorkspaceId: null };
 const bound: Principal = { kind: 'api_key', workspaceId: 'wrkspc_a', keyId: 'key_b', role: 'developer', keyWorkspaceId: 'wrkspc_a' };
 const envKey: Principal = { kind: 'environment_key', workspaceId: 'wrkspc_a', environmentId: 'env_1', keyId: 'envkey_1' };
-const header = (v?: string) => (v === undefined ? {} : { 'anthropic-workspace-id': v });
+const header = (v?: string): Record<string, string> => (v === undefined ? {} : { 'anthropic-workspace-id': v });
 
 async function status(p: Principal, h: Record<string, string>, method = 'GET'): Promise<number | string> {
   try {
