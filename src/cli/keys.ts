@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey } from '../server/auth.ts';
-import type { ApiKeyRepo } from '../ports/store.ts';
+import type { ApiKeyRepo, WorkspaceRepo } from '../ports/store.ts';
+import { isRoleName, ROLE_NAMES } from '../domain/roles.ts';
 
 export interface KeysCommandOptions {
   dataDir: string;
@@ -19,7 +20,7 @@ export interface KeysCommandOptions {
 export class KeysCommandError extends Error {}
 
 /** Opens the server's database for `fn`; a missing database (or one without Hangar's tables) is an error, never created here. */
-async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Promise<T>): Promise<T> {
+async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo, workspaces: WorkspaceRepo) => Promise<T>): Promise<T> {
   if (o.databaseUrl) {
     const { PgStore } = await import('../adapters/store-postgres/pg-store.ts');
     const { PgConnectError } = await import('../adapters/store-postgres/pg-db.ts');
@@ -27,7 +28,7 @@ async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Prom
       throw err instanceof PgConnectError ? new KeysCommandError(err.message) : err;
     });
     try {
-      return await fn(store.apiKeys);
+      return await fn(store.apiKeys, store.workspaces);
     } finally {
       await store.close();
     }
@@ -40,7 +41,7 @@ async function withKeys<T>(o: KeysCommandOptions, fn: (repo: ApiKeyRepo) => Prom
   const { SqliteStore } = await import('../adapters/store-sqlite/sqlite-store.ts');
   const store = new SqliteStore(file);
   try {
-    return await fn(store.apiKeys);
+    return await fn(store.apiKeys, store.workspaces);
   } finally {
     await store.close();
   }
@@ -52,16 +53,28 @@ export async function listKeys(o: KeysCommandOptions): Promise<void> {
     o.out('no API keys');
     return;
   }
-  const rows = keys.map((k) => [k.id, k.name ?? '-', k.createdAt, k.hint ?? '-', k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.source]);
-  const header = ['ID', 'NAME', 'CREATED_AT', 'HINT', 'STATUS', 'SOURCE'];
+  const rows = keys.map((k) => [
+    k.id, k.name ?? '-', k.createdAt, k.hint ?? '-', k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.source, k.role, k.workspaceId ?? 'organization',
+  ]);
+  const header = ['ID', 'NAME', 'CREATED_AT', 'HINT', 'STATUS', 'SOURCE', 'ROLE', 'WORKSPACE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) o.out(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
 }
 
-export async function createKey(name: string, o: KeysCommandOptions): Promise<void> {
+/**
+ * `--role` (default admin) and `--workspace` (default none: an organization key, acting in any
+ * workspace) — the same bindings as `POST /v1/organizations/api_keys`.
+ */
+export async function createKey(name: string, o: KeysCommandOptions & { role?: string; workspace?: string }): Promise<void> {
   if (name.trim() === '' || name.length > 200) throw new KeysCommandError('--name must be 1 to 200 characters');
-  const { id, key } = await withKeys(o, (repo) => createApiKey(repo, name, o.now()));
-  o.out(`API key ${id} "${name}" (shown only once; only its hash is stored):\n\n  ${key}\n`);
+  const role = o.role ?? 'admin';
+  if (!isRoleName(role)) throw new KeysCommandError(`--role must be one of ${ROLE_NAMES.join(', ')}`);
+  const { id, key } = await withKeys(o, async (repo, workspaces) => {
+    const ws = o.workspace === undefined ? undefined : await workspaces.get(o.workspace);
+    if (o.workspace !== undefined && (!ws || ws.archived_at)) throw new KeysCommandError(`no active workspace ${o.workspace}`);
+    return createApiKey(repo, name, o.now(), { role, workspaceId: o.workspace ?? null });
+  });
+  o.out(`API key ${id} "${name}" (${role}, ${o.workspace ?? 'organization'}; shown only once; only its hash is stored):\n\n  ${key}\n`);
 }
 
 export async function revokeKey(id: string, o: KeysCommandOptions): Promise<void> {

@@ -107,16 +107,18 @@ function registerKeys(program: Command, setExit: (code: number) => void): void {
     out: (l: string) => process.stdout.write(`${l}\n`),
     now: () => new Date().toISOString(),
   });
-  dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source'))
+  dataDir(keys.command('list').description('list API keys: id, name, created_at, hint, status, source, role, workspace'))
     .action(async (values) => {
       await requireStore(values);
       await listKeys(options(values));
       setExit(0);
     });
-  dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for'))
+  dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for')
+    .option('--role <role>', 'admin, developer, runner or viewer (default admin)')
+    .option('--workspace <workspace_id>', 'bind the key to this workspace (default: an organization key)'))
     .action(async (values) => {
       await requireStore(values);
-      await createKey(values.name, options(values));
+      await createKey(values.name, { ...options(values), role: values.role, workspace: values.workspace });
       setExit(0);
     });
   dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))

@@ -1,6 +1,7 @@
 // Roles and permissions (issue 11): the one table of what each API key role may do. Routes declare
 // the permission they need (src/server/route-permissions.ts); a key whose role lacks it gets a 403
 // naming the permission. Roles grow by inclusion: viewer ⊂ runner ⊂ developer ⊂ admin.
+import { ROLE_NAMES } from '../protocol/organization-schemas.ts';
 
 export const PERMISSIONS = [
   'agents:read', 'agents:write',
@@ -18,7 +19,7 @@ export const PERMISSIONS = [
 
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const ROLE_NAMES = ['admin', 'developer', 'runner', 'viewer'] as const;
+export { ROLE_NAMES };
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 const VIEWER: readonly Permission[] = [

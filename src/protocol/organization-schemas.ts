@@ -3,7 +3,9 @@
 // Fields Hangar cannot honour (customer-managed keys, user profiles, other data residency) are
 // refused with a 400 rather than stored and ignored.
 import { z } from 'zod';
-import { ROLE_NAMES } from '../domain/roles.ts';
+
+/** The built-in roles' names as the wire spells them (what each grants: src/domain/roles.ts). */
+export const ROLE_NAMES = ['admin', 'developer', 'runner', 'viewer'] as const;
 
 const notSupported = (field: string, why: string) =>
   z.null({ error: `${field}: ${why}` }).optional();

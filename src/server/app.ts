@@ -98,6 +98,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions): Promise<Fastify
     await authenticate(req, reply);
     const route = { method: req.method, url: req.routeOptions.url, params: (req.params ?? {}) as Record<string, string> };
     authorize(req.principal, route);
+    // The SDK reads this into `_workspace_id` of every response object.
+    reply.header('anthropic-workspace-id', req.principal.workspaceId);
     authorizeRole(req.principal, route);
     await assertInWorkspace(deps.store, req.principal.workspaceId, route);
   });

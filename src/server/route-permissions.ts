@@ -23,6 +23,10 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   ['DELETE /v1/environments/:id/keys/:keyId', 'environments:write'],
   ['POST /v1/environments/:id/work/:workId', 'environments:write'],
   ['POST /v1/environments/:id/work/:workId/stop', 'environments:write'],
+  // Worker routes: environment keys and session tokens only (scopes.ts refuses API keys), declared for completeness.
+  ['GET /v1/environments/:id/work/poll', 'environments:write'],
+  ['POST /v1/environments/:id/work/:workId/ack', 'environments:write'],
+  ['POST /v1/environments/:id/work/:workId/heartbeat', 'environments:write'],
   ...read('environments', [
     '/v1/environments', '/v1/environments/:id', '/v1/environments/:id/keys', '/v1/environments/:id/work',
     '/v1/environments/:id/work/:workId', '/v1/environments/:id/work/stats',

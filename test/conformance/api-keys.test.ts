@@ -131,9 +131,9 @@ describe('hangar keys', () => {
 
     const listed = await hangar(dir, 'list');
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED_AT\s+HINT\s+STATUS\s+SOURCE$/m);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED_AT\s+HINT\s+STATUS\s+SOURCE\s+ROLE\s+WORKSPACE$/m);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(id))!;
-    expect(line).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+…${key.slice(-4)}\\s+active\\s+cli$`));
+    expect(line).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+…${key.slice(-4)}\\s+active\\s+cli\\s+admin\\s+organization$`));
     expect(listed.stdout).toMatch(/HANGAR_API_KEY\s+\S+\s+…aaaa\s+active\s+env/);
     expect(listed.stdout).not.toContain(key);
     expect(listed.stdout).not.toContain(KEY_A);
@@ -180,6 +180,25 @@ describe('hangar keys', () => {
     const bad = await hangar(dir, 'rotate');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("unknown command 'rotate'");
+  });
+
+  it('creates keys with a role and a workspace binding the running server enforces', async () => {
+    const ws = await new Anthropic({ baseURL: h.url, apiKey: KEY_A, maxRetries: 0 }).beta.organization.workspaces.create({ name: 'cli-ws' });
+    const created = await hangar(dir, 'create', '--name', 'cli viewer', '--role', 'viewer', '--workspace', ws.id);
+    expect(created.code, created.stderr).toBe(0);
+    const key = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(created.stdout)![1];
+    const id = /(key_[A-Za-z0-9]+)/.exec(created.stdout)![1];
+    const viewer = new Anthropic({ baseURL: h.url, apiKey: key, maxRetries: 0 });
+    expect((await viewer.beta.agents.list()).data).toEqual([]);
+    await expect(viewer.beta.agents.create({ name: 'x', model: 'claude-sonnet-4-6' })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    await expect(viewer.beta.agents.list({ workspace_id: 'wrkspc_default' })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((await hangar(dir, 'list')).stdout).toMatch(new RegExp(`^${id}\\s.*\\sviewer\\s+${ws.id}$`, 'm'));
+    const badRole = await hangar(dir, 'create', '--name', 'x', '--role', 'root');
+    expect(badRole.code).toBe(1);
+    expect(badRole.stderr).toContain('--role must be one of admin, developer, runner, viewer');
+    const badWs = await hangar(dir, 'create', '--name', 'x', '--workspace', 'wrkspc_nope');
+    expect(badWs.code).toBe(1);
+    expect(badWs.stderr).toContain('no active workspace wrkspc_nope');
   });
 
   it('warns when the last active key is revoked', async () => {

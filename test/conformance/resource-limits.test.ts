@@ -49,8 +49,14 @@ describe('query shapes and private data', () => {
 
   it('rejects more than 100 values of an array parameter with a 400 and changes nothing', async () => {
     const store = h.hangar.store as SqliteStore;
+    // Unknown session ids are a 404 before the query is read (the workspace guard answers unknown and
+    // other-workspace ids alike), so the events limit is checked on a session that exists.
+    const agent = await h.client.beta.agents.create({ name: 'limits', model: 'claude-sonnet-4-6' });
+    const env = await h.client.beta.environments.create({ name: 'limits' });
+    const session = await h.client.beta.sessions.create({ agent: agent.id, environment_id: env.id });
     // Rejected requests still authenticate: prepare the auth path's statements before counting.
     expect((await get('/v1/sessions')).status).toBe(200);
+    expect((await get(`/v1/sessions/${session.id}/events`)).status).toBe(200);
     const before = store.statementCacheSize;
     const statuses = Array.from({ length: 101 }, () => 'statuses[]=idle').join('&');
     const res = await get(`/v1/sessions?${statuses}`);
@@ -61,7 +67,7 @@ describe('query shapes and private data', () => {
     const ids = Array.from({ length: 101 }, (_, i) => `ids[]=file_${i}`).join('&');
     expect((await get(`/v1/files?${ids}`)).status).toBe(400);
     const types = Array.from({ length: 101 }, () => 'types[]=user.message').join('&');
-    expect((await get(`/v1/sessions/sesn_missing/events?${types}`)).status).toBe(400);
+    expect((await get(`/v1/sessions/${session.id}/events?${types}`)).status).toBe(400);
     expect(store.statementCacheSize).toBe(before);
     // 100 values is still fine.
     expect((await get(`/v1/sessions?${Array.from({ length: 100 }, () => 'statuses[]=idle').join('&')}`)).status).toBe(200);

@@ -120,7 +120,7 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
     for (const r of routes) {
       if (!apiKeysMayCall(r.method, r.url)) continue; // worker-only routes: 403 for every API key, whatever the id
       const path = fill(r.url, fxB)!;
-      expect(path, `${r.method} ${r.url}`).toBeDefined();
+      expect(path, `${r.method} ${r.url}: give its path parameters a workspace-B fixture in fill()`).toBeDefined();
       const got = await call(h, keyA, r.method, path, { body: {} });
       // Same answer as for an id that exists nowhere: nothing tells A that B's id exists.
       const u = withUnknownParent(r.url, path, fxB);
@@ -174,6 +174,14 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
     const own = await a.beta.sessions.create({ agent: ownAgent.id, environment_id: ownEnv.id });
     const add = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/resources`, { body: { type: 'file', file_id: fxB.file } });
     expect(add.status).toBe(404);
+    // The grader would read a rubric file: another workspace's is refused like an unknown one.
+    const outcome = (fileId: string) => ({ events: [{ type: 'user.define_outcome', description: 'd', rubric: { type: 'file', file_id: fileId } }] });
+    const cross = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/events`, { body: outcome(fxB.file) });
+    const unknown = await call(h, keyA, 'POST', `/v1/sessions/${own.id}/events`, { body: outcome('file_000000000000000000000000') });
+    expect(cross.status).toBe(400);
+    expect(cross.body.error.message.replace(fxB.file, 'file_000000000000000000000000')).toBe(unknown.body.error.message);
+    const crossCreate = await call(h, keyA, 'POST', '/v1/sessions', { body: { agent: ownAgent.id, environment_id: ownEnv.id, initial_events: outcome(fxB.file).events } });
+    expect(crossCreate.status).toBe(400);
     expect((await a.beta.sessions.list()).data.length).toBe(sessionsBefore + 1);
   });
 });

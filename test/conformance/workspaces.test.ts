@@ -35,6 +35,7 @@ describe('client.beta.organization.workspaces', () => {
     for await (const w of admin.beta.organization.workspaces.list({ limit: 1 })) listed.push(w.id);
     expect(listed).toContain(ws.id);
     expect(listed).not.toContain('wrkspc_default');
+    expect((await admin.beta.organization.workspaces.list({ ids: [ws.id, 'wrkspc_nope'] })).data.map((w) => w.id)).toEqual([ws.id]);
     const withDefault = await admin.beta.organization.workspaces.list({ include_default: true, limit: 100 });
     expect(withDefault.data.map((w) => w.id)).toContain('wrkspc_default');
 
@@ -43,6 +44,19 @@ describe('client.beta.organization.workspaces', () => {
     expect((await admin.beta.organization.workspaces.list({ limit: 100 })).data.map((w) => w.id)).not.toContain(ws.id);
     expect((await admin.beta.organization.workspaces.list({ include_archived: true, limit: 100 })).data.map((w) => w.id)).toContain(ws.id);
     expect((await rejection(admin.beta.organization.workspaces.update(ws.id, { name: 'x' }))).status).toBe(400);
+  });
+
+  it('pages with after_id and before_id in the SDK\'s Page shape', async () => {
+    const made = [];
+    for (const n of ['p1', 'p2', 'p3']) made.push((await admin.beta.organization.workspaces.create({ name: n })).id);
+    const all = (await admin.beta.organization.workspaces.list({ limit: 1000 })).data.map((w) => w.id);
+    const i = all.indexOf(made[1]);
+    const after = await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?limit=1&after_id=${made[0]}`);
+    expect(after.body).toMatchObject({ data: [{ id: made[1] }], first_id: made[1], last_id: made[1], has_more: i + 1 < all.length });
+    const before = await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?limit=1&before_id=${made[2]}`);
+    expect(before.body).toMatchObject({ data: [{ id: made[1] }], has_more: true });
+    expect((await call(h, h.apiKey, 'GET', `/v1/organizations/workspaces?after_id=${made[0]}&before_id=${made[2]}`)).status).toBe(400);
+    expect((await call(h, h.apiKey, 'GET', '/v1/organizations/workspaces?limit=0')).status).toBe(400);
   });
 
   it('refuses what it cannot honour and malformed input with a 400 that changes nothing', async () => {
@@ -68,6 +82,9 @@ describe('workspace selection', () => {
     const b = await admin.beta.organization.workspaces.create({ name: 'sel-b' });
     const inA = await admin.beta.agents.create({ name: 'in-a', model: 'claude-sonnet-4-6', workspace_id: a.id });
     const inDefault = await admin.beta.agents.create({ name: 'in-default', model: 'claude-sonnet-4-6' });
+    // Every response names the workspace it acted in (the SDK's `_workspace_id`).
+    expect(inA._workspace_id).toBe(a.id);
+    expect(inDefault._workspace_id).toBe('wrkspc_default');
     const listA = (await admin.beta.agents.list({ workspace_id: a.id })).data.map((x) => x.id);
     expect(listA).toEqual([inA.id]);
     expect((await admin.beta.agents.list()).data.map((x) => x.id)).toContain(inDefault.id);
@@ -216,5 +233,14 @@ describe('client.beta.organization.rbacRoles', () => {
     expect(perms.map((p) => p.action)).toContain('agents:read');
     expect(perms.map((p) => p.action)).not.toContain('agents:write');
     expect((await rejection(admin.beta.organization.rbacRoles.retrieve('root'))).status).toBe(404);
+    // Pages follow `limit` and the cursor.
+    const paged = [];
+    for await (const r of admin.beta.organization.rbacRoles.list({ limit: 3 })) paged.push(r.id);
+    expect(paged).toEqual(['admin', 'developer', 'runner', 'viewer']);
+    expect((await admin.beta.organization.rbacRoles.list({ limit: 3 })).data).toHaveLength(3);
+    const allPerms = [];
+    for await (const p of admin.beta.organization.rbacRoles.permissions.list('admin', { limit: 5 })) allPerms.push(p.action);
+    expect(allPerms).toContain('organization:admin');
+    expect((await rejection(admin.beta.organization.rbacRoles.list({ limit: 0 }))).status).toBe(400);
   });
 });

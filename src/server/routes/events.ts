@@ -8,6 +8,7 @@ import type { BusMessage } from '../../ports/event-bus.ts';
 import { pageBody, pageParams, parseWith, queryArray, queryOf, queryOrder, queryTimestamp } from '../http.ts';
 import { openSse } from '../sse.ts';
 import { authorizeEvents } from '../scopes.ts';
+import { rubricFilesInWorkspace } from '../workspace-refs.ts';
 
 const DELTA_SET = new Set<string>(DELTA_TYPES);
 
@@ -22,6 +23,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Params: { id: string } }>('/v1/sessions/:id/events', async (req) => {
     const body = parseWith(sendEventsSchema, req.body);
     authorizeEvents(req.principal, body.events.map((e) => e.type));
+    await rubricFilesInWorkspace(deps.store, req.principal.workspaceId, body.events);
     return { data: await svc.send(req.params.id, body.events) };
   });
 

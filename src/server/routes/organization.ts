@@ -15,7 +15,7 @@ import {
 } from '../../domain/organization.ts';
 import { isRoleName } from '../../domain/roles.ts';
 import { generateApiKey, hashKey, keyHint } from '../auth.ts';
-import { parseWith, queryArray, queryBool, queryInt, queryOf, queryString } from '../http.ts';
+import { pageBody, pageParams, parseWith, queryArray, queryBool, queryInt, queryOf, queryString } from '../http.ts';
 
 type WsParams = { Params: { workspaceId: string } };
 type KeyParams = { Params: { apiKeyId: string } };
@@ -196,7 +196,15 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
     return id;
   };
 
-  app.get('/v1/organizations/rbac_roles', async () => ({ data: allRoles(), next_page: null }));
+  /** The SDK's `PageCursor` over a fixed list: positions 1..n are the sort keys. */
+  function cursorPage<T>(items: T[], req: FastifyRequest) {
+    const page = pageParams(queryOf(req), { order: 'asc', defaultLimit: 20, maxLimit: 1000 });
+    const start = page.after ?? 0;
+    const data = items.slice(start, start + page.limit);
+    return pageBody({ data, next: start + page.limit < items.length ? start + page.limit : null }, 'asc');
+  }
+
+  app.get('/v1/organizations/rbac_roles', async (req) => cursorPage(allRoles(), req));
   app.get<RoleParams>('/v1/organizations/rbac_roles/:roleId', async (req) => presentRole(role(req.params.roleId)));
-  app.get<RoleParams>('/v1/organizations/rbac_roles/:roleId/permissions', async (req) => ({ data: rolePermissions(role(req.params.roleId)), next_page: null }));
+  app.get<RoleParams>('/v1/organizations/rbac_roles/:roleId/permissions', async (req) => cursorPage(rolePermissions(role(req.params.roleId)), req));
 }

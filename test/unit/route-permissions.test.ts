@@ -1,0 +1,36 @@
+// Every route declares the permission an API key's role needs (src/server/route-permissions.ts):
+// a route the server registers without an entry would be admin-only by default, which is safe but
+// must be a decision, so it is listed here with its reason. Probes need no key at all.
+import { describe, expect, it } from 'vitest';
+import { ROUTE_PERMISSIONS, routePermission } from '../../src/server/route-permissions.ts';
+import { PERMISSIONS } from '../../src/domain/roles.ts';
+import { PUBLIC_PATHS } from '../../src/server/routes/health.ts';
+import { registeredRoutes } from '../conformance/workspace-kit.ts';
+
+/** Routes deliberately left to the `organization:admin` default. */
+const ADMIN_BY_DEFAULT: Record<string, string> = {
+  'GET /metrics': 'operator metrics of every workspace (or HANGAR_METRICS_KEY)',
+};
+
+describe('route permissions', () => {
+  it('has an entry for every registered route (or a reason to be admin-only)', () => {
+    const routes = registeredRoutes().filter((r) => !PUBLIC_PATHS.has(r.url)).map((r) => `${r.method} ${r.url}`);
+    expect(routes.length).toBeGreaterThan(60);
+    const undeclared = routes.filter((r) => !(r in ROUTE_PERMISSIONS) && !(r in ADMIN_BY_DEFAULT));
+    expect(undeclared, 'add these routes to ROUTE_PERMISSIONS in src/server/route-permissions.ts').toEqual([]);
+  });
+
+  it('names only real permissions and routes that exist', () => {
+    const routes = new Set(registeredRoutes().map((r) => `${r.method} ${r.url}`));
+    for (const [route, permission] of Object.entries(ROUTE_PERMISSIONS)) {
+      expect(PERMISSIONS, route).toContain(permission);
+      expect(routes.has(route), `${route} is declared but not registered`).toBe(true);
+    }
+  });
+
+  it('defaults an undeclared route to organization:admin and treats HEAD as GET', () => {
+    expect(routePermission({ method: 'POST', url: '/v1/not/declared' })).toBe('organization:admin');
+    expect(routePermission({ method: 'GET', url: undefined })).toBe('organization:admin');
+    expect(routePermission({ method: 'HEAD', url: '/v1/agents' })).toBe('agents:read');
+  });
+});
