@@ -129,6 +129,16 @@ export class EnvironmentPackages {
     }
   }
 
+  /** The layer when it is ready now (`ready: false` while it builds or after a failure); never waits. */
+  async currentLayer(environmentId: string): Promise<{ ready: boolean; layer?: SandboxPackageLayer }> {
+    const env = (await this.store.environments.get(environmentId)) as unknown as EnvironmentObject | undefined;
+    const packages = env ? packagesOf(env) : undefined;
+    if (!env || !packages) return { ready: true };
+    const key = layerKey(packages);
+    const row = await this.store.packageLayers.get(key);
+    return row?.status === 'ready' ? { ready: true, layer: { hostPath: this.layerDir(key) } } : { ready: false };
+  }
+
   /** Resumes builds left pending or abandoned (lease expired) by a crash, now and periodically. */
   start(): void {
     const sweep = () => void this.sweep().catch((err) => this.logger.warn({ err: String(err) }, 'package layer sweep failed'));

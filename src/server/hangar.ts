@@ -73,6 +73,8 @@ export interface Hangar {
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
+  /** The built-in tool runner (its warm pool, for tests and the bench). */
+  tools: ToolRunner;
   /** The checks `GET /readyz` serves. */
   readiness: Readiness;
   /** Spans (NO_TRACER when tracing is off) and the `GET /metrics` recorder. */
@@ -141,6 +143,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
     sessionDiskBytes: config.sessionDiskBytes, repositories, packages, packageRegistryHosts: registryHostList,
+    poolSize: config.sandboxPoolSize,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -198,6 +201,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     midConversationSystem: (id) => contextLimits(id).midConversationSystem,
     assertEnvironment: (env) => packages.assertUsable(env as unknown as EnvironmentObject),
+    onCreated: (s) => {
+      void tools.prewarm?.(s).catch((err: unknown) => logger.warn({ err: String(err), sessionId: s.id }, 'warming a sandbox failed'));
+    },
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -221,7 +227,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
 
   return {
-    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics,
+    app, store, harness, files, work, vaults, logger, generatedApiKey, sandbox: provider, tools, readiness, tracer, metrics,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
