@@ -334,8 +334,8 @@ export class SandboxToolRunner implements ToolRunner {
 
   /** The environment's sandbox shape: egress and package layer (waits while the layer builds). */
   private async shapeFor(environmentId: string, signal: AbortSignal): Promise<PoolShape> {
-    const packageLayer = await this.o.packages?.layerFor(environmentId, signal);
-    return { network: await this.network(environmentId), ...(packageLayer ? { packageLayer } : {}) };
+    const [packageLayer, network] = await Promise.all([this.o.packages?.layerFor(environmentId, signal), this.network(environmentId)]);
+    return { network, ...(packageLayer ? { packageLayer } : {}) };
   }
 
   /** Creates the session's directories, private to the server. */
