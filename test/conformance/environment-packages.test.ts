@@ -122,3 +122,17 @@ describe('environment packages (pip, from a configured index)', () => {
     expect(call.text).toMatch(/^42$/m);
   }, BUILD_WAIT_MS + 30_000);
 });
+
+describe('environment packages (apt, from the host\'s Debian sources)', () => {
+  it('installs a Debian package the host lacks into the layer without root; its binary runs in the session', async () => {
+    const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { apt: ['hello'] } } })) as Env;
+    const done = await settled(env.id);
+    expect(done.build, done.build?.log_tail ?? '').toMatchObject({ status: 'ready', error: null });
+    expect(done.build!.log_tail).toMatch(/unpacked .*hello/);
+    const s = await sessionIn(env.id);
+    const call = await callTool(rig, s.id, 'bash', { command: 'hello && command -v hello' });
+    expect(call.result.is_error).toBe(false);
+    expect(call.text).toContain('Hello, world!');
+    expect(call.text).toContain('/opt/hangar/packages/apt/usr/bin/hello');
+  }, BUILD_WAIT_MS + 30_000);
+});
