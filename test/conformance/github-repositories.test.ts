@@ -6,7 +6,8 @@
 // plain text; clone failures are `session.error` repository_* events (`retrying`) while the session
 // goes on; token rotation reaches the next clone; and loopback addresses are refused unless
 // HANGAR_GIT_ALLOW_PRIVATE=on.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
@@ -132,6 +133,30 @@ describe('a github_repository resource', () => {
     expect(second.text).toContain('hello from main');
     expect(errorsOf(second.turn.turn)).toEqual([]);
     expect(JSON.stringify(await listEvents(client, s.id))).not.toContain(TOKEN);
+  });
+
+  it('never clones through a symlink the agent planted in the mount path (nothing lands outside the workspace)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'hangar-outside-'));
+    chmodSync(outside, 0o777);
+    try {
+      const s = await newSession(rig, {
+        tools: TOOLS,
+        resources: [{ type: 'github_repository', url: repoUrl(), authorization_token: 'ghp_wrong_first_0000000000', mount_path: '/workspace/src/app' }],
+      });
+      // The first clone fails (refused token); meanwhile the agent replaces the parent with a link to a host path.
+      const plant = await callTool(rig, s.id, 'bash', { command: `rm -rf /workspace/src && ln -s ${outside} /workspace/src && echo planted` });
+      expect(plant.text).toContain('planted');
+      expect(errorsOf(plant.turn.turn).map((e) => e.type)).toEqual(['repository_forbidden_error']);
+      const r = s.resources[0] as Anthropic.Beta.Sessions.BetaManagedAgentsGitHubRepositoryResource;
+      await client.beta.sessions.resources.update(r.id, { session_id: s.id, authorization_token: TOKEN });
+      const next = await callTool(rig, s.id, 'bash', { command: 'echo next' });
+      const [err] = errorsOf(next.turn.turn);
+      expect(err).toMatchObject({ type: 'repository_clone_error', repository_url: repoUrl() });
+      expect(err.message).toMatch(/not a directory/);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('maps a missing token to repository_authentication_error and an unknown repository to repository_not_found_error', async () => {
