@@ -44,7 +44,10 @@ export class SandboxPool {
     this.o = opts;
   }
 
-  /** A warm sandbox of this shape (removed from the pool), or undefined; refills in the background. */
+  /**
+   * A warm sandbox of this shape (removed from the pool), or undefined. The caller refills with
+   * `fill` once the taking call is done, so new sandboxes' process starts do not compete with it.
+   */
   take(shape: PoolShape): { sandbox: Sandbox; root: string } | undefined {
     const entry = this.entry(shape);
     let got: { sandbox: Sandbox; root: string } | undefined;
@@ -53,7 +56,7 @@ export class SandboxPool {
       if (next.sandbox.alive && next.sandbox.adopt) got = next;
       else void this.discard(next);
     }
-    this.fill(shape);
+    if (!got) this.fill(shape);
     return got;
   }
 

@@ -81,6 +81,8 @@ interface Live {
   lastUsed: number;
   /** Calls in flight; an entry is never released for idleness while busy. */
   busy: number;
+  /** Set when the sandbox came from the warm pool: the shape to refill once its first call is done. */
+  refill?: PoolShape;
 }
 
 function failure(text: string): ToolOutcome {
@@ -188,6 +190,10 @@ export class SandboxToolRunner implements ToolRunner {
       if (entry) {
         entry.busy--;
         entry.lastUsed = Date.now();
+        if (entry.refill) {
+          this.pool?.fill(entry.refill);
+          entry.refill = undefined;
+        }
       }
     }
   }
@@ -296,8 +302,10 @@ export class SandboxToolRunner implements ToolRunner {
       this.live.delete(session.id);
       await sandbox?.release().catch(() => {});
     }
-    const sandbox = this.adoptOrProvision(session, mounts, signal);
-    this.live.set(session.id, { sandbox, mountsKey, lastUsed: Date.now(), busy: 0 });
+    const entry: Live = { sandbox: Promise.resolve(undefined as unknown as Sandbox), mountsKey, lastUsed: Date.now(), busy: 0 };
+    const sandbox = this.adoptOrProvision(session, mounts, signal, entry);
+    entry.sandbox = sandbox;
+    this.live.set(session.id, entry);
     try {
       return await sandbox;
     } catch (err) {
@@ -310,7 +318,7 @@ export class SandboxToolRunner implements ToolRunner {
    * A warm sandbox when one fits (pool on, no file mounts, and a session whose workspace does not
    * exist yet, so nothing of its own is lost by taking a fresh one), else a new one.
    */
-  private async adoptOrProvision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
+  private async adoptOrProvision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal, entry: Live): Promise<Sandbox> {
     const shape = await this.shapeFor(session.environment_id, signal);
     const dirs = this.dirs(session.id);
     if (this.pool && mounts.length === 0 && !(await exists(dirs.workspace)) && !(await exists(dirs.outputs))) {
@@ -320,12 +328,14 @@ export class SandboxToolRunner implements ToolRunner {
           this.noOutputs.delete(session.id);
           for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) await mkdir(dir, { recursive: true, mode: 0o700 });
           await warm.sandbox.adopt!({ sessionId: session.id, workspaceDir: dirs.workspace, outputsDir: dirs.outputs });
-          await rm(warm.root, { recursive: true, force: true });
+          entry.refill = shape;
+          void rm(warm.root, { recursive: true, force: true }).catch(() => {});
           return warm.sandbox;
         } catch (err) {
           this.o.logger.warn({ err, sessionId: session.id }, 'adopting a warm sandbox failed; provisioning a fresh one');
           await warm.sandbox.release().catch(() => {});
           await rm(warm.root, { recursive: true, force: true }).catch(() => {});
+          this.pool.fill(shape);
         }
       }
     }
