@@ -6,7 +6,7 @@
 // plain text; clone failures are `session.error` repository_* events (`retrying`) while the session
 // goes on; token rotation reaches the next clone; and loopback addresses are refused unless
 // HANGAR_GIT_ALLOW_PRIVATE=on.
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -157,6 +157,21 @@ describe('a github_repository resource', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it('treats a clone renamed into place just before a crash as done (no error, not cloned again)', async () => {
+    const s = await newSession(rig, { tools: TOOLS, resources: [{ type: 'github_repository', url: repoUrl(), authorization_token: TOKEN }] });
+    const rid = (s.resources[0] as Anthropic.Beta.Sessions.BetaManagedAgentsGitHubRepositoryResource).id;
+    const root = sandboxDir(rig, s.id);
+    // What a crash between the rename into place and the success marker leaves on disk.
+    mkdirSync(join(root, 'repositories'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, 'repositories', `${rid}.attempt`), 'x\n');
+    mkdirSync(join(root, 'workspace', 'demo', '.git'), { recursive: true });
+    writeFileSync(join(root, 'workspace', 'demo', 'README.md'), 'left by the interrupted clone\n');
+    const call = await callTool(rig, s.id, 'bash', { command: 'cat /workspace/demo/README.md' });
+    expect(errorsOf(call.turn.turn)).toEqual([]);
+    expect(call.text).toContain('left by the interrupted clone');
+    expect(existsSync(join(root, 'repositories', `${rid}.cloned`))).toBe(true);
   });
 
   it('maps a missing token to repository_authentication_error and an unknown repository to repository_not_found_error', async () => {
