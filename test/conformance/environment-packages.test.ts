@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
 import { callTool, eventually, newAgent, rejection, startRig, toolset, type Rig } from './helpers.ts';
 import { startPipIndex, type PipIndex } from '../kit/pip-index.ts';
+import { canonicalPackages, layerKey } from '../../src/domain/package-specs.ts';
 
 const TOOLS = [toolset()];
 const BUILD_WAIT_MS = 180_000;
@@ -70,6 +71,20 @@ describe('environment packages (npm)', () => {
     const call = await callTool(rig, s.id, 'bash', { command: 'node -e "console.log(require(\'is-number\')(\'x\'))"' });
     expect(call.text).toMatch(/^false$/m);
   });
+
+  it('takes over a build whose owner died (its lease expired) and finishes it', async () => {
+    const packages = { type: 'packages' as const, apt: [], cargo: [], gem: [], go: [], npm: ['is-number@6.0.0'], pip: [] };
+    const key = layerKey(packages);
+    const store = rig.h.hangar.store;
+    // A process that claimed the build and crashed: its lease ran out a minute ago.
+    await store.packageLayers.request(key, canonicalPackages(packages), new Date().toISOString(), { retryFailed: false });
+    expect(await store.packageLayers.claim(key, 'dead-node#1', Date.now() - 120_000, 60_000, new Date().toISOString())).toBe(true);
+    const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { npm: ['is-number@6.0.0'] } } })) as Env;
+    expect(env.build?.layer_key).toBe(key);
+    const done = await settled(env.id);
+    expect(done.build).toMatchObject({ status: 'ready', error: null });
+    expect((await store.packageLayers.get(key))?.leaseOwner).toBeNull();
+  }, BUILD_WAIT_MS + 30_000);
 
   it('fails the build of a package that does not exist, with the reason on the environment, and refuses new sessions with 400', async () => {
     const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { npm: ['hangar-no-such-package-zq9x@1.0.0'] } } })) as Env;
