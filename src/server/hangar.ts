@@ -299,7 +299,11 @@ function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Cl
     maxConcurrentProvisions: 2,
   });
   const builder = new BwrapLayerBuilder({ provider, registries: config.packageRegistries });
-  return new EnvironmentPackages({ store, builder, clock, logger, owner }, { layersDir: join(config.dataDir, 'package-layers') });
+  return new EnvironmentPackages({ store, builder, clock, logger, owner }, {
+    layersDir: join(config.dataDir, 'package-layers'),
+    // unsafe-local runs tools on the host and mounts nothing: a layer would be silently missing.
+    unusableReason: config.sandbox === 'unsafe-local' ? 'HANGAR_SANDBOX=unsafe-local runs tools on the host and cannot mount package layers; use HANGAR_SANDBOX=bwrap' : undefined,
+  });
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */

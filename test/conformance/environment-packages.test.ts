@@ -151,3 +151,21 @@ describe('environment packages (apt, from the host\'s Debian sources)', () => {
     expect(call.text).toContain('/opt/hangar/packages/apt/usr/bin/hello');
   }, BUILD_WAIT_MS + 30_000);
 });
+
+describe('environment packages with HANGAR_SANDBOX=unsafe-local', () => {
+  let unsafe: Rig;
+  beforeAll(async () => {
+    unsafe = await startRig({ HANGAR_SANDBOX: 'unsafe-local' });
+  });
+  afterAll(async () => unsafe?.close());
+
+  it('refuses packages with 400 (nothing would mount the layer) and creates nothing', async () => {
+    const n = name();
+    const e = await rejection(unsafe.client.beta.environments.create({ name: n, config: { type: 'cloud', packages: { npm: ['is-number@7.0.0'] } } }));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/unsafe-local .*cannot mount package layers/);
+    const names: string[] = [];
+    for await (const env of unsafe.client.beta.environments.list()) names.push(env.name);
+    expect(names).not.toContain(n);
+  });
+});
