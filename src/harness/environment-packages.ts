@@ -42,6 +42,8 @@ export interface EnvironmentPackagesOptions {
   pollMs?: number;
   /** Characters of the build log kept as `log_tail` (default 4000). */
   logTailChars?: number;
+  /** Why sessions here cannot use layers at all (e.g. HANGAR_SANDBOX=unsafe-local mounts nothing), or undefined. */
+  unusableReason?: string;
 }
 
 const LOG_TAIL = 4000;
@@ -64,12 +66,13 @@ export class EnvironmentPackages {
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.owner = deps.owner;
-    this.o = { leaseMs: 60_000, pollMs: 500, logTailChars: LOG_TAIL, ...opts };
+    this.o = { leaseMs: 60_000, pollMs: 500, logTailChars: LOG_TAIL, unusableReason: '', ...opts };
   }
 
   /** 400 for packages of a manager this server cannot install (checked before anything is stored). */
   assertInstallable(config: EnvironmentObject['config']): void {
     if (config.type !== 'cloud' || !hasPackages(config.packages)) return;
+    if (this.o.unusableReason) throw invalidRequest(`config.packages: ${this.o.unusableReason}`);
     const unavailable = this.builder.unavailableReason();
     if (unavailable) throw invalidRequest(`config.packages: packages cannot be installed by this server: ${unavailable}`);
     const problems = PACKAGE_MANAGERS.filter((m) => config.packages[m].length > 0)
@@ -102,6 +105,7 @@ export class EnvironmentPackages {
   async assertUsable(env: EnvironmentObject): Promise<void> {
     const packages = packagesOf(env);
     if (!packages) return;
+    if (this.o.unusableReason) throw invalidRequest(`environment ${env.id} installs packages, which sessions on this server cannot use: ${this.o.unusableReason}`);
     const key = layerKey(packages);
     const row = await this.store.packageLayers.get(key);
     if (row?.status === 'failed') throw invalidRequest(failedMessage(env.id, row));
@@ -127,6 +131,16 @@ export class EnvironmentPackages {
       const mine = this.running.get(key);
       await (mine ? Promise.race([mine, abortable(signal)]) : sleep(this.o.pollMs, signal));
     }
+  }
+
+  /** The layer when it is ready now (`ready: false` while it builds or after a failure); never waits. */
+  async currentLayer(environmentId: string): Promise<{ ready: boolean; layer?: SandboxPackageLayer }> {
+    const env = (await this.store.environments.get(environmentId)) as unknown as EnvironmentObject | undefined;
+    const packages = env ? packagesOf(env) : undefined;
+    if (!env || !packages) return { ready: true };
+    const key = layerKey(packages);
+    const row = await this.store.packageLayers.get(key);
+    return row?.status === 'ready' ? { ready: true, layer: { hostPath: this.layerDir(key) } } : { ready: false };
   }
 
   /** Resumes builds left pending or abandoned (lease expired) by a crash, now and periodically. */

@@ -10,7 +10,7 @@
 // and options like core.fsmonitor run code); it clones into a root-private scratch directory and
 // renames the result into place, after checking that no component of the mount path is a symlink,
 // with no sandbox process running (the caller releases the sandbox first).
-import { chown, lstat, mkdir, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '../protocol/ids.ts';
 import { assertMountPathFree, validateMountPath } from '../domain/files.ts';
@@ -105,11 +105,22 @@ export class RepositoryService {
       let error: RepositoryError | undefined;
       try {
         const token = sealed[repo.id] ? await this.box.open(sealed[repo.id], repositoryTokenContext(repo.id)) : undefined;
-        const targetDir = await prepareTarget(dirs.workspaceDir, repositoryWorkspacePath(repo.mount_path), owner);
-        if (typeof targetDir !== 'string') error = fail(`cannot clone ${repo.url} to ${repo.mount_path}: ${targetDir.problem}`);
-        else {
-          const result = await this.cloner.clone({ url: repo.url, token, checkout: repo.checkout, targetDir, scratchDir: dirs.stateDir, owner, signal });
-          if (!result.ok) error = result.error;
+        const attempt = join(dirs.stateDir, `${repo.id}.attempt`);
+        const rel = repositoryWorkspacePath(repo.mount_path);
+        if (await exists(attempt) && await isRealDir(join(dirs.workspaceDir, rel))) {
+          // A crash between our rename into place and the success marker: the clone is there, and
+          // no sandbox process ran since (clones run before one starts), so it is ours.
+        } else {
+          const targetDir = await prepareTarget(dirs.workspaceDir, rel, owner);
+          if (typeof targetDir !== 'string') error = fail(`cannot clone ${repo.url} to ${repo.mount_path}: ${targetDir.problem}`);
+          else {
+            await writeFile(attempt, `${repo.updated_at}\n`, { mode: 0o600 });
+            const result = await this.cloner.clone({ url: repo.url, token, checkout: repo.checkout, targetDir, scratchDir: dirs.stateDir, owner, signal });
+            if (!result.ok) {
+              error = result.error;
+              await rm(attempt, { force: true });
+            }
+          }
         }
       } catch (err) {
         this.logger.warn({ err: String(err), sessionId, resourceId: repo.id }, 'repository clone failed');
@@ -122,6 +133,7 @@ export class RepositoryService {
       }
       this.failed.delete(key);
       await writeFile(join(dirs.stateDir, `${repo.id}.cloned`), `${repo.updated_at}\n`, { mode: 0o600 });
+      await rm(join(dirs.stateDir, `${repo.id}.attempt`), { force: true });
     }
     return errors;
   }
@@ -153,6 +165,13 @@ async function prepareTarget(workspace: string, rel: string, owner: { uid: numbe
   const target = join(dir, parts[parts.length - 1]);
   if (await lstat(target).then(() => true, () => false)) return { problem: 'the mount path already exists in the workspace' };
   return target;
+}
+
+/** A directory (not a symlink to one) with a `.git` directory inside, as a finished clone leaves it. */
+async function isRealDir(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => undefined);
+  const git = await lstat(join(path, '.git')).catch(() => undefined);
+  return !!st?.isDirectory() && !!git?.isDirectory();
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -96,6 +96,7 @@ export class SessionService {
   private readonly assertModel: (modelId: string) => void;
   private readonly midConversationSystem: (modelId: string) => boolean;
   private readonly assertEnvironment: (env: Record<string, unknown>) => Promise<void>;
+  private readonly onCreated: (session: { id: string; environment_id: string }) => void;
 
   constructor(deps: {
     store: Store; log: SessionLog; bus: EventBus; clock: Clock; harness: HarnessControl;
@@ -118,7 +119,10 @@ export class SessionService {
     midConversationSystem?: (modelId: string) => boolean;
     /** Rejects (400) an environment sessions cannot start in (e.g. its packages failed to build). */
     assertEnvironment?: (env: Record<string, unknown>) => Promise<void>;
+    /** A session was created (stored): e.g. warm a sandbox for its first tool call. Not awaited. */
+    onCreated?: (session: { id: string; environment_id: string }) => void;
   }) {
+    this.onCreated = deps.onCreated ?? (() => {});
     this.assertEnvironment = deps.assertEnvironment ?? (async () => {});
     this.assertModel = deps.assertModel ?? (() => {});
     this.midConversationSystem = deps.midConversationSystem ?? (() => false);
@@ -218,6 +222,7 @@ export class SessionService {
     if (running) events.push(f.statusRunning());
     const row: SessionRow = { session, runningSince: running ? nowMs : null, retryCount: 0, workspaceId };
     await this.store.sessions.insert(row, events);
+    if (!selfHosted) this.onCreated({ id, environment_id: params.environment_id });
     if (running) {
       this.harness.wake(id);
       await this.onInput({ id, environment_id: params.environment_id });

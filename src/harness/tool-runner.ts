@@ -29,6 +29,8 @@ export interface ToolRunner {
   /** Built-in tool definitions to offer for this agent (only tools that can actually run). */
   catalog(agent: AgentSnapshot): ModelToolDefinition[];
   run(session: ToolSession, call: ToolCall, opts: { signal: AbortSignal }): Promise<ToolOutcome>;
+  /** A session was created: get ready for its first call (e.g. a warm sandbox). Best effort, never throws. */
+  prewarm?(session: { id: string; environment_id: string }): Promise<void>;
   /** The session went idle: hand back what it produced (e.g. capture output files). */
   settle?(session: ToolSession): Promise<void>;
   /** The session can run no more tools (archived): release its sandbox, keep its workspace. */

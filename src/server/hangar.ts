@@ -86,6 +86,8 @@ export interface Hangar {
   logger: Logger;
   /** The sandbox provider built-in tools run in (for the start-up summary). */
   sandbox: SandboxProvider;
+  /** The built-in tool runner (its warm pool, for tests and the bench). */
+  tools: ToolRunner;
   /** The checks `GET /readyz` serves. */
   readiness: Readiness;
   /** Spans (a DeferredTracer that is off until tracing or a telemetry destination needs it) and the `GET /metrics` recorder. */
@@ -186,6 +188,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   const tools = overrides.tools ?? new SandboxToolRunner({
     provider, store, files, dataDir: config.dataDir, logger, limits: config.sandboxLimits, idleReleaseMs: config.sandboxIdleReleaseMs,
     sessionDiskBytes: config.sessionDiskBytes, repositories, packages, packageRegistryHosts: registryHostList,
+    poolSize: config.sandboxPoolSize,
   });
   // MCP credentials come from the session's vaults, resolved per call so rotation reaches running sessions.
   const mcpCredentials = async (sessionId: string, url: string): Promise<PoolCredential> => {
@@ -246,6 +249,9 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
     assertModel: (id) => assertKnownModel(catalog, id, 'agent.model'),
     midConversationSystem: (id) => contextLimits(id).midConversationSystem,
     assertEnvironment: (env) => packages.assertUsable(env as unknown as EnvironmentObject),
+    onCreated: (s) => {
+      void tools.prewarm?.(s).catch((err: unknown) => logger.warn({ err: String(err), sessionId: s.id }, 'warming a sandbox failed'));
+    },
     onArchived: async (id) => {
       await tools.release?.(id);
       await serverTools.closeSession(id);
@@ -290,7 +296,7 @@ export async function createHangar(config: HangarConfig, overrides: HangarOverri
   });
 
   return {
-    app, store, harness, files, work, vaults, spend, telemetryDestinations, logger, generatedApiKey, sandbox: provider, readiness, tracer, metrics, consoleDir,
+    app, store, harness, files, work, vaults, spend, telemetryDestinations, logger, generatedApiKey, sandbox: provider, tools, readiness, tracer, metrics, consoleDir,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       harness.start();
@@ -383,7 +389,11 @@ function createEnvironmentPackages(config: HangarConfig, store: Store, clock: Cl
     maxConcurrentProvisions: 2,
   });
   const builder = new BwrapLayerBuilder({ provider, registries: config.packageRegistries });
-  return new EnvironmentPackages({ store, builder, clock, logger, owner }, { layersDir: join(config.dataDir, 'package-layers') });
+  return new EnvironmentPackages({ store, builder, clock, logger, owner }, {
+    layersDir: join(config.dataDir, 'package-layers'),
+    // unsafe-local runs tools on the host and mounts nothing: a layer would be silently missing.
+    unusableReason: config.sandbox === 'unsafe-local' ? 'HANGAR_SANDBOX=unsafe-local runs tools on the host and cannot mount package layers; use HANGAR_SANDBOX=bwrap' : undefined,
+  });
 }
 
 /** Loads the OpenTelemetry adapter (the only place it is imported) and logs where spans go. */

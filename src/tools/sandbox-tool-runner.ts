@@ -19,6 +19,7 @@ import type { RepositoryResource } from '../domain/repositories.ts';
 import type { AgentSnapshot } from '../harness/context.ts';
 import { builtinPolicy } from '../harness/permissions.ts';
 import { SANDBOX_TOOLS, sandboxToolDefinitions } from './sandbox-tools.ts';
+import { SandboxPool, type PoolShape } from './sandbox-pool.ts';
 
 /** The slice of the file service the runner needs. */
 export interface SessionFiles {
@@ -63,7 +64,12 @@ export interface SandboxToolRunnerOptions {
   /** Clones `github_repository` resources into the workspace before the call that needs them. */
   repositories?: SessionRepositories;
   /** The environment's package layer, waited for at provisioning (rejects when its build failed). */
-  packages?: { layerFor(environmentId: string, signal: AbortSignal): Promise<SandboxPackageLayer | undefined> };
+  packages?: {
+    layerFor(environmentId: string, signal: AbortSignal): Promise<SandboxPackageLayer | undefined>;
+    currentLayer(environmentId: string): Promise<{ ready: boolean; layer?: SandboxPackageLayer }>;
+  };
+  /** Warm sandboxes kept per environment shape for first tool calls (0 or unset: no pool). */
+  poolSize?: number;
   /** Hosts `limited` environments with `allow_package_managers` may reach besides `allowed_hosts`. */
   packageRegistryHosts?: string[];
 }
@@ -75,6 +81,8 @@ interface Live {
   lastUsed: number;
   /** Calls in flight; an entry is never released for idleness while busy. */
   busy: number;
+  /** Set when the sandbox came from the warm pool: the shape to refill once its first call is done. */
+  refill?: PoolShape;
 }
 
 function failure(text: string): ToolOutcome {
@@ -98,8 +106,14 @@ export class SandboxToolRunner implements ToolRunner {
    */
   private readonly noOutputs = new Set<string>();
 
+  /** Warm sandboxes for first calls (undefined: off). */
+  readonly pool: SandboxPool | undefined;
+
   constructor(opts: SandboxToolRunnerOptions) {
     this.o = opts;
+    this.pool = opts.poolSize && opts.poolSize > 0
+      ? new SandboxPool({ provider: opts.provider, size: opts.poolSize, dir: join(opts.dataDir, 'sandbox-pool'), limits: opts.limits, idleMs: opts.idleReleaseMs, logger: opts.logger })
+      : undefined;
     this.reaper = setInterval(() => void this.releaseIdle(), Math.max(1000, Math.min(60_000, opts.idleReleaseMs)));
     this.reaper.unref();
   }
@@ -176,6 +190,10 @@ export class SandboxToolRunner implements ToolRunner {
       if (entry) {
         entry.busy--;
         entry.lastUsed = Date.now();
+        if (entry.refill) {
+          this.pool?.fill(entry.refill);
+          entry.refill = undefined;
+        }
       }
     }
   }
@@ -247,8 +265,20 @@ export class SandboxToolRunner implements ToolRunner {
     await rm(join(this.o.dataDir, 'sandboxes', sessionId), { recursive: true, force: true });
   }
 
+  /**
+   * A session was created: make sure a warm sandbox of its environment's shape is waiting for its
+   * first call (only once the environment's packages are built; never waits for them).
+   */
+  async prewarm(session: { environment_id: string }): Promise<void> {
+    if (!this.pool || this.o.provider.unavailableReason()) return;
+    const current = this.o.packages ? await this.o.packages.currentLayer(session.environment_id) : { ready: true };
+    if (!current.ready) return;
+    this.pool.fill({ network: await this.network(session.environment_id), ...(current.layer ? { packageLayer: current.layer } : {}) });
+  }
+
   async close(): Promise<void> {
     clearInterval(this.reaper);
+    await this.pool?.close();
     await Promise.allSettled([...this.live.keys()].map((id) => this.drop(id)));
   }
 
@@ -272,14 +302,50 @@ export class SandboxToolRunner implements ToolRunner {
       this.live.delete(session.id);
       await sandbox?.release().catch(() => {});
     }
-    const sandbox = this.provision(session, mounts, signal);
-    this.live.set(session.id, { sandbox, mountsKey, lastUsed: Date.now(), busy: 0 });
+    const entry: Live = { sandbox: Promise.resolve(undefined as unknown as Sandbox), mountsKey, lastUsed: Date.now(), busy: 0 };
+    const sandbox = this.adoptOrProvision(session, mounts, signal, entry);
+    entry.sandbox = sandbox;
+    this.live.set(session.id, entry);
     try {
       return await sandbox;
     } catch (err) {
       this.live.delete(session.id);
       throw err;
     }
+  }
+
+  /**
+   * A warm sandbox when one fits (pool on, no file mounts, and a session whose workspace does not
+   * exist yet, so nothing of its own is lost by taking a fresh one), else a new one.
+   */
+  private async adoptOrProvision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal, entry: Live): Promise<Sandbox> {
+    const shape = await this.shapeFor(session.environment_id, signal);
+    const dirs = this.dirs(session.id);
+    if (this.pool && mounts.length === 0 && !(await exists(dirs.workspace)) && !(await exists(dirs.outputs))) {
+      const warm = this.pool.take(shape);
+      if (warm) {
+        try {
+          this.noOutputs.delete(session.id);
+          for (const dir of [join(this.o.dataDir, 'sandboxes'), dirs.root]) await mkdir(dir, { recursive: true, mode: 0o700 });
+          await warm.sandbox.adopt!({ sessionId: session.id, workspaceDir: dirs.workspace, outputsDir: dirs.outputs });
+          entry.refill = shape;
+          void rm(warm.root, { recursive: true, force: true }).catch(() => {});
+          return warm.sandbox;
+        } catch (err) {
+          this.o.logger.warn({ err, sessionId: session.id }, 'adopting a warm sandbox failed; provisioning a fresh one');
+          await warm.sandbox.release().catch(() => {});
+          await rm(warm.root, { recursive: true, force: true }).catch(() => {});
+          this.pool.fill(shape);
+        }
+      }
+    }
+    return this.provision(session, mounts, shape, signal);
+  }
+
+  /** The environment's sandbox shape: egress and package layer (waits while the layer builds). */
+  private async shapeFor(environmentId: string, signal: AbortSignal): Promise<PoolShape> {
+    const [packageLayer, network] = await Promise.all([this.o.packages?.layerFor(environmentId, signal), this.network(environmentId)]);
+    return { network, ...(packageLayer ? { packageLayer } : {}) };
   }
 
   /** Creates the session's directories, private to the server. */
@@ -295,20 +361,18 @@ export class SandboxToolRunner implements ToolRunner {
     await mkdir(dirs.outputs, { recursive: true, mode: 0o700 });
   }
 
-  private async provision(session: ToolSession, mounts: SandboxMount[], signal: AbortSignal): Promise<Sandbox> {
+  private async provision(session: ToolSession, mounts: SandboxMount[], shape: PoolShape, signal: AbortSignal): Promise<Sandbox> {
     const dirs = this.dirs(session.id);
     this.noOutputs.delete(session.id); // before the mkdir, so a settle racing it stats again
     await this.ensureDirs(session.id);
-    // Waits while the environment's packages build; a failed build fails this call with its reason.
-    const packageLayer = await this.o.packages?.layerFor(session.environment_id, signal);
     const spec: SandboxSpec = {
       sessionId: session.id,
       workspaceDir: dirs.workspace,
       outputsDir: dirs.outputs,
       mounts,
-      network: await this.network(session.environment_id),
+      network: shape.network,
       limits: this.o.limits,
-      ...(packageLayer ? { packageLayer } : {}),
+      ...(shape.packageLayer ? { packageLayer: shape.packageLayer } : {}),
     };
     return this.o.provider.provision(spec, signal);
   }
@@ -335,6 +399,7 @@ export class SandboxToolRunner implements ToolRunner {
   }
 
   private async releaseIdle(): Promise<void> {
+    await this.pool?.drainIdle().catch(() => {});
     const cutoff = Date.now() - this.o.idleReleaseMs;
     for (const [id, entry] of this.live) if (entry.busy === 0 && entry.lastUsed < cutoff) await this.drop(id);
   }

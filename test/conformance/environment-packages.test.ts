@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
 import { callTool, eventually, newAgent, rejection, startRig, toolset, type Rig } from './helpers.ts';
 import { startPipIndex, type PipIndex } from '../kit/pip-index.ts';
+import { canonicalPackages, layerKey } from '../../src/domain/package-specs.ts';
 
 const TOOLS = [toolset()];
 const BUILD_WAIT_MS = 180_000;
@@ -71,6 +72,20 @@ describe('environment packages (npm)', () => {
     expect(call.text).toMatch(/^false$/m);
   });
 
+  it('takes over a build whose owner died (its lease expired) and finishes it', async () => {
+    const packages = { type: 'packages' as const, apt: [], cargo: [], gem: [], go: [], npm: ['is-number@6.0.0'], pip: [] };
+    const key = layerKey(packages);
+    const store = rig.h.hangar.store;
+    // A process that claimed the build and crashed: its lease ran out a minute ago.
+    await store.packageLayers.request(key, canonicalPackages(packages), new Date().toISOString(), { retryFailed: false });
+    expect(await store.packageLayers.claim(key, 'dead-node#1', Date.now() - 120_000, 60_000, new Date().toISOString())).toBe(true);
+    const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { npm: ['is-number@6.0.0'] } } })) as Env;
+    expect(env.build?.layer_key).toBe(key);
+    const done = await settled(env.id);
+    expect(done.build).toMatchObject({ status: 'ready', error: null });
+    expect((await store.packageLayers.get(key))?.leaseOwner).toBeNull();
+  }, BUILD_WAIT_MS + 30_000);
+
   it('fails the build of a package that does not exist, with the reason on the environment, and refuses new sessions with 400', async () => {
     const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { npm: ['hangar-no-such-package-zq9x@1.0.0'] } } })) as Env;
     const done = await settled(env.id);
@@ -121,4 +136,36 @@ describe('environment packages (pip, from a configured index)', () => {
     expect(call.result.is_error).toBe(false);
     expect(call.text).toMatch(/^42$/m);
   }, BUILD_WAIT_MS + 30_000);
+});
+
+describe('environment packages (apt, from the host\'s Debian sources)', () => {
+  it('installs a Debian package the host lacks into the layer without root; its binary runs in the session', async () => {
+    const env = (await client.beta.environments.create({ name: name(), config: { type: 'cloud', packages: { apt: ['hello'] } } })) as Env;
+    const done = await settled(env.id);
+    expect(done.build, done.build?.log_tail ?? '').toMatchObject({ status: 'ready', error: null });
+    expect(done.build!.log_tail).toMatch(/unpacked .*hello/);
+    const s = await sessionIn(env.id);
+    const call = await callTool(rig, s.id, 'bash', { command: 'hello && command -v hello' });
+    expect(call.result.is_error).toBe(false);
+    expect(call.text).toContain('Hello, world!');
+    expect(call.text).toContain('/opt/hangar/packages/apt/usr/bin/hello');
+  }, BUILD_WAIT_MS + 30_000);
+});
+
+describe('environment packages with HANGAR_SANDBOX=unsafe-local', () => {
+  let unsafe: Rig;
+  beforeAll(async () => {
+    unsafe = await startRig({ HANGAR_SANDBOX: 'unsafe-local' });
+  });
+  afterAll(async () => unsafe?.close());
+
+  it('refuses packages with 400 (nothing would mount the layer) and creates nothing', async () => {
+    const n = name();
+    const e = await rejection(unsafe.client.beta.environments.create({ name: n, config: { type: 'cloud', packages: { npm: ['is-number@7.0.0'] } } }));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/unsafe-local .*cannot mount package layers/);
+    const names: string[] = [];
+    for await (const env of unsafe.client.beta.environments.list()) names.push(env.name);
+    expect(names).not.toContain(n);
+  });
 });

@@ -6,7 +6,8 @@
 // plain text; clone failures are `session.error` repository_* events (`retrying`) while the session
 // goes on; token rotation reaches the next clone; and loopback addresses are refused unless
 // HANGAR_GIT_ALLOW_PRIVATE=on.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import Anthropic from '@anthropic-ai/sdk';
@@ -132,6 +133,45 @@ describe('a github_repository resource', () => {
     expect(second.text).toContain('hello from main');
     expect(errorsOf(second.turn.turn)).toEqual([]);
     expect(JSON.stringify(await listEvents(client, s.id))).not.toContain(TOKEN);
+  });
+
+  it('never clones through a symlink the agent planted in the mount path (nothing lands outside the workspace)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'hangar-outside-'));
+    chmodSync(outside, 0o777);
+    try {
+      const s = await newSession(rig, {
+        tools: TOOLS,
+        resources: [{ type: 'github_repository', url: repoUrl(), authorization_token: 'ghp_wrong_first_0000000000', mount_path: '/workspace/src/app' }],
+      });
+      // The first clone fails (refused token); meanwhile the agent replaces the parent with a link to a host path.
+      const plant = await callTool(rig, s.id, 'bash', { command: `rm -rf /workspace/src && ln -s ${outside} /workspace/src && echo planted` });
+      expect(plant.text).toContain('planted');
+      expect(errorsOf(plant.turn.turn).map((e) => e.type)).toEqual(['repository_forbidden_error']);
+      const r = s.resources[0] as Anthropic.Beta.Sessions.BetaManagedAgentsGitHubRepositoryResource;
+      await client.beta.sessions.resources.update(r.id, { session_id: s.id, authorization_token: TOKEN });
+      const next = await callTool(rig, s.id, 'bash', { command: 'echo next' });
+      const [err] = errorsOf(next.turn.turn);
+      expect(err).toMatchObject({ type: 'repository_clone_error', repository_url: repoUrl() });
+      expect(err.message).toMatch(/not a directory/);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('treats a clone renamed into place just before a crash as done (no error, not cloned again)', async () => {
+    const s = await newSession(rig, { tools: TOOLS, resources: [{ type: 'github_repository', url: repoUrl(), authorization_token: TOKEN }] });
+    const rid = (s.resources[0] as Anthropic.Beta.Sessions.BetaManagedAgentsGitHubRepositoryResource).id;
+    const root = sandboxDir(rig, s.id);
+    // What a crash between the rename into place and the success marker leaves on disk.
+    mkdirSync(join(root, 'repositories'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, 'repositories', `${rid}.attempt`), 'x\n');
+    mkdirSync(join(root, 'workspace', 'demo', '.git'), { recursive: true });
+    writeFileSync(join(root, 'workspace', 'demo', 'README.md'), 'left by the interrupted clone\n');
+    const call = await callTool(rig, s.id, 'bash', { command: 'cat /workspace/demo/README.md' });
+    expect(errorsOf(call.turn.turn)).toEqual([]);
+    expect(call.text).toContain('left by the interrupted clone');
+    expect(existsSync(join(root, 'repositories', `${rid}.cloned`))).toBe(true);
   });
 
   it('maps a missing token to repository_authentication_error and an unknown repository to repository_not_found_error', async () => {
