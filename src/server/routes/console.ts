@@ -1,6 +1,7 @@
 // The web console (console/, built by Vite into console/dist/) served at /console without an API key:
 // the static files hold no data, the console signs in with an API key and calls the normal API.
-// Hashed files under assets/ are cached for a year (immutable); index.html and every other path
+// Hashed files under assets/ are cached for a year (immutable), sent brotli- or gzip-compressed from
+// the build's precompressed siblings when the browser accepts it; index.html and every other path
 // (the single-page app's client-side routes fall back to index.html) are revalidated each time.
 // Every response carries a Content-Security-Policy that allows only this origin.
 import { stat } from 'node:fs/promises';
@@ -55,7 +56,8 @@ export async function registerConsoleRoutes(app: FastifyInstance, dir: string | 
   if (root) {
     // Loaded only when there is a console to serve (start-up time of servers without one).
     const { default: fastifyStatic } = await import('@fastify/static');
-    await app.register(fastifyStatic, { root, serve: false, cacheControl: false, etag: true, lastModified: true });
+    // preCompressed: the build writes .br/.gz siblings (console/build.mjs); browsers that accept one get it.
+    await app.register(fastifyStatic, { root, serve: false, cacheControl: false, etag: true, lastModified: true, preCompressed: true });
   }
 
   const serve = async (rel: string, reply: FastifyReply) => {
