@@ -138,7 +138,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     const { ctx, page } = await signedIn();
     await page.goto(`${h.url}/console/sessions/${s.id}`);
     await page.locator('[data-conn="live"]').waitFor();
-    up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo approved-$((40 + 2))' } }] }, { content: [{ type: 'text', text: 'It printed 42.' }] });
+    up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo approved-$((40 + 2)) | tee /mnt/session/outputs/answer.txt' } }] }, { content: [{ type: 'text', text: 'It printed 42.' }] });
     await page.getByLabel('message').fill('run it');
     await page.getByRole('button', { name: 'Send' }).click();
     const call = page.locator('li[data-type="agent.tool_use"]').first();
@@ -148,6 +148,17 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     await call.locator('[data-result-of]', { hasText: 'approved-42' }).waitFor({ timeout: 60_000 });
     await call.getByText('approved', { exact: true }).waitFor();
     await page.locator('li[data-type="agent.message"]', { hasText: 'It printed 42.' }).waitFor();
+    // The file the command wrote to the outputs directory is captured and downloadable.
+    const outputs = page.getByRole('list', { name: 'output files' });
+    await expect.poll(async () => {
+      if (await outputs.getByText('answer.txt').count()) return true;
+      await page.getByRole('button', { name: 'Refresh files' }).click();
+      return false;
+    }, { timeout: WAIT, interval: 500 }).toBe(true);
+    const [dl] = await Promise.all([page.waitForEvent('download'), outputs.getByRole('button', { name: 'Download answer.txt' }).click()]);
+    expect(dl.suggestedFilename()).toBe('answer.txt');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync((await dl.path())!, 'utf8').trim()).toBe('approved-42');
     await shot(page, '3-approved');
 
     up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'rm -rf /workspace/precious' } }] }, { content: [{ type: 'text', text: 'Understood, not deleting.' }] });

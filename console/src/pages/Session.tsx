@@ -3,7 +3,7 @@
 // calls, answer custom tool calls, raise a budget that paused the session.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Link } from 'wouter';
-import { all, get, post, type Json } from '../api.ts';
+import { all, download, get, post, type Json } from '../api.ts';
 import { follow } from '../stream.ts';
 import { derive, emptyTimeline, rows, timelineReducer } from '../timeline.ts';
 import { MemoEventView, PreviewView, type Steering } from '../EventView.tsx';
@@ -58,6 +58,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
   }, [state.events.filter((e) => e.type === 'session.thread_created').length]);
 
   const derived = useMemo(() => derive(state.events), [state.events]);
+  const idles = useMemo(() => state.events.filter((e) => e.type === 'session.status_idle').length, [state.events]);
   const shown = useMemo(() => rows(state.events), [state.events]);
   const s = session.data;
   const status = derived.status ?? s?.status;
@@ -120,6 +121,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
       </ol>
       {shown.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
       <div ref={bottom} />
+      <Outputs sessionId={id} idles={idles} />
       {s && !s.archived_at && status !== 'terminated' ? (
         <Composer
           running={status === 'running' || status === 'rescheduling'}
@@ -195,5 +197,36 @@ function Composer(props: {
         {error ? <span className="error-text" role="alert">{error}</span> : null}
       </div>
     </form>
+  );
+}
+
+/** Files the session wrote to /mnt/session/outputs (captured when it settles, just after an idle). */
+function Outputs({ sessionId, idles }: { sessionId: string; idles: number }) {
+  const [tick, setTick] = useState(0);
+  const files = useLoad(() => all<Json>('/v1/files', { scope_id: sessionId, limit: 100 }, 5), [sessionId, idles, tick]);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    // The capture runs after the idle is committed: look again shortly after each one.
+    if (!idles) return;
+    const t = setTimeout(() => setTick((n) => n + 1), 1500);
+    return () => clearTimeout(t);
+  }, [idles]);
+  const list = files.data ?? [];
+  return (
+    <details className="outputs" open={list.length > 0}>
+      <summary>Output files ({list.length})</summary>
+      <div className="actions">
+        <button type="button" className="ghost small" onClick={() => setTick((n) => n + 1)}>Refresh files</button>
+        {error || files.error ? <span className="error-text">{error || files.error}</span> : null}
+      </div>
+      <ul className="creds" aria-label="output files">
+        {list.map((f) => (
+          <li key={f.id}>
+            <b>{f.filename}</b> <span className="sub">{Number(f.size_bytes ?? 0).toLocaleString()} B</span>{' '}
+            <button type="button" className="ghost small" onClick={() => download(f.id, f.filename).catch((e) => setError(String(e.message)))}>Download {f.filename}</button>
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }
