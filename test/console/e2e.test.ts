@@ -48,7 +48,8 @@ async function agentWith(tools: unknown[], name = `agent-${Math.random().toStrin
   return h.client.beta.agents.create({ name, model: MODEL, tools: tools as never });
 }
 
-describe.skipIf(!runBrowserTests())('console in a browser', () => {
+// Generous per-test time: the full suite runs many servers at once on 2 cores.
+describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error('console/dist is not built: run `npm run build:console` (npm test builds it)');
     shots = mkdtempSync(join(tmpdir(), 'hangar-console-shots-'));
