@@ -281,7 +281,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     await ctx.close();
   });
 
-  it('diffs two agent versions side by side', async () => {
+  it('diffs two agent versions side by side, edits an agent into a new version, archives it, creates one', async () => {
     const agent = await h.client.beta.agents.create({ name: 'differ', model: MODEL, system: 'You answer in one sentence.' });
     await h.client.beta.agents.update(agent.id, { version: agent.version, system: 'You answer in two sentences.' } as never);
     const { ctx, page } = await signedIn();
@@ -299,6 +299,40 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     expect(page.url()).toContain('from=2');
     await page.getByLabel('from version').selectOption('1');
     await shot(page, '5-agent-diff');
+
+    // Editing makes version 3, and the diff then shows v2 → v3.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByLabel('agent JSON');
+    const current = JSON.parse(await editor.inputValue());
+    expect(current).toMatchObject({ name: 'differ', system: 'You answer in two sentences.' });
+    expect(current).not.toHaveProperty('id');
+    await editor.fill('{ "system": ');
+    await page.getByRole('alert').filter({ hasText: 'not valid JSON' }).waitFor();
+    await editor.fill(JSON.stringify({ ...current, id: 'agent_x' }));
+    await page.getByRole('alert').filter({ hasText: 'not editable here: id' }).waitFor();
+    await editor.fill(JSON.stringify({ ...current, system: 'You answer in three sentences.' }, null, 2));
+    await page.getByRole('button', { name: 'Save as v3' }).click();
+    await page.getByRole('table', { name: 'diff v2 v3' }).locator('.diff-row.changed', { hasText: 'three sentences' }).waitFor();
+    expect((await h.client.beta.agents.retrieve(agent.id)).system).toBe('You answer in three sentences.');
+
+    // Archive (after the browser's confirmation).
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.getByText('archived', { exact: true }).waitFor();
+    expect((await h.client.beta.agents.retrieve(agent.id)).archived_at).not.toBeNull();
+
+    // Creating: the API's own 400 is shown, then a valid agent opens its page.
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByLabel('agent JSON').fill(JSON.stringify({ name: 'made-in-console', model: 'no-such-model-xyz' }));
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('alert').filter({ hasText: /no-such-model-xyz|model/ }).waitFor();
+    await page.getByLabel('agent JSON').fill(JSON.stringify({ name: 'made-in-console', model: MODEL, system: 'Hi.' }));
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'made-in-console' }).waitFor();
+    const made = (await h.client.beta.agents.list()).data.find((a) => a.name === 'made-in-console');
+    expect(made).toMatchObject({ system: 'Hi.', version: 1 });
+    await shot(page, '5-agent-created');
     await ctx.close();
   });
 
