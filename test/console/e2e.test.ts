@@ -281,6 +281,23 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     await ctx.close();
   });
 
+  it('archives a session (read-only from then on), then deletes it', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId, title: 'to be archived' });
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('[data-conn="live"]').waitFor();
+    page.on('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.locator('.head-status .badge', { hasText: 'archived' }).waitFor();
+    await page.getByLabel('message').waitFor({ state: 'detached' });
+    expect((await h.client.beta.sessions.retrieve(s.id)).archived_at).not.toBeNull();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await expect(h.client.beta.sessions.retrieve(s.id)).rejects.toMatchObject({ status: 404 });
+    await ctx.close();
+  });
+
   it('diffs two agent versions side by side, edits an agent into a new version, archives it, creates one', async () => {
     const agent = await h.client.beta.agents.create({ name: 'differ', model: MODEL, system: 'You answer in one sentence.' });
     await h.client.beta.agents.update(agent.id, { version: agent.version, system: 'You answer in two sentences.' } as never);

@@ -2,8 +2,8 @@
 // live timeline (history + SSE) and steering: send a message, interrupt, approve/deny `ask` tool
 // calls, answer custom tool calls, raise a budget that paused the session.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { Link } from 'wouter';
-import { all, download, get, post, type Json } from '../api.ts';
+import { Link, useLocation } from 'wouter';
+import { all, download, get, post, request, type Json } from '../api.ts';
 import { follow } from '../stream.ts';
 import { derive, emptyTimeline, rows, timelineReducer } from '../timeline.ts';
 import { MemoEventView, PreviewView, type Steering } from '../EventView.tsx';
@@ -90,6 +90,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
         <div className="head-status">
           <StatusBadge status={s?.archived_at ? 'archived' : status} />
           <span className={`conn conn-${conn.state}`} title={conn.error ?? ''} data-conn={conn.state}>{conn.state}{conn.error ? `: ${conn.error}` : ''}</span>
+          {s ? <SessionActions session={s} onChanged={reloadSession} /> : null}
         </div>
       </div>
       {session.error ? <p className="error-text" role="alert">{session.error}</p> : null}
@@ -228,5 +229,24 @@ function Outputs({ sessionId, idles }: { sessionId: string; idles: number }) {
         ))}
       </ul>
     </details>
+  );
+}
+
+/** Archive (read-only from then on) and delete (events, sandbox and produced files), each confirmed; the API refuses both while running. */
+function SessionActions({ session, onChanged }: { session: Json; onChanged(): void }) {
+  const [, navigate] = useLocation();
+  const [error, setError] = useState('');
+  const path = `/v1/sessions/${encodeURIComponent(session.id)}`;
+  const act = (what: string, fn: () => Promise<unknown>, then: () => void) => {
+    if (!window.confirm(`${what} this session?`)) return;
+    setError('');
+    fn().then(then, (e) => setError(String(e.message)));
+  };
+  return (
+    <div className="actions">
+      {session.archived_at ? null : <button className="ghost small" onClick={() => act('Archive', () => post(`${path}/archive`), onChanged)}>Archive</button>}
+      <button className="ghost small danger" onClick={() => act('Delete', () => request('DELETE', path), () => navigate('/sessions'))}>Delete</button>
+      {error ? <span className="error-text" role="alert">{error}</span> : null}
+    </div>
   );
 }
