@@ -133,6 +133,28 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     await ctx.close();
   });
 
+  it('renders a long session\'s latest rows first and earlier ones on request', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId });
+    // 26 turns of 6 events: 156 rows, 6 more than the first window.
+    for (let i = 0; i < 26; i++) {
+      up.script({ content: [{ type: 'text', text: `answer ${i}` }] });
+      const stream = await h.client.beta.sessions.events.stream(s.id);
+      await h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: `turn ${i}` }] }] });
+      for await (const e of stream) if (e.type === 'session.status_idle') break;
+      stream.controller.abort();
+    }
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('li[data-type="agent.message"]', { hasText: 'answer 25' }).waitFor();
+    expect(await page.locator('ol.timeline > li').count()).toBe(150);
+    expect(await page.locator('li[data-type="user.message"]', { hasText: 'turn 0' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Show 6 earlier events (6 hidden)' }).click();
+    await page.locator('li[data-type="user.message"]', { hasText: 'turn 0' }).waitFor();
+    expect(await page.locator('ol.timeline > li').count()).toBe(156);
+    await ctx.close();
+  });
+
   it('approves an always_ask bash call and shows its result; denies the next one with a message', async () => {
     const agent = await agentWith([{ type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] }]);
     const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId, title: 'needs approval' });

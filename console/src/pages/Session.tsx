@@ -11,6 +11,9 @@ import { useLoad, useQuery } from '../hooks.ts';
 import { cost, tokens, when } from '../format.ts';
 import { StatusBadge } from './Sessions.tsx';
 
+const INITIAL_ROWS = 150;
+const MORE_ROWS = 500;
+
 export function SessionPage({ params }: { params: { id: string } }) {
   const id = params.id;
   const [q, setQ] = useQuery();
@@ -59,7 +62,12 @@ export function SessionPage({ params }: { params: { id: string } }) {
 
   const derived = useMemo(() => derive(state.events), [state.events]);
   const idles = useMemo(() => state.events.filter((e) => e.type === 'session.status_idle').length, [state.events]);
-  const shown = useMemo(() => rows(state.events), [state.events]);
+  const all_ = useMemo(() => rows(state.events), [state.events]);
+  // Long sessions render their latest rows first; earlier ones on request.
+  const [windowSize, setWindowSize] = useState(INITIAL_ROWS);
+  useEffect(() => setWindowSize(INITIAL_ROWS), [id, onThread]);
+  const hidden = Math.max(0, all_.length - windowSize);
+  const shown = useMemo(() => (hidden ? all_.slice(hidden) : all_), [all_, hidden]);
   const s = session.data;
   const status = derived.status ?? s?.status;
 
@@ -77,7 +85,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
   const [follow_, setFollow] = useState(true);
   useEffect(() => {
     if (follow_) bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [shown.length, state.previews, follow_]);
+  }, [all_.length, state.previews, follow_]);
 
   return (
     <section className="session">
@@ -116,11 +124,12 @@ export function SessionPage({ params }: { params: { id: string } }) {
         </div>
       ) : null}
       {derived.pending.length ? <p className="note warn" role="status">{derived.pending.length} tool call{derived.pending.length > 1 ? 's' : ''} waiting for you</p> : null}
+      {hidden ? <button className="ghost" onClick={() => setWindowSize((n) => n + MORE_ROWS)}>Show {Math.min(hidden, MORE_ROWS)} earlier events ({hidden} hidden)</button> : null}
       <ol className="timeline" aria-label="timeline" aria-live="polite">
         {shown.map((e, i) => <MemoEventView key={e.id || `i${i}`} event={e} derived={derived} steering={s?.archived_at ? undefined : steering} />)}
         {[...state.previews.values()].map((p) => <PreviewView key={p.id} preview={p} />)}
       </ol>
-      {shown.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
+      {all_.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
       <div ref={bottom} />
       <Outputs sessionId={id} idles={idles} />
       {s && !s.archived_at && status !== 'terminated' ? (
