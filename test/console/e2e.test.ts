@@ -76,8 +76,9 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     await page.getByLabel('API key').fill('sk-wrong-key-0000000000');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: /key/i }).waitFor();
+    // Keyboard only: the key field, Enter submits.
     await page.getByLabel('API key').fill(h.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('API key').press('Enter');
     const row = page.locator(`tr[data-session="${s.id}"]`);
     await row.waitFor();
     expect(await row.innerText()).toContain('nightly report');
@@ -121,7 +122,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     // A message sent from the console's composer runs a turn too.
     up.script({ content: [{ type: 'text', text: 'Second answer.' }] });
     await page.getByLabel('message').fill('and again');
-    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByLabel('message').press('Control+Enter');
     await page.locator('li[data-type="agent.message"]', { hasText: 'Second answer.' }).waitFor();
     expect(JSON.stringify(up.requests.at(-1)!.body)).toContain('and again');
     // Reloading lists the same history once (no duplicates from history + stream).
@@ -167,7 +168,9 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     const call = page.locator('li[data-type="agent.tool_use"]').first();
     await call.getByText('waiting for you').waitFor();
     await shot(page, '3-approval-pending');
-    await call.getByRole('button', { name: 'Approve' }).click();
+    // Keyboard: focus the button and press Enter.
+    await call.getByRole('button', { name: 'Approve' }).focus();
+    await page.keyboard.press('Enter');
     await call.locator('[data-result-of]', { hasText: 'approved-42' }).waitFor({ timeout: 60_000 });
     await call.getByText('approved', { exact: true }).waitFor();
     await page.locator('li[data-type="agent.message"]', { hasText: 'It printed 42.' }).waitFor();
