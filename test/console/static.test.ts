@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { get as httpGet } from 'node:http';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
-import { CONSOLE_CSP } from '../../src/server/routes/console.ts';
+import { CONSOLE_CSP, acceptedEncodings } from '../../src/server/routes/console.ts';
 
 let h: TestHangar;
 let bare: TestHangar;
@@ -21,6 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hangar-console-'));
   mkdirSync(join(dir, 'assets'));
   writeFileSync(join(dir, 'index.html'), INDEX);
+  writeFileSync(join(dir, 'index.html.br'), brotliCompressSync(INDEX));
   writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log("hi")');
   writeFileSync(join(dir, 'assets', 'index-abc123.js.br'), brotliCompressSync('console.log("hi")'));
   writeFileSync(join(dir, 'assets', 'index-abc123.js.gz'), gzipSync('console.log("hi")'));
@@ -106,6 +107,15 @@ describe('console static files', () => {
     expect(plain.body.toString()).toBe('console.log("hi")');
   });
 
+  it('reads accept-encoding: preference br then gzip, q=0 refuses, * admits', () => {
+    expect(acceptedEncodings('gzip, deflate, br')).toEqual(['br', 'gzip']);
+    expect(acceptedEncodings('gzip;q=0.5, br;q=0')).toEqual(['gzip']);
+    expect(acceptedEncodings('identity')).toEqual([]);
+    expect(acceptedEncodings(undefined)).toEqual([]);
+    expect(acceptedEncodings('*')).toEqual(['br', 'gzip']);
+    expect(acceptedEncodings('*, gzip;q=0')).toEqual(['br']);
+  });
+
   it('answers client-side routes with index.html (a pasted link works)', async () => {
     for (const path of ['/console/sessions', '/console/sessions/sesn_123?thread=sthr_1', '/console/agents/agent_1']) {
       const res = await fetch(`${h.url}${path}`);
@@ -113,6 +123,11 @@ describe('console static files', () => {
       expect(res.headers.get('cache-control')).toBe('no-cache');
       expect(await res.text()).toBe(INDEX);
     }
+    // The precompressed index.html keeps its HTML type.
+    const br = await raw(h.url, '/console/sessions', { 'accept-encoding': 'br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(br.headers['cache-control']).toBe('no-cache');
   });
 
   it('a missing asset or a path outside the build is a 404 in the error envelope, never index.html', async () => {
