@@ -6,6 +6,7 @@
 // the row in the page); and frame rate while the timeline takes ~200 streamed events per second.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -26,7 +27,7 @@ export interface ConsoleBenchOptions {
   historyTurns: number;
   /** Live turns timed from the SDK's send to the row in the page. */
   liveTurns: number;
-  /** Streamed turns during which frames are counted (each ~256 deltas at 5 ms). */
+  /** Streamed turns during which frames are counted (each ~225 deltas 3 ms apart). */
   streamTurns: number;
 }
 
@@ -36,7 +37,7 @@ function bundle(): void {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p, `${prefix}${name}/`);
-      else {
+      else if (!/\.(br|gz)$/.test(name)) {
         const data = readFileSync(p);
         files.push({ name: `${prefix}${name}`, raw: data.length, gz: gzipSync(data, { level: 9 }).length, br: brotliCompressSync(data).length });
       }
@@ -46,7 +47,7 @@ function bundle(): void {
   console.log('\nconsole bundle (console/dist)');
   for (const f of files) console.log(`  ${f.name}: ${kb(f.raw)} raw, ${kb(f.gz)} gzip, ${kb(f.br)} brotli`);
   const sum = (k: 'raw' | 'gz' | 'br') => files.reduce((a, f) => a + f[k], 0);
-  console.log(`  total: ${kb(sum('raw'))} raw, ${kb(sum('gz'))} gzip, ${kb(sum('br'))} brotli (the server sends it uncompressed; a reverse proxy may compress)`);
+  console.log(`  total: ${kb(sum('raw'))} raw, ${kb(sum('gz'))} gzip, ${kb(sum('br'))} brotli (the build writes .br/.gz siblings; the server sends the one the browser accepts)`);
 }
 
 /** Records, in the page, when elements matching each selector first appear (performance.now()) and when rows with an id appear (Date.now()). */
@@ -102,6 +103,7 @@ export async function benchConsole(opts: ConsoleBenchOptions): Promise<void> {
     console.log('\nconsole: skipped (console/dist is not built: npm run build:console)');
     return;
   }
+  console.log(`\nconsole (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores: browser timings grow with it)`);
   bundle();
   if (!existsSync(CHROMIUM)) {
     console.log(`\nconsole browser figures: skipped (${CHROMIUM} is missing: apt-get install chromium)`);
@@ -173,8 +175,8 @@ export async function benchConsole(opts: ConsoleBenchOptions): Promise<void> {
     const live = summarize(echo);
     console.log(`  live: SDK send → the event's row in the page: p50 ${live.p50.toFixed(0)} ms, p99 ${live.p99.toFixed(0)} ms (${opts.liveTurns} turns)`);
 
-    // Frames while ~200 deltas/s stream in: a long answer in ~256 chunks 5 ms apart, per turn.
-    up.setResponder(() => ({ content: [{ type: 'text', text: 'streamed words '.repeat(120) }], chunkDelayMs: 5 }));
+    // Frames while ~200 deltas/s stream in: a long answer in ~225 chunks 3 ms apart (plus Hangar's own time), per turn.
+    up.setResponder(() => ({ content: [{ type: 'text', text: 'streamed words '.repeat(120) }], chunkDelayMs: 3 }));
     await page.evaluate(() => {
       const w = window as unknown as { __frames: number[]; __stop: boolean };
       w.__frames = [];

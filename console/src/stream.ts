@@ -26,6 +26,10 @@ function paths(t: StreamTarget): { stream: string; history: string } {
 }
 
 const FINAL = new Set(['session.status_terminated', 'session.deleted']);
+/** A stream whose headers take longer than this is dropped and retried. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A stream silent for this long (the server pings every 15 s by default) is dropped and retried. */
+const SILENCE_TIMEOUT_MS = 60_000;
 
 /** Follows the target until `stop()`; returns `stop`. */
 export function follow(target: StreamTarget, h: StreamHandlers): () => void {
@@ -46,17 +50,31 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
       // The history is listed at once (shown while the stream connects) and again once the stream
       // is open, so nothing emitted between the two listings is missed; the reducer dedupes.
       const early = listHistory().catch(() => undefined);
+      // This attempt's connection: aborted with the follower, or when it hangs or falls silent.
+      const attemptCtrl = new AbortController();
+      const onStop = () => attemptCtrl.abort();
+      ctrl.signal.addEventListener('abort', onStop);
+      let watchdog = setTimeout(() => attemptCtrl.abort(), CONNECT_TIMEOUT_MS);
+      const heard = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => attemptCtrl.abort(), SILENCE_TIMEOUT_MS);
+      };
       try {
-        const res = await fetch(`${p.stream}?event_deltas[]=agent.message`, { headers: { ...headers(), accept: 'text/event-stream' }, signal: ctrl.signal });
+        const res = await fetch(`${p.stream}?event_deltas[]=agent.message`, { headers: { ...headers(), accept: 'text/event-stream' }, signal: attemptCtrl.signal });
+        heard();
         if (!res.ok || !res.body) {
-          let message = `${res.status}`;
+          let message = `${res.status} ${res.statusText}`;
           try {
-            message = (await res.json()).error.message;
+            message = String((await res.json())?.error?.message ?? message);
           } catch {
             /* keep the status */
           }
-          h.onState('ended', message);
-          return;
+          // A refusal (bad key, no such session) is final; a server error or a closing server is retried.
+          if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+            h.onState('ended', message);
+            return;
+          }
+          throw new Error(message);
         }
         const reader = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
         const history = early.then(() => listHistory()).then(() => h.onState(ended ? 'ended' : 'live'));
@@ -65,6 +83,7 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          heard();
           if (value.event === 'ping' || !value.data) continue;
           let event: Json;
           try {
@@ -84,6 +103,9 @@ export function follow(target: StreamTarget, h: StreamHandlers): () => void {
       } catch (err) {
         if (ctrl.signal.aborted) return;
         h.onState('reconnecting', String((err as Error)?.message ?? err));
+      } finally {
+        clearTimeout(watchdog);
+        ctrl.signal.removeEventListener('abort', onStop);
       }
       if (ended) {
         h.onState('ended');

@@ -38,3 +38,20 @@ describe('version diff', () => {
     expect(s).toEqual({ id: 'vcrd_1', name: 'docs', kind: 'static_bearer', target: 'https://mcp.example.com', created: '2026-01-01', archived: false });
   });
 });
+
+describe('agent editor', () => {
+  it('offers only the editable fields of an agent', async () => {
+    const { editable } = await import('../src/pages/Agents.tsx');
+    expect(editable({ id: 'agent_1', type: 'agent', version: 3, name: 'a', model: { id: 'm' }, system: null, created_at: 'x', tools: [] }))
+      .toEqual({ name: 'a', model: { id: 'm' }, system: null, tools: [] });
+  });
+
+  it('accepts a JSON object of editable fields and names what is wrong otherwise', async () => {
+    const { parseAgentJson } = await import('../src/pages/Agents.tsx');
+    expect(parseAgentJson('{"name": "x", "system": "s"}')).toEqual({ value: { name: 'x', system: 's' } });
+    expect(parseAgentJson('{"name": ').problem).toMatch(/not valid JSON/);
+    expect(parseAgentJson('[1]').problem).toBe('expected a JSON object');
+    expect(parseAgentJson('null').problem).toBe('expected a JSON object');
+    expect(parseAgentJson('{"id": "agent_1", "version": 2}').problem).toBe('not editable here: id, version');
+  });
+});

@@ -48,7 +48,8 @@ async function agentWith(tools: unknown[], name = `agent-${Math.random().toStrin
   return h.client.beta.agents.create({ name, model: MODEL, tools: tools as never });
 }
 
-describe.skipIf(!runBrowserTests())('console in a browser', () => {
+// Generous per-test time: the full suite runs many servers at once on 2 cores.
+describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error('console/dist is not built: run `npm run build:console` (npm test builds it)');
     shots = mkdtempSync(join(tmpdir(), 'hangar-console-shots-'));
@@ -75,8 +76,9 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     await page.getByLabel('API key').fill('sk-wrong-key-0000000000');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: /key/i }).waitFor();
+    // Keyboard only: the key field, Enter submits.
     await page.getByLabel('API key').fill(h.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('API key').press('Enter');
     const row = page.locator(`tr[data-session="${s.id}"]`);
     await row.waitFor();
     expect(await row.innerText()).toContain('nightly report');
@@ -120,7 +122,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     // A message sent from the console's composer runs a turn too.
     up.script({ content: [{ type: 'text', text: 'Second answer.' }] });
     await page.getByLabel('message').fill('and again');
-    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByLabel('message').press('Control+Enter');
     await page.locator('li[data-type="agent.message"]', { hasText: 'Second answer.' }).waitFor();
     expect(JSON.stringify(up.requests.at(-1)!.body)).toContain('and again');
     // Reloading lists the same history once (no duplicates from history + stream).
@@ -132,22 +134,57 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     await ctx.close();
   });
 
+  it('renders a long session\'s latest rows first and earlier ones on request', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId });
+    // 26 turns of 6 events: 156 rows, 6 more than the first window.
+    for (let i = 0; i < 26; i++) {
+      up.script({ content: [{ type: 'text', text: `answer ${i}` }] });
+      const stream = await h.client.beta.sessions.events.stream(s.id);
+      await h.client.beta.sessions.events.send(s.id, { events: [{ type: 'user.message', content: [{ type: 'text', text: `turn ${i}` }] }] });
+      for await (const e of stream) if (e.type === 'session.status_idle') break;
+      stream.controller.abort();
+    }
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('li[data-type="agent.message"]', { hasText: 'answer 25' }).waitFor();
+    expect(await page.locator('ol.timeline > li').count()).toBe(150);
+    expect(await page.locator('li[data-type="user.message"]', { hasText: 'turn 0' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Show 6 earlier events (6 hidden)' }).click();
+    await page.locator('li[data-type="user.message"]', { hasText: 'turn 0' }).waitFor();
+    expect(await page.locator('ol.timeline > li').count()).toBe(156);
+    await ctx.close();
+  });
+
   it('approves an always_ask bash call and shows its result; denies the next one with a message', async () => {
     const agent = await agentWith([{ type: 'agent_toolset_20260401', configs: [{ name: 'bash', permission_policy: { type: 'always_ask' } }] }]);
     const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId, title: 'needs approval' });
     const { ctx, page } = await signedIn();
     await page.goto(`${h.url}/console/sessions/${s.id}`);
     await page.locator('[data-conn="live"]').waitFor();
-    up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo approved-$((40 + 2))' } }] }, { content: [{ type: 'text', text: 'It printed 42.' }] });
+    up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'echo approved-$((40 + 2)) | tee /mnt/session/outputs/answer.txt' } }] }, { content: [{ type: 'text', text: 'It printed 42.' }] });
     await page.getByLabel('message').fill('run it');
     await page.getByRole('button', { name: 'Send' }).click();
     const call = page.locator('li[data-type="agent.tool_use"]').first();
     await call.getByText('waiting for you').waitFor();
     await shot(page, '3-approval-pending');
-    await call.getByRole('button', { name: 'Approve' }).click();
+    // Keyboard: focus the button and press Enter.
+    await call.getByRole('button', { name: 'Approve' }).focus();
+    await page.keyboard.press('Enter');
     await call.locator('[data-result-of]', { hasText: 'approved-42' }).waitFor({ timeout: 60_000 });
     await call.getByText('approved', { exact: true }).waitFor();
     await page.locator('li[data-type="agent.message"]', { hasText: 'It printed 42.' }).waitFor();
+    // The file the command wrote to the outputs directory is captured and downloadable.
+    const outputs = page.getByRole('list', { name: 'output files' });
+    await expect.poll(async () => {
+      if (await outputs.getByText('answer.txt').count()) return true;
+      await page.getByRole('button', { name: 'Refresh files' }).click();
+      return false;
+    }, { timeout: WAIT, interval: 500 }).toBe(true);
+    const [dl] = await Promise.all([page.waitForEvent('download'), outputs.getByRole('button', { name: 'Download answer.txt' }).click()]);
+    expect(dl.suggestedFilename()).toBe('answer.txt');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync((await dl.path())!, 'utf8').trim()).toBe('approved-42');
     await shot(page, '3-approved');
 
     up.script({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'rm -rf /workspace/precious' } }] }, { content: [{ type: 'text', text: 'Understood, not deleting.' }] });
@@ -269,7 +306,24 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     await ctx.close();
   });
 
-  it('diffs two agent versions side by side', async () => {
+  it('archives a session (read-only from then on), then deletes it', async () => {
+    const agent = await agentWith([]);
+    const s = await h.client.beta.sessions.create({ agent: agent.id, environment_id: envId, title: 'to be archived' });
+    const { ctx, page } = await signedIn();
+    await page.goto(`${h.url}/console/sessions/${s.id}`);
+    await page.locator('[data-conn="live"]').waitFor();
+    page.on('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.locator('.head-status .badge', { hasText: 'archived' }).waitFor();
+    await page.getByLabel('message').waitFor({ state: 'detached' });
+    expect((await h.client.beta.sessions.retrieve(s.id)).archived_at).not.toBeNull();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await expect(h.client.beta.sessions.retrieve(s.id)).rejects.toMatchObject({ status: 404 });
+    await ctx.close();
+  });
+
+  it('diffs two agent versions side by side, edits an agent into a new version, archives it, creates one', async () => {
     const agent = await h.client.beta.agents.create({ name: 'differ', model: MODEL, system: 'You answer in one sentence.' });
     await h.client.beta.agents.update(agent.id, { version: agent.version, system: 'You answer in two sentences.' } as never);
     const { ctx, page } = await signedIn();
@@ -287,6 +341,40 @@ describe.skipIf(!runBrowserTests())('console in a browser', () => {
     expect(page.url()).toContain('from=2');
     await page.getByLabel('from version').selectOption('1');
     await shot(page, '5-agent-diff');
+
+    // Editing makes version 3, and the diff then shows v2 → v3.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByLabel('agent JSON');
+    const current = JSON.parse(await editor.inputValue());
+    expect(current).toMatchObject({ name: 'differ', system: 'You answer in two sentences.' });
+    expect(current).not.toHaveProperty('id');
+    await editor.fill('{ "system": ');
+    await page.getByRole('alert').filter({ hasText: 'not valid JSON' }).waitFor();
+    await editor.fill(JSON.stringify({ ...current, id: 'agent_x' }));
+    await page.getByRole('alert').filter({ hasText: 'not editable here: id' }).waitFor();
+    await editor.fill(JSON.stringify({ ...current, system: 'You answer in three sentences.' }, null, 2));
+    await page.getByRole('button', { name: 'Save as v3' }).click();
+    await page.getByRole('table', { name: 'diff v2 v3' }).locator('.diff-row.changed', { hasText: 'three sentences' }).waitFor();
+    expect((await h.client.beta.agents.retrieve(agent.id)).system).toBe('You answer in three sentences.');
+
+    // Archive (after the browser's confirmation).
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.getByText('archived', { exact: true }).waitFor();
+    expect((await h.client.beta.agents.retrieve(agent.id)).archived_at).not.toBeNull();
+
+    // Creating: the API's own 400 is shown, then a valid agent opens its page.
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByLabel('agent JSON').fill(JSON.stringify({ name: 'made-in-console', model: 'no-such-model-xyz' }));
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('alert').filter({ hasText: /no-such-model-xyz|model/ }).waitFor();
+    await page.getByLabel('agent JSON').fill(JSON.stringify({ name: 'made-in-console', model: MODEL, system: 'Hi.' }));
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'made-in-console' }).waitFor();
+    const made = (await h.client.beta.agents.list()).data.find((a) => a.name === 'made-in-console');
+    expect(made).toMatchObject({ system: 'Hi.', version: 1 });
+    await shot(page, '5-agent-created');
     await ctx.close();
   });
 

@@ -8,8 +8,9 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get as httpGet } from 'node:http';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
-import { CONSOLE_CSP } from '../../src/server/routes/console.ts';
+import { CONSOLE_CSP, acceptedEncodings } from '../../src/server/routes/console.ts';
 
 let h: TestHangar;
 let bare: TestHangar;
@@ -20,7 +21,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hangar-console-'));
   mkdirSync(join(dir, 'assets'));
   writeFileSync(join(dir, 'index.html'), INDEX);
+  writeFileSync(join(dir, 'index.html.br'), brotliCompressSync(INDEX));
   writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log("hi")');
+  writeFileSync(join(dir, 'assets', 'index-abc123.js.br'), brotliCompressSync('console.log("hi")'));
+  writeFileSync(join(dir, 'assets', 'index-abc123.js.gz'), gzipSync('console.log("hi")'));
   writeFileSync(join(dir, 'robots.txt'), 'User-agent: *\nDisallow: /');
   writeFileSync(join(tmpdir(), 'hangar-console-secret.txt'), 'outside');
   h = await startHangar({ overrides: { consoleDir: dir } });
@@ -69,13 +73,47 @@ describe('console static files', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
     expect(await res.text()).toBe('console.log("hi")');
-    const etag = res.headers.get('etag');
+    // Revalidation (the same encoding both times: each precompressed sibling has its own ETag).
+    const first = await raw(h.url, '/console/assets/index-abc123.js', { 'accept-encoding': 'identity' });
+    const etag = first.headers.etag as string;
     expect(etag).toBeTruthy();
-    const again = await raw(h.url, '/console/assets/index-abc123.js', { 'if-none-match': etag! });
+    const again = await raw(h.url, '/console/assets/index-abc123.js', { 'if-none-match': etag, 'accept-encoding': 'identity' });
     expect(again.status).toBe(304);
     expect(again.body).toBe('');
     const other = await fetch(`${h.url}/console/robots.txt`);
     expect(other.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('sends the precompressed sibling a browser accepts, and the plain file otherwise', async () => {
+    const raw2 = (enc: string) => new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      const u = new URL(h.url);
+      httpGet({ host: u.hostname, port: u.port, path: '/console/assets/index-abc123.js', headers: { 'accept-encoding': enc } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    const br = await raw2('gzip, deflate, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['content-type']).toMatch(/javascript/);
+    expect(br.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(String(br.headers.vary)).toMatch(/accept-encoding/i);
+    expect(brotliDecompressSync(br.body).toString()).toBe('console.log("hi")');
+    const gz = await raw2('gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe('console.log("hi")');
+    const plain = await raw2('identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString()).toBe('console.log("hi")');
+  });
+
+  it('reads accept-encoding: preference br then gzip, q=0 refuses, * admits', () => {
+    expect(acceptedEncodings('gzip, deflate, br')).toEqual(['br', 'gzip']);
+    expect(acceptedEncodings('gzip;q=0.5, br;q=0')).toEqual(['gzip']);
+    expect(acceptedEncodings('identity')).toEqual([]);
+    expect(acceptedEncodings(undefined)).toEqual([]);
+    expect(acceptedEncodings('*')).toEqual(['br', 'gzip']);
+    expect(acceptedEncodings('*, gzip;q=0')).toEqual(['br']);
   });
 
   it('answers client-side routes with index.html (a pasted link works)', async () => {
@@ -85,6 +123,11 @@ describe('console static files', () => {
       expect(res.headers.get('cache-control')).toBe('no-cache');
       expect(await res.text()).toBe(INDEX);
     }
+    // The precompressed index.html keeps its HTML type.
+    const br = await raw(h.url, '/console/sessions', { 'accept-encoding': 'br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(br.headers['cache-control']).toBe('no-cache');
   });
 
   it('a missing asset or a path outside the build is a 404 in the error envelope, never index.html', async () => {

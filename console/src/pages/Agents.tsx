@@ -1,18 +1,83 @@
-// Agents: the list, and an agent's page with its version history and a side-by-side diff between
-// any two versions (chosen in the URL, so a diff can be shared).
-import { Link } from 'wouter';
-import { all, get, type Json } from '../api.ts';
+// Agents: the list (and creating one), and an agent's page with its version history, a side-by-side
+// diff between any two versions (chosen in the URL, so a diff can be shared), editing (a JSON view
+// of the editable fields; each change is a new version) and archiving.
+import { useState } from 'react';
+import { Link, useLocation } from 'wouter';
+import { all, get, post, type Json } from '../api.ts';
 import { useLoad, useQuery } from '../hooks.ts';
 import { when } from '../format.ts';
 import { sideBySide, versionText } from '../diffview.ts';
 
+/** The fields an agent create/update takes, from an agent object. */
+export const EDITABLE = ['name', 'description', 'model', 'system', 'tools', 'mcp_servers', 'skills', 'metadata', 'multiagent'] as const;
+
+export function editable(agent: Json): Json {
+  return Object.fromEntries(EDITABLE.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]));
+}
+
+/** Parses the editor's text: a JSON object, or the reason it is not one. */
+export function parseAgentJson(text: string): { value?: Json; problem?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { problem: `not valid JSON: ${(e as Error).message}` };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'expected a JSON object' };
+  const unknown = Object.keys(value).filter((k) => !(EDITABLE as readonly string[]).includes(k));
+  if (unknown.length) return { problem: `not editable here: ${unknown.join(', ')}` };
+  return { value: value as Json };
+}
+
+function AgentEditor({ initial, submitLabel, onSubmit, onCancel }: { initial: Json; submitLabel: string; onSubmit(value: Json): Promise<void>; onCancel(): void }) {
+  const [text, setText] = useState(() => JSON.stringify(initial, null, 2));
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const parsed = parseAgentJson(text);
+  const submit = async () => {
+    if (!parsed.value) return;
+    setBusy(true);
+    setError('');
+    try {
+      await onSubmit(parsed.value);
+    } catch (e) {
+      setError(String((e as Error).message));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="card editor">
+      <textarea aria-label="agent JSON" className="mono" rows={16} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+      <div className="actions">
+        <button className="primary" disabled={busy || !parsed.value} onClick={submit}>{submitLabel}</button>
+        <button className="ghost" onClick={onCancel}>Cancel</button>
+        {parsed.problem || error ? <span className="error-text" role="alert">{parsed.problem ?? error}</span> : null}
+      </div>
+    </div>
+  );
+}
+
 export function AgentsPage() {
   const [q, setQ] = useQuery();
+  const [creating, setCreating] = useState(false);
+  const [, navigate] = useLocation();
   const archived = q.get('archived') === '1';
   const agents = useLoad(() => all<Json>('/v1/agents', { limit: 100, include_archived: archived ? 'true' : undefined }, 10), [archived]);
   return (
     <section>
-      <div className="page-head"><h1>Agents</h1></div>
+      <div className="page-head"><h1>Agents</h1>{creating ? null : <button onClick={() => setCreating(true)}>New agent</button>}</div>
+      {creating ? (
+        <AgentEditor
+          initial={{ name: '', model: 'claude-sonnet-4-6', system: '' }}
+          submitLabel="Create agent"
+          onCancel={() => setCreating(false)}
+          onSubmit={async (value) => {
+            const created = await post('/v1/agents', value);
+            navigate(`/agents/${created.id}`);
+          }}
+        />
+      ) : null}
       <div className="filters"><label className="check"><input type="checkbox" checked={archived} onChange={(e) => setQ({ archived: e.target.checked ? '1' : undefined })} /> archived too</label></div>
       {agents.error ? <p className="error-text" role="alert">{agents.error}</p> : null}
       <div className="table-wrap">
@@ -39,6 +104,8 @@ export function AgentsPage() {
 export function AgentPage({ params }: { params: { id: string } }) {
   const id = params.id;
   const [q, setQ] = useQuery();
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState('');
   const agent = useLoad(() => get(`/v1/agents/${encodeURIComponent(id)}`), [id]);
   const versions = useLoad(() => all<Json>(`/v1/agents/${encodeURIComponent(id)}/versions`, { limit: 100 }, 10), [id]);
   const list = [...(versions.data ?? [])].sort((a, b) => Number(a.version) - Number(b.version));
@@ -57,8 +124,35 @@ export function AgentPage({ params }: { params: { id: string } }) {
           <h1>{agent.data?.name ?? id}</h1>
           <div className="sub mono">{id}</div>
         </div>
+        {agent.data ? (
+          <div className="actions">
+            {agent.data.archived_at ? <span className="tag">archived</span> : (
+              <>
+                <button disabled={editing} onClick={() => setEditing(true)}>Edit</button>
+                <button className="danger" onClick={() => {
+                  if (!window.confirm(`Archive ${agent.data!.name}? Archived agents cannot start new sessions.`)) return;
+                  post(`/v1/agents/${encodeURIComponent(id)}/archive`).then(() => agent.reload(), (e) => setError(String(e.message)));
+                }}>Archive</button>
+              </>
+            )}
+          </div>
+        ) : null}
       </div>
-      {agent.error ? <p className="error-text" role="alert">{agent.error}</p> : null}
+      {agent.error || error ? <p className="error-text" role="alert">{agent.error || error}</p> : null}
+      {editing && agent.data ? (
+        <AgentEditor
+          initial={editable(agent.data)}
+          submitLabel={`Save as v${Number(agent.data.version) + 1}`}
+          onCancel={() => setEditing(false)}
+          onSubmit={async (value) => {
+            const saved = await post(`/v1/agents/${encodeURIComponent(id)}`, { ...value, version: agent.data!.version });
+            setEditing(false);
+            agent.reload();
+            versions.reload();
+            setQ({ from: String(agent.data!.version), to: String(saved.version) });
+          }}
+        />
+      ) : null}
       <h2>Versions</h2>
       <div className="table-wrap">
         <table className="list" aria-label="versions">

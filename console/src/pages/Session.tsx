@@ -2,14 +2,17 @@
 // live timeline (history + SSE) and steering: send a message, interrupt, approve/deny `ask` tool
 // calls, answer custom tool calls, raise a budget that paused the session.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { Link } from 'wouter';
-import { all, get, post, type Json } from '../api.ts';
+import { Link, useLocation } from 'wouter';
+import { all, download, get, post, request, type Json } from '../api.ts';
 import { follow } from '../stream.ts';
 import { derive, emptyTimeline, rows, timelineReducer } from '../timeline.ts';
 import { MemoEventView, PreviewView, type Steering } from '../EventView.tsx';
 import { useLoad, useQuery } from '../hooks.ts';
 import { cost, tokens, when } from '../format.ts';
 import { StatusBadge } from './Sessions.tsx';
+
+const INITIAL_ROWS = 150;
+const MORE_ROWS = 500;
 
 export function SessionPage({ params }: { params: { id: string } }) {
   const id = params.id;
@@ -58,7 +61,13 @@ export function SessionPage({ params }: { params: { id: string } }) {
   }, [state.events.filter((e) => e.type === 'session.thread_created').length]);
 
   const derived = useMemo(() => derive(state.events), [state.events]);
-  const shown = useMemo(() => rows(state.events), [state.events]);
+  const idles = useMemo(() => state.events.filter((e) => e.type === 'session.status_idle').length, [state.events]);
+  const all_ = useMemo(() => rows(state.events), [state.events]);
+  // Long sessions render their latest rows first; earlier ones on request.
+  const [windowSize, setWindowSize] = useState(INITIAL_ROWS);
+  useEffect(() => setWindowSize(INITIAL_ROWS), [id, onThread]);
+  const hidden = Math.max(0, all_.length - windowSize);
+  const shown = useMemo(() => (hidden ? all_.slice(hidden) : all_), [all_, hidden]);
   const s = session.data;
   const status = derived.status ?? s?.status;
 
@@ -76,7 +85,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
   const [follow_, setFollow] = useState(true);
   useEffect(() => {
     if (follow_) bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [shown.length, state.previews, follow_]);
+  }, [all_.length, state.previews, follow_]);
 
   return (
     <section className="session">
@@ -89,6 +98,7 @@ export function SessionPage({ params }: { params: { id: string } }) {
         <div className="head-status">
           <StatusBadge status={s?.archived_at ? 'archived' : status} />
           <span className={`conn conn-${conn.state}`} title={conn.error ?? ''} data-conn={conn.state}>{conn.state}{conn.error ? `: ${conn.error}` : ''}</span>
+          {s ? <SessionActions session={s} onChanged={reloadSession} /> : null}
         </div>
       </div>
       {session.error ? <p className="error-text" role="alert">{session.error}</p> : null}
@@ -114,12 +124,14 @@ export function SessionPage({ params }: { params: { id: string } }) {
         </div>
       ) : null}
       {derived.pending.length ? <p className="note warn" role="status">{derived.pending.length} tool call{derived.pending.length > 1 ? 's' : ''} waiting for you</p> : null}
+      {hidden ? <button className="ghost" onClick={() => setWindowSize((n) => n + MORE_ROWS)}>Show {Math.min(hidden, MORE_ROWS)} earlier events ({hidden} hidden)</button> : null}
       <ol className="timeline" aria-label="timeline" aria-live="polite">
         {shown.map((e, i) => <MemoEventView key={e.id || `i${i}`} event={e} derived={derived} steering={s?.archived_at ? undefined : steering} />)}
         {[...state.previews.values()].map((p) => <PreviewView key={p.id} preview={p} />)}
       </ol>
-      {shown.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
+      {all_.length === 0 && conn.state !== 'connecting' ? <p className="empty">No events yet.</p> : null}
       <div ref={bottom} />
+      <Outputs sessionId={id} idles={idles} />
       {s && !s.archived_at && status !== 'terminated' ? (
         <Composer
           running={status === 'running' || status === 'rescheduling'}
@@ -195,5 +207,55 @@ function Composer(props: {
         {error ? <span className="error-text" role="alert">{error}</span> : null}
       </div>
     </form>
+  );
+}
+
+/** Files the session wrote to /mnt/session/outputs (captured when it settles, just after an idle). */
+function Outputs({ sessionId, idles }: { sessionId: string; idles: number }) {
+  const [tick, setTick] = useState(0);
+  const files = useLoad(() => all<Json>('/v1/files', { scope_id: sessionId, limit: 100 }, 5), [sessionId, idles, tick]);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    // The capture runs after the idle is committed: look again shortly after each one.
+    if (!idles) return;
+    const t = setTimeout(() => setTick((n) => n + 1), 1500);
+    return () => clearTimeout(t);
+  }, [idles]);
+  const list = files.data ?? [];
+  return (
+    <details className="outputs" open={list.length > 0}>
+      <summary>Output files ({list.length})</summary>
+      <div className="actions">
+        <button type="button" className="ghost small" onClick={() => setTick((n) => n + 1)}>Refresh files</button>
+        {error || files.error ? <span className="error-text">{error || files.error}</span> : null}
+      </div>
+      <ul className="creds" aria-label="output files">
+        {list.map((f) => (
+          <li key={f.id}>
+            <b>{f.filename}</b> <span className="sub">{Number(f.size_bytes ?? 0).toLocaleString()} B</span>{' '}
+            <button type="button" className="ghost small" onClick={() => download(f.id, f.filename).catch((e) => setError(String(e.message)))}>Download {f.filename}</button>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** Archive (read-only from then on) and delete (events, sandbox and produced files), each confirmed; the API refuses both while running. */
+function SessionActions({ session, onChanged }: { session: Json; onChanged(): void }) {
+  const [, navigate] = useLocation();
+  const [error, setError] = useState('');
+  const path = `/v1/sessions/${encodeURIComponent(session.id)}`;
+  const act = (what: string, fn: () => Promise<unknown>, then: () => void) => {
+    if (!window.confirm(`${what} this session?`)) return;
+    setError('');
+    fn().then(then, (e) => setError(String(e.message)));
+  };
+  return (
+    <div className="actions">
+      {session.archived_at ? null : <button className="ghost small" onClick={() => act('Archive', () => post(`${path}/archive`), onChanged)}>Archive</button>}
+      <button className="ghost small danger" onClick={() => act('Delete', () => request('DELETE', path), () => navigate('/sessions'))}>Delete</button>
+      {error ? <span className="error-text" role="alert">{error}</span> : null}
+    </div>
   );
 }
