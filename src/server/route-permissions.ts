@@ -83,9 +83,21 @@ export function routePermission(route: Pick<RouteRef, 'method' | 'url'>): Permis
   return (route.url !== undefined && ROUTE_PERMISSIONS[`${method} ${route.url}`]) || 'organization:admin';
 }
 
-/** Throws 403 `permission_error` naming the missing permission when an API key's role lacks it. */
+/**
+ * Organization governance — spend limits, the audit log, telemetry destinations — spans every
+ * workspace, so only organization API keys (not bound to a workspace) may use it, whatever their role.
+ */
+export const ORGANIZATION_ONLY_ROUTES = /^\/v1\/(organizations\/(spend_limits|telemetry_destinations)|audit_events)(\/|$)/;
+
+/**
+ * Throws 403 `permission_error` naming the missing permission when an API key's role lacks it, or
+ * when a workspace-bound key calls an organization-only route.
+ */
 export function authorizeRole(p: Principal, route: RouteRef): void {
   if (p.kind !== 'api_key') return;
+  if (p.keyWorkspaceId !== null && route.url !== undefined && ORGANIZATION_ONLY_ROUTES.test(route.url)) {
+    throw forbidden(`only an organization API key may call ${route.method} ${route.url}; this key belongs to workspace ${p.keyWorkspaceId}`);
+  }
   const needed = routePermission(route);
   if (!roleAllows(p.role, needed)) {
     throw forbidden(`this API key's role "${p.role}" lacks the permission ${needed} needed for ${route.method} ${route.url ?? 'this path'}`);

@@ -12,6 +12,8 @@ import { authorize } from '../../src/server/scopes.ts';
 import { routePermission } from '../../src/server/route-permissions.ts';
 import { ROLE_NAMES, roleAllows } from '../../src/domain/roles.ts';
 import { PUBLIC_PATHS } from '../../src/server/routes/health.ts';
+import { isConsolePath } from '../../src/server/routes/console.ts';
+import { ORGANIZATION_ONLY_ROUTES } from '../../src/server/route-permissions.ts';
 import type { Principal } from '../../src/domain/work.ts';
 
 let h: TestHangar;
@@ -108,7 +110,20 @@ async function snapshotB(): Promise<string> {
 }
 
 describe('cross-workspace matrix (generated from the registered routes)', () => {
-  const routes = registeredRoutes().filter((r) => r.url.includes(':') && !r.url.startsWith('/v1/models') && !r.url.startsWith('/v1/organizations/rbac_roles'));
+  // Organization-only governance routes refuse every bound key whatever the id (tested below).
+  const routes = registeredRoutes().filter((r) => r.url.includes(':') && !r.url.startsWith('/v1/models') && !r.url.startsWith('/v1/organizations/rbac_roles')
+    && !ORGANIZATION_ONLY_ROUTES.test(r.url));
+
+  it('refuses every organization-only governance route to a workspace-bound key (403), whatever its role', async () => {
+    const governance = registeredRoutes().filter((r) => ORGANIZATION_ONLY_ROUTES.test(r.url));
+    expect(governance.length).toBeGreaterThanOrEqual(6);
+    for (const r of governance) {
+      const got = await call(h, keyA, r.method, r.url.replace(/:(\w+)/g, 'spl_000000000000000000000000'), { body: {} });
+      expect(got.status, `${r.method} ${r.url}`).toBe(403);
+      expect(got.body.error.type).toBe('permission_error');
+      expect(got.body.error.message).toContain('only an organization API key');
+    }
+  });
 
   it('covers every route with a resource id', () => {
     expect(routes.length).toBeGreaterThan(45);
@@ -209,7 +224,7 @@ describe('role matrix (generated: every route × role)', () => {
     let denied = 0;
     let allowed = 0;
     for (const r of registeredRoutes()) {
-      if (PUBLIC_PATHS.has(r.url)) continue;
+      if (PUBLIC_PATHS.has(r.url) || isConsolePath(r.url)) continue;
       const path = concrete(r.url);
       for (const role of ROLE_NAMES) {
         const got = await call(h, roleKeys[role], r.method, path, { body: {} });

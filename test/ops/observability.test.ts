@@ -2,7 +2,7 @@
 // keys, bodies or query values), and session lifecycle lines that let one session be followed
 // through the log — checked on a real child process (as `npm start` runs) with its output captured.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -65,7 +65,9 @@ describe('start-up block', () => {
     expect(out).toContain(`[out]   data dir   ${dataDir}`);
     expect(out).toMatch(/\[out\] {3}sandbox {4}bwrap; tools will work/);
     expect(out).toContain(`[out]   models     anthropic at ${new URL(up.url).host} (key set)`);
-    expect(out).toContain('[out]   console    not built');
+    // npm test builds the console first (pretest); a bare vitest run on an unbuilt tree says so.
+    const built = existsSync(join(import.meta.dirname, '../../console/dist/index.html'));
+    expect(out).toContain(built ? `[out]   console    ${child.url}/console` : '[out]   console    not built');
     expect(out).not.toContain('ANTHROPIC_API_KEY is not set');
     expect(out).not.toContain('sk-upstream-test');
     const listening = logLines().find((l) => l.msg === 'hangar listening');

@@ -10,6 +10,16 @@ import { registeredRoutes } from '../conformance/workspace-kit.ts';
 /** Routes deliberately left to the `organization:admin` default. */
 const ADMIN_BY_DEFAULT: Record<string, string> = {
   'GET /metrics': 'operator metrics of every workspace (or HANGAR_METRICS_KEY)',
+  // Organization governance: admins of the organization only (bound keys are refused too: ORGANIZATION_ONLY_ROUTES).
+  'GET /v1/audit_events': 'the audit log of every workspace',
+  'POST /v1/organizations/spend_limits': 'spend limits cap every workspace',
+  'GET /v1/organizations/spend_limits': 'spend limits cap every workspace',
+  'GET /v1/organizations/spend_limits/effective': 'spend limits cap every workspace',
+  'GET /v1/organizations/spend_limits/:id': 'spend limits cap every workspace',
+  'DELETE /v1/organizations/spend_limits/:id': 'spend limits cap every workspace',
+  // Static console files are served without a key (the console signs in with one); never authorized.
+  'GET /console': 'static files, no key',
+  'GET /console/*': 'static files, no key',
 };
 
 describe('route permissions', () => {

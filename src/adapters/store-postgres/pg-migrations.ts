@@ -106,22 +106,6 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
     `,
   },
   {
-    // Package layer builds (issue 15), as SQLite migration 11.
-    version: 6,
-    sql: `
-      CREATE TABLE package_layers (
-        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
-        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at BIGINT);
-      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
-    `,
-  },
-  {
-    // Long sessions (issue 14): a sparse \`types[]\` page of a long session is a range scan of this
-    // index instead of a walk of every event of the session.
-    version: 5,
-    sql: 'CREATE INDEX events_by_session_type ON events (session_id, type, seq);',
-  },
-  {
     // Spend limits (issue 11), as SQLite migration 8: limits keyed on (scope, period), each scope's
     // ledger (spend in its current month, reservations in flight) and the sessions waiting for room;
     // the append-only audit log; telemetry destinations (headers sealed with the secret box).
@@ -139,6 +123,22 @@ export const PG_MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX audit_events_by_time ON audit_events (created_at);
       CREATE TABLE telemetry_destinations (
         seq BIGSERIAL PRIMARY KEY, id TEXT UNIQUE NOT NULL, revision INTEGER NOT NULL, sealed TEXT, sealed_key_id TEXT, data TEXT NOT NULL);
+    `,
+  },
+  {
+    // Long sessions (issue 14): a sparse \`types[]\` page of a long session is a range scan of this
+    // index instead of a walk of every event of the session.
+    version: 5,
+    sql: 'CREATE INDEX events_by_session_type ON events (session_id, type, seq);',
+  },
+  {
+    // Package layer builds (issue 15), as SQLite migration 11.
+    version: 6,
+    sql: `
+      CREATE TABLE package_layers (
+        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
+        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at BIGINT);
+      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
     `,
   },
 ];

@@ -138,28 +138,6 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
     `,
   },
   {
-    // Package layer builds (issue 15): one row per distinct package list (the layer key), built
-    // once under a lease; the layer's files live under <data dir>/package-layers/<key>.
-    version: 11,
-    sql: `
-      CREATE TABLE package_layers (
-        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
-        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at INTEGER);
-      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
-    `,
-  },
-  {
-    // Long sessions (issue 14): \`log_rev\`, bumped by every commit that appends to a session's log or
-    // marks events processed, lets the harness's in-memory log state check it is current with the
-    // session row it reads anyway; the (session_id, type, seq) index makes a sparse \`types[]\` page a
-    // range scan instead of a walk of the whole session.
-    version: 10,
-    sql: `
-      ALTER TABLE sessions ADD COLUMN log_rev INTEGER NOT NULL DEFAULT 0;
-      CREATE INDEX events_by_session_type ON events (session_id, type, seq);
-    `,
-  },
-  {
     // Spend limits (issue 11): limits keyed on (scope, period), the ledger of each scope (spend in its
     // current month, reservations in flight) and the sessions paused until a limit leaves room;
     // the append-only audit log; telemetry destinations (headers sealed with the secret box).
@@ -177,6 +155,28 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       CREATE INDEX audit_events_by_time ON audit_events (created_at);
       CREATE TABLE telemetry_destinations (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, revision INTEGER NOT NULL, sealed TEXT, sealed_key_id TEXT, data TEXT NOT NULL);
+    `,
+  },
+  {
+    // Long sessions (issue 14): \`log_rev\`, bumped by every commit that appends to a session's log or
+    // marks events processed, lets the harness's in-memory log state check it is current with the
+    // session row it reads anyway; the (session_id, type, seq) index makes a sparse \`types[]\` page a
+    // range scan instead of a walk of the whole session.
+    version: 10,
+    sql: `
+      ALTER TABLE sessions ADD COLUMN log_rev INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX events_by_session_type ON events (session_id, type, seq);
+    `,
+  },
+  {
+    // Package layer builds (issue 15): one row per distinct package list (the layer key), built
+    // once under a lease; the layer's files live under <data dir>/package-layers/<key>.
+    version: 11,
+    sql: `
+      CREATE TABLE package_layers (
+        key TEXT PRIMARY KEY, packages TEXT NOT NULL, status TEXT NOT NULL, error TEXT, log_tail TEXT,
+        created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, lease_owner TEXT, lease_expires_at INTEGER);
+      CREATE INDEX package_layers_waiting ON package_layers (status, created_at);
     `,
   },
 ];
