@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, long, start, memory, throughput, tracing).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -20,6 +20,7 @@ import { benchColdStart } from './cold-start.ts';
 import { benchMemory } from './memory.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchTracing } from './tracing.ts';
+import { benchCompaction } from './compaction.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -50,6 +51,8 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
+  // COMPACTION_TURNS: turns of the compacting session (default 1,000).
+  compaction: () => benchCompaction({ turns: Number(process.env.COMPACTION_TURNS ?? 1_000), window: 8_000, ends: 100 }),
   logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
   start: () => benchColdStart({ runs: 10 }),
   memory: () => benchMemory({ sessions: Number(process.env.MEMORY_SESSIONS ?? 10_000), concurrency: 20, settleMs: 10_000 }),
@@ -68,7 +71,7 @@ for (const name of wanted) {
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 // Minutes long (or needing a fresh build), so only run when named.
-const OPT_IN = new Set(['long', 'start', 'memory', 'throughput']);
+const OPT_IN = new Set(['long', 'compaction', 'start', 'memory', 'throughput']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();
