@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, long, start, memory, throughput, tracing).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, soak, long, start, memory, throughput, tracing).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -21,6 +21,7 @@ import { benchMemory } from './memory.ts';
 import { benchThroughput } from './throughput.ts';
 import { benchTracing } from './tracing.ts';
 import { benchCompaction } from './compaction.ts';
+import { benchSoak } from './soak.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -51,6 +52,11 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   policy: () => benchAutoPolicy({ rounds: 2000, warmup: 200 }),
   auth: () => benchAuthFailures({ attempts: 1000, concurrency: 20, warmup: 300 }),
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
+  // SOAK_SESSIONS × SOAK_MINUTES, memory sampled every SOAK_SAMPLE_S seconds (a day compressed: defaults 20 × 10 min, 60 s).
+  soak: () => benchSoak({
+    sessions: Number(process.env.SOAK_SESSIONS ?? 20), minutes: Number(process.env.SOAK_MINUTES ?? 10),
+    sampleSeconds: Number(process.env.SOAK_SAMPLE_S ?? 60), window: 8_000, toolEvery: 5,
+  }),
   // COMPACTION_TURNS: turns of the compacting session (default 1,000).
   compaction: () => benchCompaction({ turns: Number(process.env.COMPACTION_TURNS ?? 1_000), window: 8_000, ends: 100 }),
   logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
@@ -71,7 +77,7 @@ for (const name of wanted) {
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 // Minutes long (or needing a fresh build), so only run when named.
-const OPT_IN = new Set(['long', 'compaction', 'start', 'memory', 'throughput']);
+const OPT_IN = new Set(['long', 'compaction', 'soak', 'start', 'memory', 'throughput']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();
