@@ -51,6 +51,9 @@ async function turnsPart(rig: BenchRig, opts: LongSessionOptions): Promise<void>
       overhead.push(t1 - t0 - calls.reduce((a, b) => a + b, 0));
       upstream.push(calls[calls.length - 1]);
       await idle;
+      // What the in-process fake upstream records (every request body, each carrying the whole
+      // conversation) is the bench's memory, not Hangar's: without this 10,000 turns run out of heap.
+      rig.up.requests.length = 0;
       if ((i + 1) % 1000 === 0) console.error(`  … ${i + 1} turns, ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
   } finally {
