@@ -19,6 +19,11 @@ export class TimedModel implements ModelClient {
     this.inner = inner;
   }
 
+  /** The provider's token counter, passed through untimed (it is not a model call). */
+  countTokens(...args: Parameters<NonNullable<ModelClient['countTokens']>>): Promise<number | undefined> {
+    return this.inner.countTokens ? this.inner.countTokens(...args) : Promise.resolve(undefined);
+  }
+
   async stream(...args: Parameters<ModelClient['stream']>) {
     const t0 = performance.now();
     try {

@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console, spend).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, soak, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console, spend).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -26,6 +26,8 @@ import { benchPostgresStore } from './postgres-store.ts';
 import { benchPostgresNodes } from './postgres-nodes.ts';
 import { benchConsole } from './console.ts';
 import { benchSpend } from './spend.ts';
+import { benchCompaction } from './compaction.ts';
+import { benchSoak } from './soak.ts';
 
 // The heap figure needs a forced GC: re-run this script under --expose-gc with the same Node.
 // Bytecode flushing is off so code V8 discards during the run is not counted as session savings.
@@ -59,6 +61,13 @@ const STANDALONE: Record<string, () => Promise<void>> = {
     await benchAuth({ requests: 20_000, warmup: 2000 });
   },
   providers: () => benchProviders({ turns: 300, warmup: 50, accountingTurns: 1000 }),
+  // SOAK_SESSIONS × SOAK_MINUTES, memory sampled every SOAK_SAMPLE_S seconds (a day compressed: defaults 20 × 10 min, 60 s).
+  soak: () => benchSoak({
+    sessions: Number(process.env.SOAK_SESSIONS ?? 20), minutes: Number(process.env.SOAK_MINUTES ?? 10),
+    sampleSeconds: Number(process.env.SOAK_SAMPLE_S ?? 60), window: 8_000, toolEvery: 5,
+  }),
+  // COMPACTION_TURNS: turns of the compacting session (default 1,000).
+  compaction: () => benchCompaction({ turns: Number(process.env.COMPACTION_TURNS ?? 1_000), window: 8_000, ends: 100 }),
   logcache: () => benchLogCache({ events: 13_800, otherEvents: 13_800, calls: 2000, warmup: 200 }),
   start: () => benchColdStart({ runs: 10 }),
   memory: () => benchMemory({ sessions: Number(process.env.MEMORY_SESSIONS ?? 10_000), concurrency: 20, settleMs: 10_000 }),
@@ -83,7 +92,7 @@ for (const name of wanted) {
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 // Minutes long (or needing a fresh build), so only run when named.
-const OPT_IN = new Set(['long', 'start', 'memory', 'throughput', 'postgres-nodes', 'console']);
+const OPT_IN = new Set(['long', 'compaction', 'soak', 'start', 'memory', 'throughput', 'postgres-nodes', 'console']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();

@@ -51,6 +51,12 @@ export type FitOutcome =
   | { type: 'failed'; error: ModelError; startId: string }
   | { type: 'gone' };
 
+/** The conversation rendered from the whole log (without a `LogView`). */
+function renderLog(log: StoredEvent[], record: Parameters<ConversationRenderer>[0], toolCap: number, tokens: ItemTokenCache) {
+  const view = conversationView(log, record);
+  return { view, rendered: renderView(view, tokens, toolCap) };
+}
+
 const limitError = (message: string) => new ModelError('compaction_limit', message, { retryable: false });
 
 export async function fitContext(deps: ContextFitDeps, input: FitInput): Promise<FitOutcome> {
@@ -61,10 +67,7 @@ export async function fitContext(deps: ContextFitDeps, input: FitInput): Promise
   let force = input.force === true;
   for (let round = 0; ; round++) {
     const ctx = conversationContext(row.session, conversation);
-    const current = log;
-    const { view, rendered } = input.render
-      ? input.render(ctx.compaction, toolCap)
-      : (() => { const v = conversationView(current, ctx.compaction); return { view: v, rendered: renderView(v, deps.tokens, toolCap) }; })();
+    const { view, rendered } = input.render ? input.render(ctx.compaction, toolCap) : renderLog(log, ctx.compaction, toolCap, deps.tokens);
     const request = input.build(rendered.messages, rendered.cacheMarks);
     const estimate = estimateFixedTokens(request) + rendered.summaryTokens + rendered.total;
     let prompt = calibrated(estimate, ctx.calibration);

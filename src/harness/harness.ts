@@ -19,7 +19,6 @@ import { runEvaluation, type GraderDeps } from './grader.ts';
 import type { OpenToolUse } from './log-state.ts';
 import type { AgentSnapshot } from './context.ts';
 import { deriveLogState, resultTarget, type LogStateOptions } from './log-state.ts';
-import type { LogView } from './log-view.ts';
 import { SANDBOX_TOOL_NAMES } from '../domain/builtin-tools.ts';
 import { NO_TRACER, inSpan } from '../ports/tracer.ts';
 import { ToolCallTrace, type ToolCallTelemetry } from './telemetry/tool-call-trace.ts';

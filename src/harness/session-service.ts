@@ -389,8 +389,8 @@ export function checkSystemMessagePlacement(events: Array<{ type: string }>): vo
 /**
  * Checks each sent event against the log (tool-use ids exist, are open, are not answered twice,
  * confirmations only for `ask` calls) and builds the echoes. Throws a 400 on the first problem.
+ * `log`: the session's log, or its `LogView` (whose options then apply instead of `opts`).
  */
-/** `log`: the session's log, or its `LogView` (whose options then apply). */
 export function validateAgainstLog(events: SendableEvent[], log: StoredEvent[] | LogView, now: string, opts: LogStateOptions = {}): WireEvent[] {
   const view = Array.isArray(log) ? new LogView(log, undefined, opts) : log;
   const state = view.state();

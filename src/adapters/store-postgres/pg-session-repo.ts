@@ -144,8 +144,10 @@ export class PgSessionRepo implements SessionRepo {
       this.touch(sessionId, cached);
       return cached.events;
     }
-    const afterSeq = cached ? (cached.events[cached.events.length - 1]?.seq ?? 0) : 0;
-    const unprocessed = cached ? cached.events.filter((e) => e.event.processed_at === null).map((e) => e.seq) : [];
+    // Copied before the read: a commit finishing meanwhile extends the cached array in place.
+    const base = cached ? cached.events.slice() : [];
+    const afterSeq = base[base.length - 1]?.seq ?? 0;
+    const unprocessed = base.filter((e) => e.event.processed_at === null).map((e) => e.seq);
     if (cached) this.counters.logTopUps++;
     else this.counters.fullLogReads++;
     const rows = await q.all(TOP_UP_SQL, afterSeq, unprocessed, sessionId);
@@ -154,7 +156,7 @@ export class PgSessionRepo implements SessionRepo {
       return undefined;
     }
     const rev = Number(rows[0].log_rev);
-    const events = cached ? cached.events.slice() : [];
+    const events = base;
     const indexOf = new Map<number, number>();
     if (unprocessed.length) events.forEach((e, i) => indexOf.set(e.seq, i));
     for (const r of rows) {
@@ -176,7 +178,7 @@ export class PgSessionRepo implements SessionRepo {
   }
 
   async commit<P extends CommitPlan>(sessionId: string, decide: (row: SessionRow, log: () => StoredEvent[]) => P, opts?: CommitOptions) {
-    let committed: { rev: number; events: StoredEvent[] } | undefined;
+    let committed: { rev: number; log: StoredEvent[]; head: number; now: string; marks: string[]; stored: StoredEvent[] } | undefined;
     const result = await this.s.tx(async (q) => {
       const current = await q.get('SELECT * FROM sessions WHERE id = ? FOR UPDATE', sessionId);
       if (!current) return undefined;
@@ -187,16 +189,11 @@ export class PgSessionRepo implements SessionRepo {
       const log = (await this.currentLog(q, sessionId, rev))!;
       const plan = decide(row, () => log.slice());
       const head = log[log.length - 1]?.seq ?? 0;
-      let events = log;
       const marks = plan.markProcessed ?? [];
       if (marks.length) {
         await q.run(
           'UPDATE events SET processed_at = ?, processed_seq = ? WHERE session_id = ? AND id = ANY(?::text[]) AND processed_at IS NULL',
           plan.now, head, sessionId, marks);
-        const ids = new Set(marks);
-        events = events.map((e) => (ids.has(e.event.id) && e.event.processed_at === null
-          ? { ...e, event: { ...e.event, processed_at: plan.now }, processedSeq: head }
-          : e));
       }
       const stored = await this.appendAll(q, sessionId, plan.events ?? [], plan.now);
       const logChanged = stored.length > 0 || marks.length > 0;
@@ -224,12 +221,33 @@ export class PgSessionRepo implements SessionRepo {
           status, (archived_at as string | null) ?? null, row.runningSince, row.retryCount, JSON.stringify(data),
           p?.pendingWake === undefined ? null : p.pendingWake ? 1 : 0, logChanged ? 1 : 0, newHead, sessionId);
       }
-      if (logChanged) committed = { rev: rev + 1, events: [...events, ...stored.map((e) => ({ ...e, event: { ...e.event } }))] };
+      if (logChanged) committed = { rev: rev + 1, log, head, now: plan.now, marks, stored };
       return { stored, row, plan };
     });
     // The cache follows only committed writes (a throwing `decide` or a failed COMMIT changed nothing).
-    if (committed) this.touch(sessionId, committed);
+    if (committed) this.cacheCommitted(sessionId, committed);
     return result;
+  }
+
+  /**
+   * Extends the cached log in place (no copy of a long log per commit) when it is the one this
+   * commit planned on; another commit that came between already replaced it, and then it is left.
+   */
+  private cacheCommitted(sessionId: string, c: { rev: number; log: StoredEvent[]; head: number; now: string; marks: string[]; stored: StoredEvent[] }): void {
+    const cached = this.logs.get(sessionId);
+    if (!cached || cached.rev !== c.rev - 1 || cached.events !== c.log) {
+      if (cached && cached.rev < c.rev) this.logs.delete(sessionId);
+      return;
+    }
+    const events = cached.events;
+    const ids = new Set(c.marks);
+    for (let i = events.length - 1; i >= 0 && ids.size; i--) {
+      const e = events[i];
+      if (!ids.delete(e.event.id)) continue;
+      if (e.event.processed_at === null) events[i] = { ...e, event: { ...e.event, processed_at: c.now }, processedSeq: c.head };
+    }
+    for (const e of c.stored) events.push({ ...e, event: { ...e.event } });
+    this.touch(sessionId, { rev: c.rev, events });
   }
 
   async events(sessionId: string, q: EventQuery) {
