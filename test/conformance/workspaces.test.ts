@@ -26,6 +26,8 @@ describe('client.beta.organization.workspaces', () => {
       type: 'workspace', id: expect.stringMatching(/^wrkspc_/), name: 'Team A', created_at: expect.any(String), archived_at: null,
       display_color: '#112233', tags: { team: 'a' }, external_key_id: null, user_profile_id: null, compartment_id: ws.id,
       data_residency: { workspace_geo: 'us', allowed_inference_geos: 'unrestricted', default_inference_geo: 'global' },
+      // Hangar's extension: this month's spend of the workspace (test/conformance/spend-limits.test.ts).
+      spend: { month: new Date().toISOString().slice(0, 7), currency: 'USD', spent_cents: '0', reserved_cents: '0', limit_id: null, limit_amount: null },
     });
     expect(await admin.beta.organization.workspaces.retrieve(ws.id)).toEqual(ws);
     const updated = await admin.beta.organization.workspaces.update(ws.id, { name: 'Team A2', tags: { team: null, cost: 'c1' } });
