@@ -172,6 +172,12 @@ describe('client.beta.organization.apiKeys', () => {
     expect(rotated.key).not.toBe(created.key);
     expect((await rejection(clientFor(h, created.key).beta.agents.list())).status).toBe(401);
     await clientFor(h, rotated.key).beta.agents.list();
+    // The bootstrap key is rotated through HANGAR_API_KEY (a rotated one would come back at the next start).
+    const bootstrap = (await h.hangar.store.apiKeys.list()).find((k) => k.source === 'env')!;
+    const refused = await rejection(admin.post(`/v1/organizations/api_keys/${bootstrap.id}/rotate`));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain('HANGAR_API_KEY');
+    await admin.beta.agents.list();
   });
 
   it('refuses an expired key with 401 and lists it as expired', async () => {

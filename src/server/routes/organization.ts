@@ -192,6 +192,8 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
   app.post<KeyParams>('/v1/organizations/api_keys/:apiKeyId/rotate', async (req) => {
     const key = await loadKey(req, req.params.apiKeyId);
     const now = nowMs();
+    // The next start would replace a rotated bootstrap key with HANGAR_API_KEY's old value again.
+    if (key.source === 'env') throw invalidRequest(`API key ${key.id} is the bootstrap key HANGAR_API_KEY; rotate it by setting a new value and restarting the server`);
     if (apiKeyStatus(key, now) !== 'active') throw invalidRequest(`API key ${key.id} is ${apiKeyStatus(key, now)}; only active keys can be rotated`);
     const secret = generateApiKey();
     if (!(await store.apiKeys.rotate(key.id, hashKey(secret), keyHint(secret)))) throw invalidRequest(`API key ${key.id} is no longer active`);
