@@ -118,6 +118,8 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
   it('refuses every organization-only governance route to a workspace-bound key (403), whatever its role', async () => {
     const governance = registeredRoutes().filter((r) => ORGANIZATION_ONLY_ROUTES.test(r.url));
     expect(governance.length).toBeGreaterThanOrEqual(6);
+    // Registered with literal paths, so the telemetry destination routes are covered too.
+    expect(governance.filter((r) => r.url.startsWith('/v1/organizations/telemetry_destinations'))).toHaveLength(9);
     for (const r of governance) {
       const got = await call(h, keyA, r.method, r.url.replace(/:(\w+)/g, 'spl_000000000000000000000000'), { body: {} });
       expect(got.status, `${r.method} ${r.url}`).toBe(403);
