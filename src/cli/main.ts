@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { createEnvKey, listEnvKeys, revokeEnvKey } from './env-key.ts';
-import { createKey, listKeys, revokeKey } from './keys.ts';
+import { createKey, listKeys, revokeKey, rotateKey } from './keys.ts';
 import { registerClientCommands } from './commands/register.ts';
 import { migrateToPostgres } from './db.ts';
 import { parseWorkerConfig, WorkerConfigError } from '../worker/worker-config.ts';
@@ -94,7 +94,7 @@ function registerEnvKey(program: Command, setExit: (code: number) => void): void
 function registerKeys(program: Command, setExit: (code: number) => void): void {
   const keys = program
     .command('keys')
-    .description("list, create and revoke the server's API keys (in its data directory or PostgreSQL database; works while it runs)");
+    .description("list, create, revoke and rotate the server's API keys (in its data directory or PostgreSQL database; works while it runs)");
   const dataDir = (cmd: Command) => cmd
     .option('--data-dir <dir>', "the server's data directory (default $HANGAR_DATA_DIR or ./.hangar)")
     .option('--database-url <url>', "the server's PostgreSQL database (default $HANGAR_DATABASE_URL; when set, the data directory is not used)");
@@ -115,16 +115,23 @@ function registerKeys(program: Command, setExit: (code: number) => void): void {
     });
   dataDir(keys.command('create').description('create an API key (shown once; only its hash is stored)').requiredOption('--name <name>', 'what the key is for')
     .option('--role <role>', 'admin, developer, runner or viewer (default admin)')
-    .option('--workspace <workspace_id>', 'bind the key to this workspace (default: an organization key)'))
+    .option('--workspace <workspace_id>', 'bind the key to this workspace (default: an organization key)')
+    .option('--expires-at <date-time>', 'refuse the key from this RFC 3339 date-time on, e.g. 2027-01-31T00:00:00Z (default: never)'))
     .action(async (values) => {
       await requireStore(values);
-      await createKey(values.name, { ...options(values), role: values.role, workspace: values.workspace });
+      await createKey(values.name, { ...options(values), role: values.role, workspace: values.workspace, expiresAt: values.expiresAt });
       setExit(0);
     });
   dataDir(keys.command('revoke').argument('<key_id>').description('revoke an API key: refused from the next request on'))
     .action(async (keyId: string, values) => {
       await requireStore(values);
       await revokeKey(keyId, options(values));
+      setExit(0);
+    });
+  dataDir(keys.command('rotate').argument('<key_id>').description('give an API key a new secret (shown once), keeping its id, role, workspace and expiry; the old secret is refused from the next request on'))
+    .action(async (keyId: string, values) => {
+      await requireStore(values);
+      await rotateKey(keyId, options(values));
       setExit(0);
     });
 }

@@ -29,6 +29,21 @@ export interface SpendSummary {
   spend_limit_id: string;
 }
 
+/** A workspace's month on its wire object (Hangar's extension field `spend`). */
+export interface WorkspaceSpend {
+  /** The UTC calendar month reported, `YYYY-MM`. */
+  month: string;
+  currency: 'USD';
+  /** List-price spend this month, cents (up to three decimals). */
+  spent_cents: string;
+  /** Worst-case reservations of model requests in flight, cents; 0 when none is in flight. */
+  reserved_cents: string;
+  /** The workspace's monthly spend limit, if one is set (an organization limit is not shown here). */
+  limit_id: string | null;
+  /** That limit's amount in cents; null when none is set or the limit is an explicit no-limit. */
+  limit_amount: string | null;
+}
+
 export interface SpendServiceDeps {
   store: Store;
   log: Pick<SessionLog, 'commit'>;
@@ -102,11 +117,29 @@ export class SpendService {
     };
   }
 
-  /** This month's spend and reservations of a workspace (for `GET` on the workspace). */
-  async workspaceSpend(workspaceId: string): Promise<{ spent_micros: number; reserved_micros: number; month: string }> {
+  /**
+   * The `spend` extension of workspace objects (`GET /v1/organizations/workspaces[/:id]`): this
+   * month's spend and what requests in flight have reserved, in cents as strings like the SDK's
+   * amounts, and the workspace's own limit (id and amount; null when none is set). One ledger read
+   * and one limit read for all the ids.
+   */
+  async workspacesSpend(workspaceIds: string[]): Promise<Map<string, WorkspaceSpend>> {
     const month = monthOf(this.now());
-    const [row] = await this.deps.store.spend.ledger([workspaceScope(workspaceId)]);
-    return { spent_micros: spentIn(row, month), reserved_micros: row?.reservedMicros ?? 0, month };
+    const scopes = workspaceIds.map(workspaceScope);
+    const [ledger, limits] = scopes.length
+      ? await Promise.all([this.deps.store.spend.ledger(scopes), this.deps.store.spend.limitsFor(scopes)])
+      : [[], []];
+    const out = new Map<string, WorkspaceSpend>();
+    for (const id of workspaceIds) {
+      const scope = workspaceScope(id);
+      const row = ledger.find((r) => r.scope === scope);
+      const limit = limits.find((l) => l.scopeKey === scope)?.limit;
+      out.set(id, {
+        month, currency: 'USD', spent_cents: centsString(spentIn(row, month)), reserved_cents: centsString(row?.reservedMicros ?? 0),
+        limit_id: limit?.id ?? null, limit_amount: limit?.amount ?? null,
+      });
+    }
+    return out;
   }
 
   /**

@@ -60,10 +60,12 @@ export async function bootstrapApiKey(repo: ApiKeyRepo, configured: string | und
 
 /** `hangar keys create`: a new key, whose secret is returned once and stored only as a hash. */
 export async function createApiKey(
-  repo: ApiKeyRepo, name: string, now: string, binding: { role?: string; workspaceId?: string | null } = {},
+  repo: ApiKeyRepo, name: string, now: string, binding: { role?: string; workspaceId?: string | null; expiresAt?: string | null } = {},
 ): Promise<{ id: string; key: string }> {
   const key = generateApiKey();
   const id = newId('key');
-  await repo.insert(id, hashKey(key), now, { name, hint: keyHint(key), source: 'cli', role: binding.role, workspaceId: binding.workspaceId });
+  await repo.insert(id, hashKey(key), now, {
+    name, hint: keyHint(key), source: 'cli', role: binding.role, workspaceId: binding.workspaceId, expiresAt: binding.expiresAt ?? null,
+  });
   return { id, key };
 }

@@ -1,41 +1,30 @@
 // The seam between the HTTP layer and workspaces: which workspace a request acts in, and who made
-// it (for the audit log). The workspaces work adds `workspaceId` (and the key's id) to the
-// authenticated principal; until a principal carries them, requests act in the default workspace.
+// it (for the audit log and spend reports). Both come from the authenticated principal, which the
+// auth hook resolves once (src/server/request-auth.ts): its workspace, key id and role.
 import type { FastifyRequest } from 'fastify';
-import { DEFAULT_WORKSPACE_ID } from '../domain/workspace.ts';
-import type {} from './principal.ts'; // the `req.principal` declaration
-import type { ApiKeyRepo } from '../ports/store.ts';
-import { hashKey, presentedKey } from './auth.ts';
+import type { Principal } from './principal.ts';
 
 /** The workspace the caller acts in. Use only this to learn it. */
 export function requestWorkspaceId(req: FastifyRequest): string {
-  return (req.principal as { workspaceId?: string }).workspaceId ?? DEFAULT_WORKSPACE_ID;
+  return req.principal.workspaceId;
 }
 
 /** Who made a request, for the audit log and spend reports: a key id, never the key. */
 export interface RequestActor {
-  /** The API key's or environment key's id; for a work session token, its work item. Null when unknown. */
+  /** The API key's or environment key's id; for a work session token, its work item. Null when unauthenticated. */
   keyId: string | null;
-  kind: string;
+  kind: Principal['kind'] | 'anonymous';
+  /** The API key's role (src/domain/roles.ts); null for environment keys and session tokens. */
   role: string | null;
 }
 
-const ACTOR = Symbol('hangar.actor');
-
-/**
- * The caller as an actor. A principal that carries its key id (and role) is used as is; a bare API
- * key principal is resolved by the hash of the presented key (once per request).
- */
-export async function requestActor(req: FastifyRequest, apiKeys: Pick<ApiKeyRepo, 'findByHash'>): Promise<RequestActor> {
-  const cached = (req as unknown as Record<symbol, RequestActor | undefined>)[ACTOR];
-  if (cached) return cached;
-  const p = req.principal as unknown as { kind: string; keyId?: string; role?: string; workId?: string } | null;
-  let keyId: string | null = p?.keyId ?? (p?.kind === 'session_token' ? p.workId ?? null : null);
-  if (!keyId && p?.kind === 'api_key') {
-    const key = presentedKey(req.headers);
-    keyId = key ? (await apiKeys.findByHash(hashKey(key)))?.id ?? null : null;
+/** The caller as an actor, from what its principal carries (no lookup). */
+export function requestActor(req: FastifyRequest): RequestActor {
+  const p = req.principal as Principal | undefined;
+  if (!p) return { keyId: null, kind: 'anonymous', role: null };
+  switch (p.kind) {
+    case 'api_key': return { keyId: p.keyId, kind: p.kind, role: p.role };
+    case 'environment_key': return { keyId: p.keyId, kind: p.kind, role: null };
+    case 'session_token': return { keyId: p.workId, kind: p.kind, role: null };
   }
-  const actor = { keyId, kind: p?.kind ?? 'anonymous', role: p?.role ?? (p?.kind === 'api_key' ? 'admin' : null) };
-  (req as unknown as Record<symbol, RequestActor>)[ACTOR] = actor;
-  return actor;
 }

@@ -1,6 +1,6 @@
 // Revocable API keys (issue 9): HANGAR_API_KEY is the bootstrap key, so a changed value revokes the
-// old one at the next start, and `hangar keys list|create|revoke` manages keys in the data
-// directory while the server runs, effective on its next request.
+// old one at the next start, and `hangar keys list|create|revoke|rotate` manages keys in the data
+// directory (or PostgreSQL database) while the server runs, effective on its next request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -131,9 +131,9 @@ describe('hangar keys', () => {
 
     const listed = await hangar(dir, 'list');
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED_AT\s+HINT\s+STATUS\s+SOURCE\s+ROLE\s+WORKSPACE$/m);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CREATED_AT\s+HINT\s+STATUS\s+SOURCE\s+ROLE\s+WORKSPACE\s+EXPIRES_AT$/m);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(id))!;
-    expect(line).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+…${key.slice(-4)}\\s+active\\s+cli\\s+admin\\s+organization$`));
+    expect(line).toMatch(new RegExp(`^${id}\\s+ci runner\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+…${key.slice(-4)}\\s+active\\s+cli\\s+admin\\s+organization\\s+-$`));
     expect(listed.stdout).toMatch(/HANGAR_API_KEY\s+\S+\s+…aaaa\s+active\s+env/);
     expect(listed.stdout).not.toContain(key);
     expect(listed.stdout).not.toContain(KEY_A);
@@ -179,7 +179,7 @@ describe('hangar keys', () => {
     }
     const bad = await hangar(dir, 'rotate');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("unknown command 'rotate'");
+    expect(bad.stderr).toContain("missing required argument 'key_id'");
   });
 
   it('creates keys with a role and a workspace binding the running server enforces', async () => {
@@ -192,13 +192,84 @@ describe('hangar keys', () => {
     expect((await viewer.beta.agents.list()).data).toEqual([]);
     await expect(viewer.beta.agents.create({ name: 'x', model: 'claude-sonnet-4-6' })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
     await expect(viewer.beta.agents.list({ workspace_id: 'wrkspc_default' })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((await hangar(dir, 'list')).stdout).toMatch(new RegExp(`^${id}\\s.*\\sviewer\\s+${ws.id}$`, 'm'));
+    expect((await hangar(dir, 'list')).stdout).toMatch(new RegExp(`^${id}\\s.*\\sviewer\\s+${ws.id}\\s+-$`, 'm'));
     const badRole = await hangar(dir, 'create', '--name', 'x', '--role', 'root');
     expect(badRole.code).toBe(1);
     expect(badRole.stderr).toContain('--role must be one of admin, developer, runner, viewer');
     const badWs = await hangar(dir, 'create', '--name', 'x', '--workspace', 'wrkspc_nope');
     expect(badWs.code).toBe(1);
     expect(badWs.stderr).toContain('no active workspace wrkspc_nope');
+  });
+
+  it('rotates a key: same id, role and binding, a new secret the running server accepts; the old one is refused at once', async () => {
+    const ws = await new Anthropic({ baseURL: h.url, apiKey: KEY_A, maxRetries: 0 }).beta.organization.workspaces.create({ name: 'cli-rotate' });
+    const created = await hangar(dir, 'create', '--name', 'to rotate', '--role', 'runner', '--workspace', ws.id);
+    const oldKey = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(created.stdout)![1];
+    const id = /(key_[A-Za-z0-9]+)/.exec(created.stdout)![1];
+    expect(await statusWith(h, oldKey)).toBe(200);
+    const rotated = await hangar(dir, 'rotate', id);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain(`rotated ${id}`);
+    const newKey = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(rotated.stdout)![1];
+    expect(newKey).not.toBe(oldKey);
+    expect(await statusWith(h, oldKey)).toBe(401);
+    const client = new Anthropic({ baseURL: h.url, apiKey: newKey, maxRetries: 0 });
+    expect((await client.beta.agents.list()).data).toEqual([]);
+    // Same key: its role and workspace binding hold (a runner cannot create agents; it acts in its workspace).
+    await expect(client.beta.agents.create({ name: 'x', model: 'claude-sonnet-4-6' })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
+    const line = (await hangar(dir, 'list')).stdout.split('\n').find((l) => l.startsWith(id))!;
+    expect(line).toMatch(new RegExp(`^${id}\\s+to rotate\\s+\\S+\\s+…${newKey.slice(-4)}\\s+active\\s+cli\\s+runner\\s+${ws.id}\\s+-$`));
+    expect(await statusWith(h, KEY_A)).toBe(200);
+
+    // Refused: unknown, revoked, and the bootstrap key (rotated by setting a new HANGAR_API_KEY).
+    const unknown = await hangar(dir, 'rotate', 'key_doesnotexist');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no API key key_doesnotexist');
+    expect((await hangar(dir, 'revoke', id)).code).toBe(0);
+    const revoked = await hangar(dir, 'rotate', id);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stderr).toContain(`API key ${id} is inactive; only active keys can be rotated`);
+    expect(await statusWith(h, newKey)).toBe(401);
+    const bootstrapId = /^(key_\w+)\s+HANGAR_API_KEY/m.exec((await hangar(dir, 'list')).stdout)![1];
+    const bootstrap = await hangar(dir, 'rotate', bootstrapId);
+    expect(bootstrap.code).toBe(1);
+    expect(bootstrap.stderr).toContain('bootstrap key HANGAR_API_KEY');
+    expect(await statusWith(h, KEY_A)).toBe(200);
+  });
+
+  it('creates a key with --expires-at (stored in UTC, listed, in the API), lists a passed one as expired and will not rotate it, and rejects bad expiries', async () => {
+    const at = new Date(Date.now() + 3_600_000);
+    const created = await hangar(dir, 'create', '--name', 'expiring', '--expires-at', at.toISOString().replace(/\.\d+Z$/, '+00:00'));
+    expect(created.code, created.stderr).toBe(0);
+    const key = /(sk-hangar-[A-Za-z0-9_-]+)/.exec(created.stdout)![1];
+    const id = /(key_[A-Za-z0-9]+)/.exec(created.stdout)![1];
+    const stored = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString();
+    expect(created.stdout).toContain(`expires ${stored}`);
+    expect(await statusWith(h, key)).toBe(200);
+    const admin = new Anthropic({ baseURL: h.url, apiKey: KEY_A, maxRetries: 0 });
+    expect((await admin.beta.organization.apiKeys.retrieve(id)).expires_at).toBe(stored);
+    expect((await hangar(dir, 'list')).stdout).toMatch(new RegExp(`^${id}\\s+expiring\\s.*\\sactive\\s+cli\\s+admin\\s+organization\\s+${stored}$`, 'm'));
+
+    // Passed (the stored expiry moved into the past, as the clock would): refused by the server, listed as expired, not rotatable.
+    await h.hangar.store.apiKeys.insert('key_cliexpired00000000000001', 'f'.repeat(64), new Date(0).toISOString(), {
+      name: 'cli-expired', source: 'cli', role: 'admin', expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect((await hangar(dir, 'list')).stdout).toMatch(/^key_cliexpired00000000000001\s+cli-expired\s.*\sexpired\s+cli\s/m);
+    const expiredRotate = await hangar(dir, 'rotate', 'key_cliexpired00000000000001');
+    expect(expiredRotate.code).toBe(1);
+    expect(expiredRotate.stderr).toContain('is expired; only active keys can be rotated');
+
+    const keysBefore = (await hangar(dir, 'list')).stdout;
+    for (const [value, message] of [
+      ['tomorrow', '--expires-at must be an RFC 3339 date-time'],
+      ['2027-01-31', '--expires-at must be an RFC 3339 date-time'],
+      ['2020-01-01T00:00:00Z', '--expires-at must be in the future'],
+    ]) {
+      const bad = await hangar(dir, 'create', '--name', 'bad expiry', '--expires-at', value);
+      expect(bad.code, value).toBe(1);
+      expect(bad.stderr).toContain(message);
+    }
+    expect((await hangar(dir, 'list')).stdout).toBe(keysBefore);
   });
 
   it('warns when the last active key is revoked', async () => {

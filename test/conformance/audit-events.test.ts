@@ -8,6 +8,7 @@ import { startHangar, type TestHangar } from '../kit/hangar.ts';
 import { startFakeUpstream, type FakeUpstream } from '../kit/fake-upstream.ts';
 import { rejection, text, waitForStatus } from './helpers.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../src/domain/workspace.ts';
+import { clientFor, createKey } from './workspace-kit.ts';
 
 let h: TestHangar;
 let up: FakeUpstream;
@@ -171,5 +172,35 @@ describe('audit events', () => {
       expect(res.status, q).toBe(400);
       expect((await res.json() as { error: { type: string } }).error.type).toBe('invalid_request_error');
     }
+  });
+});
+
+describe('the actor is what the credential carries', () => {
+  it('records a workspace key\'s own id, role and workspace, refused calls included, and an environment key by its id', async () => {
+    const c = h.client;
+    const ws = await c.beta.organization.workspaces.create({ name: 'audited-ws' });
+    const dev = await createKey(c, { name: 'audit-dev', workspace_id: ws.id, role: 'developer' });
+    const viewer = await createKey(c, { name: 'audit-viewer', workspace_id: ws.id, role: 'viewer' });
+    const agent = await clientFor(h, dev.key).beta.agents.create({ name: 'by-dev', model: 'claude-sonnet-4-6' });
+    expect((await rejection(clientFor(h, viewer.key).beta.agents.create({ name: 'by-viewer', model: 'claude-sonnet-4-6' }))).status).toBe(403);
+
+    const byDev = await all(`actor_id=${dev.id}`);
+    expect(byDev).toEqual([expect.objectContaining({
+      actor: { type: 'api_key', key_id: dev.id, role: 'developer' }, method: 'POST', route: '/v1/agents',
+      resource: { type: 'agent', id: agent.id }, workspace_id: ws.id, status: 200,
+    })]);
+    expect(await all(`actor_id=${viewer.id}`)).toEqual([expect.objectContaining({
+      actor: { type: 'api_key', key_id: viewer.id, role: 'viewer' }, route: '/v1/agents', workspace_id: ws.id, status: 403,
+    })]);
+
+    // An environment key acts as itself (no role): a worker call on an unknown work item, refused with 404.
+    const env = await c.beta.environments.create({ name: `audit-worker-${randomBytes(4).toString('hex')}`, config: { type: 'self_hosted' } as never });
+    const envKey = await (await fetch(`${h.url}/v1/environments/${env.id}/keys`, { method: 'POST', headers: { authorization: `Bearer ${h.apiKey}` } })).json() as { id: string; key: string };
+    const ack = await fetch(`${h.url}/v1/environments/${env.id}/work/work_doesnotexist/ack`, { method: 'POST', headers: { authorization: `Bearer ${envKey.key}` } });
+    expect(ack.status).toBe(404);
+    expect(await all(`actor_id=${envKey.id}`)).toEqual([expect.objectContaining({
+      actor: { type: 'environment_key', key_id: envKey.id, role: null }, route: '/v1/environments/:id/work/:workId/ack',
+      workspace_id: DEFAULT_WORKSPACE_ID, status: 404,
+    })]);
   });
 });

@@ -9,6 +9,7 @@ import { startFakeUpstream, type FakeUpstream } from '../kit/fake-upstream.ts';
 import { startHangar, type TestHangar } from '../kit/hangar.ts';
 import { eventually, listEvents, rejection, text, type Ev } from './helpers.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../src/domain/workspace.ts';
+import { clientFor } from './workspace-kit.ts';
 
 /** Output costs one cent per token, input nothing: a request's worst case is exactly MAX_TOKENS cents. */
 const MODEL = 'cent-output-model';
@@ -166,5 +167,56 @@ describe('enforcement across sessions and nodes', () => {
     expect(idle!.stop_reason.type).toBe('budget_reached');
     await limits().delete(limit.id);
     await eventually(() => lastIdle(a.client, s.id), (e) => e?.stop_reason.type === 'end_turn', 10_000, 'resumed');
+  });
+});
+
+describe('the workspace object shows its month', () => {
+  type Spend = { month: string; currency: string; spent_cents: string; reserved_cents: string; limit_id: string | null; limit_amount: string | null };
+  const spendOf = (w: unknown) => (w as { spend: Spend }).spend;
+
+  it('GET and list show the workspace\'s spend, what a request in flight reserved, and its limit; reserved is 0 after settling', async () => {
+    const org = a.client.beta.organization;
+    const ws = await org.workspaces.create({ name: 'spend-shown' });
+    const month = new Date().toISOString().slice(0, 7);
+    expect(spendOf(ws)).toEqual({ month, currency: 'USD', spent_cents: '0', reserved_cents: '0', limit_id: null, limit_amount: null });
+    const limit = await limits().set({ amount: '1000', scope: { type: 'workspace', workspace_id: ws.id } });
+    expect(spendOf(await org.workspaces.retrieve(ws.id))).toMatchObject({ spent_cents: '0', reserved_cents: '0', limit_id: limit.id, limit_amount: '1000' });
+
+    // The organization key acting in the new workspace.
+    const inWs = clientFor(a, a.apiKey, ws.id);
+    const env = await inWs.beta.environments.create({ name: `spend-shown-${Math.random().toString(36).slice(2)}` });
+    const agent = await inWs.beta.agents.create({ name: 'shown', model: MODEL });
+    const s = await inWs.beta.sessions.create({ agent: agent.id, environment_id: env.id });
+
+    // The upstream holds the answer until released: the request's worst case (MAX_TOKENS cents) is reserved meanwhile.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    up.setResponder(async () => {
+      await gate;
+      return { content: [{ type: 'text', text: 'ok' }], usage: { input_tokens: 5, output_tokens: 7 } };
+    });
+    try {
+      const before = up.requests.length;
+      await inWs.beta.sessions.events.send(s.id, { events: [text('go')] });
+      await up.waitForRequests(before + 1);
+      const inFlight = spendOf(await org.workspaces.retrieve(ws.id));
+      expect(inFlight).toMatchObject({ spent_cents: '0', reserved_cents: String(MAX_TOKENS), limit_id: limit.id });
+      const listed = (await org.workspaces.list({ ids: [ws.id] })).data;
+      expect(listed.map((w) => spendOf(w))).toEqual([inFlight]);
+
+      release();
+      const idle = await eventually(() => lastIdle(inWs, s.id), (e) => e !== undefined, 10_000, 'turn ended');
+      expect(idle!.stop_reason.type).toBe('end_turn');
+      // Settled: the 7 output tokens spent (one cent each), nothing reserved any more.
+      expect(spendOf(await org.workspaces.retrieve(ws.id))).toEqual({ month, currency: 'USD', spent_cents: '7', reserved_cents: '0', limit_id: limit.id, limit_amount: '1000' });
+      expect(spendOf((await org.workspaces.list({ ids: [ws.id] })).data[0])).toMatchObject({ spent_cents: '7', reserved_cents: '0' });
+      // Another workspace's object does not show it.
+      const other = await org.workspaces.create({ name: 'spend-other' });
+      expect(spendOf(await org.workspaces.retrieve(other.id))).toMatchObject({ spent_cents: '0', reserved_cents: '0', limit_id: null });
+    } finally {
+      release();
+      up.setResponder(() => ({ content: [{ type: 'text', text: 'ok' }], usage: { input_tokens: 5, output_tokens: MAX_TOKENS }, delayMs: 150 }));
+      await limits().delete(limit.id);
+    }
   });
 });

@@ -70,7 +70,8 @@ function fill(url: string, fx: Record<string, string>): string | undefined {
     let v = byParam[p];
     if (p === 'id') {
       v = url.startsWith('/v1/agents') ? fx.agent : url.startsWith('/v1/environments') ? env : url.startsWith('/v1/sessions') ? fx.session
-        : url.startsWith('/v1/files') ? fx.file : undefined;
+        : url.startsWith('/v1/files') ? fx.file : url.startsWith('/v1/organizations/telemetry_destinations') ? fx.destination
+          : url.startsWith('/v1/organizations/spend_limits') ? fx.spendLimit : undefined;
     }
     if (v === undefined) missing = true;
     return encodeURIComponent(v ?? '');
@@ -117,6 +118,8 @@ describe('cross-workspace matrix (generated from the registered routes)', () => 
   it('refuses every organization-only governance route to a workspace-bound key (403), whatever its role', async () => {
     const governance = registeredRoutes().filter((r) => ORGANIZATION_ONLY_ROUTES.test(r.url));
     expect(governance.length).toBeGreaterThanOrEqual(6);
+    // Registered with literal paths, so the telemetry destination routes are covered too.
+    expect(governance.filter((r) => r.url.startsWith('/v1/organizations/telemetry_destinations'))).toHaveLength(9);
     for (const r of governance) {
       const got = await call(h, keyA, r.method, r.url.replace(/:(\w+)/g, 'spl_000000000000000000000000'), { body: {} });
       expect(got.status, `${r.method} ${r.url}`).toBe(403);
@@ -214,14 +217,19 @@ describe('role matrix (generated: every route × role)', () => {
     session: 'sesn_000000000000000000000000', file: 'file_000000000000000000000000', vault: 'vlt_000000000000000000000000',
     cred: 'vcrd_000000000000000000000000', envKeyId: 'envkey_000000000000000000000000', work: 'work_000000000000000000000000',
     resource: 'sesrsc_000000000000000000000000', thread: 'sthr_000000000000000000000000', workspace: 'wrkspc_000000000000000000000000',
-    apiKey: 'key_000000000000000000000000',
+    apiKey: 'key_000000000000000000000000', destination: 'tdst_000000000000000000000000', spendLimit: 'spl_000000000000000000000000',
   };
   const concrete = (url: string) => fill(url, nowhere) ?? url.replace(/:(\w+)/g, 'x_000000000000000000000000');
 
   it('allows exactly what each role grants and answers the rest with a 403 naming the permission', async () => {
     const before = await snapshotB();
     const keysBefore = (await h.hangar.store.apiKeys.list()).length;
+    const governance = async () => JSON.stringify([
+      (await h.client.beta.organization.telemetryDestinations.list()).data, (await h.client.beta.organization.spendLimits.list()).data,
+    ]);
+    const governanceBefore = await governance();
     let denied = 0;
+    let governanceReached = 0;
     let allowed = 0;
     for (const r of registeredRoutes()) {
       if (PUBLIC_PATHS.has(r.url) || isConsolePath(r.url)) continue;
@@ -233,6 +241,16 @@ describe('role matrix (generated: every route × role)', () => {
           allowed++;
           expect(got.status, `${role}: ${r.method} ${r.url} ${JSON.stringify(got.body)}`).not.toBe(403);
           expect(got.status).toBeLessThan(500);
+          // Governance routes with an id reach their handler: the id (of the right kind) exists nowhere,
+          // or (an update) the empty body is refused first.
+          if (ORGANIZATION_ONLY_ROUTES.test(r.url) && r.url.includes('/:id')) {
+            if (got.status === 400) expect(`${r.method} ${got.body.error.type}`).toBe('POST invalid_request_error');
+            else {
+              expect(got.status, `${role}: ${r.method} ${r.url} ${JSON.stringify(got.body)}`).toBe(404);
+              expect(got.body.error.message).toMatch(/tdst_0|spl_0/);
+            }
+            governanceReached++;
+          }
         } else {
           denied++;
           expect(got.status, `${role}: ${r.method} ${r.url}`).toBe(403);
@@ -245,6 +263,9 @@ describe('role matrix (generated: every route × role)', () => {
     expect(allowed).toBeGreaterThan(100);
     expect(await snapshotB()).toBe(before);
     expect((await h.hangar.store.apiKeys.list()).length).toBe(keysBefore);
+    expect(await governance()).toBe(governanceBefore);
+    // Telemetry destinations (7 routes with an id) and spend limits (2) reached by the admin only.
+    expect(governanceReached).toBe(9);
   });
 
   it('matches the roles the issue describes', () => {
@@ -266,6 +287,14 @@ describe('role matrix (generated: every route × role)', () => {
     }
     for (const [m, u] of [['POST', '/v1/organizations/api_keys'], ['GET', '/v1/organizations/api_keys'], ['POST', '/v1/organizations/workspaces'], ['GET', '/metrics']]) {
       expect(can('developer', m, u), `developer ${m} ${u}`).toBe(false);
+    }
+    // governance (spend limits, audit log, telemetry destinations): organization admins only
+    for (const [m, u] of [
+      ['POST', '/v1/organizations/telemetry_destinations'], ['GET', '/v1/organizations/telemetry_destinations/:id'],
+      ['POST', '/v1/organizations/telemetry_destinations/:id/workspaces/:workspaceId'], ['POST', '/v1/organizations/spend_limits'], ['GET', '/v1/audit_events'],
+    ]) {
+      expect(can('developer', m, u), `developer ${m} ${u}`).toBe(false);
+      expect(can('admin', m, u), `admin ${m} ${u}`).toBe(true);
     }
     // admin: everything, and a route nobody declared is admin-only
     expect(can('admin', 'POST', '/v1/organizations/api_keys')).toBe(true);

@@ -26,6 +26,8 @@ describe('client.beta.organization.workspaces', () => {
       type: 'workspace', id: expect.stringMatching(/^wrkspc_/), name: 'Team A', created_at: expect.any(String), archived_at: null,
       display_color: '#112233', tags: { team: 'a' }, external_key_id: null, user_profile_id: null, compartment_id: ws.id,
       data_residency: { workspace_geo: 'us', allowed_inference_geos: 'unrestricted', default_inference_geo: 'global' },
+      // Hangar's extension: this month's spend of the workspace (test/conformance/spend-limits.test.ts).
+      spend: { month: new Date().toISOString().slice(0, 7), currency: 'USD', spent_cents: '0', reserved_cents: '0', limit_id: null, limit_amount: null },
     });
     expect(await admin.beta.organization.workspaces.retrieve(ws.id)).toEqual(ws);
     const updated = await admin.beta.organization.workspaces.update(ws.id, { name: 'Team A2', tags: { team: null, cost: 'c1' } });
@@ -170,6 +172,12 @@ describe('client.beta.organization.apiKeys', () => {
     expect(rotated.key).not.toBe(created.key);
     expect((await rejection(clientFor(h, created.key).beta.agents.list())).status).toBe(401);
     await clientFor(h, rotated.key).beta.agents.list();
+    // The bootstrap key is rotated through HANGAR_API_KEY (a rotated one would come back at the next start).
+    const bootstrap = (await h.hangar.store.apiKeys.list()).find((k) => k.source === 'env')!;
+    const refused = await rejection(admin.post(`/v1/organizations/api_keys/${bootstrap.id}/rotate`));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain('HANGAR_API_KEY');
+    await admin.beta.agents.list();
   });
 
   it('refuses an expired key with 401 and lists it as expired', async () => {

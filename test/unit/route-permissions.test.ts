@@ -17,6 +17,15 @@ const ADMIN_BY_DEFAULT: Record<string, string> = {
   'GET /v1/organizations/spend_limits/effective': 'spend limits cap every workspace',
   'GET /v1/organizations/spend_limits/:id': 'spend limits cap every workspace',
   'DELETE /v1/organizations/spend_limits/:id': 'spend limits cap every workspace',
+  'POST /v1/organizations/telemetry_destinations': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'GET /v1/organizations/telemetry_destinations': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'GET /v1/organizations/telemetry_destinations/:id': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'POST /v1/organizations/telemetry_destinations/:id': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'DELETE /v1/organizations/telemetry_destinations/:id': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'POST /v1/organizations/telemetry_destinations/:id/test': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'GET /v1/organizations/telemetry_destinations/:id/workspaces': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'POST /v1/organizations/telemetry_destinations/:id/workspaces/:workspaceId': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
+  'DELETE /v1/organizations/telemetry_destinations/:id/workspaces/:workspaceId': 'telemetry destinations receive the traces of the workspaces they cover, with stored (sealed) headers',
   // Static console files are served without a key (the console signs in with one); never authorized.
   'GET /console': 'static files, no key',
   'GET /console/*': 'static files, no key',
@@ -32,6 +41,12 @@ describe('route permissions', () => {
 
   it('names only real permissions and routes that exist', () => {
     const routes = new Set(registeredRoutes().map((r) => `${r.method} ${r.url}`));
+    // (GET /metrics is registered through METRICS_PATH, which the scan of string literals does not see.)
+    for (const route of Object.keys(ADMIN_BY_DEFAULT)) {
+      if (route !== 'GET /metrics') expect(routes.has(route), `${route} is listed admin-only but not registered`).toBe(true);
+    }
+    // Nothing is both declared and listed as an admin-only default.
+    expect(Object.keys(ADMIN_BY_DEFAULT).filter((r) => r in ROUTE_PERMISSIONS)).toEqual([]);
     for (const [route, permission] of Object.entries(ROUTE_PERMISSIONS)) {
       expect(PERMISSIONS, route).toContain(permission);
       expect(routes.has(route), `${route} is declared but not registered`).toBe(true);

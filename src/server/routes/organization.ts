@@ -14,6 +14,7 @@ import {
   type WorkspaceObject,
 } from '../../domain/organization.ts';
 import { isRoleName } from '../../domain/roles.ts';
+import type { WorkspaceSpend } from '../../harness/spend-service.ts';
 import { generateApiKey, hashKey, keyHint } from '../auth.ts';
 import { pageBody, pageParams, parseWith, queryArray, queryBool, queryInt, queryOf, queryString } from '../http.ts';
 
@@ -66,15 +67,22 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
     return found as unknown as WorkspaceObject;
   }
 
+  /** Workspace objects on the wire carry Hangar's `spend` extension (this month's spend, reserved, limit). */
+  async function withSpend(list: WorkspaceObject[]): Promise<Array<WorkspaceObject & { spend: WorkspaceSpend }>> {
+    const spend = await deps.spend.workspacesSpend(list.map((w) => w.id));
+    return list.map((w) => ({ ...w, spend: spend.get(w.id)! }));
+  }
+  const presentWorkspace = async (ws: WorkspaceObject) => (await withSpend([ws]))[0];
+
   app.post('/v1/organizations/workspaces', async (req) => {
     organizationKeyOnly(req, 'create workspaces');
     const params = parseWith(workspaceCreateSchema, req.body);
     const ws = newWorkspace(params, { id: newId('wrkspc'), now: isoAt(nowMs()) });
     await store.workspaces.insert(ws as unknown as Json & WorkspaceObject);
-    return ws;
+    return presentWorkspace(ws);
   });
 
-  app.get<WsParams>('/v1/organizations/workspaces/:workspaceId', async (req) => loadWorkspace(req, req.params.workspaceId));
+  app.get<WsParams>('/v1/organizations/workspaces/:workspaceId', async (req) => presentWorkspace(await loadWorkspace(req, req.params.workspaceId)));
 
   app.post<WsParams>('/v1/organizations/workspaces/:workspaceId', async (req) => {
     organizationKeyOnly(req, 'change workspaces');
@@ -83,7 +91,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
     if (current.archived_at) throw invalidRequest(`workspace ${current.id} is archived and cannot be changed`);
     const { workspace, changed } = updateWorkspace(current, params);
     if (changed) await store.workspaces.update(workspace as unknown as Json & WorkspaceObject);
-    return workspace;
+    return presentWorkspace(workspace);
   });
 
   app.get('/v1/organizations/workspaces', async (req) => {
@@ -94,7 +102,8 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
     const bound = boundWorkspace(req);
     const all = (await store.workspaces.list({ limit: MAX_LISTED, order: 'asc', includeArchived, ids })).data as unknown as WorkspaceObject[];
     const visible = all.filter((w) => (bound === undefined || w.id === bound) && (includeDefault || !isDefaultWorkspace(w.id)));
-    return idPage(visible, req);
+    const page = idPage(visible, req);
+    return { ...page, data: await withSpend(page.data) };
   });
 
   // Archiving is permanent: the workspace's keys are archived with it; its resources stay readable
@@ -103,14 +112,14 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
     organizationKeyOnly(req, 'archive workspaces');
     const current = await loadWorkspace(req, req.params.workspaceId);
     if (isDefaultWorkspace(current.id)) throw invalidRequest('the default workspace cannot be archived');
-    if (current.archived_at) return current;
+    if (current.archived_at) return presentWorkspace(current);
     const at = isoAt(nowMs());
     const archived = { ...current, archived_at: at };
     await store.workspaces.update(archived as unknown as Json & WorkspaceObject);
     for (const k of await store.apiKeys.list()) {
       if (k.workspaceId === current.id && k.status !== 'archived') await store.apiKeys.update(k.id, { status: 'archived' }, at);
     }
-    return archived;
+    return presentWorkspace(archived);
   });
 
   // ---- API keys ------------------------------------------------------------------------------
@@ -183,6 +192,8 @@ export function registerOrganizationRoutes(app: FastifyInstance, deps: AppDeps):
   app.post<KeyParams>('/v1/organizations/api_keys/:apiKeyId/rotate', async (req) => {
     const key = await loadKey(req, req.params.apiKeyId);
     const now = nowMs();
+    // The next start would replace a rotated bootstrap key with HANGAR_API_KEY's old value again.
+    if (key.source === 'env') throw invalidRequest(`API key ${key.id} is the bootstrap key HANGAR_API_KEY; rotate it by setting a new value and restarting the server`);
     if (apiKeyStatus(key, now) !== 'active') throw invalidRequest(`API key ${key.id} is ${apiKeyStatus(key, now)}; only active keys can be rotated`);
     const secret = generateApiKey();
     if (!(await store.apiKeys.rotate(key.id, hashKey(secret), keyHint(secret)))) throw invalidRequest(`API key ${key.id} is no longer active`);

@@ -25,7 +25,7 @@ export function registerSpendLimitRoutes(app: FastifyInstance, deps: AppDeps): v
   // Changes append their audit record in their own transaction (src/server/audit-log.ts).
   app.post('/v1/organizations/spend_limits', async (req) => {
     const params = parseWith(spendLimitSetSchema, req.body);
-    const audit = await inlineAuditEvent(req, deps);
+    const audit = inlineAuditEvent(req, deps);
     const limit = await spend.set({ amount: params.amount, scope: params.scope }, (id) => audit({ type: 'spend_limit', id }));
     markAudited(req);
     return limit;
@@ -38,7 +38,7 @@ export function registerSpendLimitRoutes(app: FastifyInstance, deps: AppDeps): v
     const bad = periods?.find((p) => !(SDK_SPEND_PERIODS as readonly string[]).includes(p));
     if (bad !== undefined) throw invalidRequest(`period: "${bad}" is not one of ${SDK_SPEND_PERIODS.join(', ')}`);
     const page = pageParams(q, { order: 'desc' });
-    const actor = await requestActor(req, deps.store.apiKeys);
+    const actor = requestActor(req);
     // Only monthly limits exist: asking for other periods only is an empty report.
     if (periods && !periods.includes('monthly')) return { data: [], next_page: null };
     return pageBody(await spend.effective({ ...page, workspaceId: workspaceFilter(q) }, actor.keyId ?? 'unknown'), page.order);
@@ -63,7 +63,7 @@ export function registerSpendLimitRoutes(app: FastifyInstance, deps: AppDeps): v
 
   app.delete<IdParams>('/v1/organizations/spend_limits/:id', async (req) => {
     if (!hasPrefix(req.params.id, 'spl')) throw notFound(`no spend limit with id ${req.params.id}`);
-    const audit = await inlineAuditEvent(req, deps);
+    const audit = inlineAuditEvent(req, deps);
     const deleted = await spend.delete(req.params.id, audit({ type: 'spend_limit', id: req.params.id }));
     markAudited(req);
     return deleted;

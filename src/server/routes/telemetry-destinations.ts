@@ -1,6 +1,7 @@
 // HTTP routes of telemetry destinations (`client.beta.organization.telemetryDestinations`, issue
 // 11): create, retrieve, update, list, delete, test, and the workspace list (`.workspaces`).
-// Header values are write-only: responses carry `header_names` only.
+// Header values are write-only: responses carry `header_names` only. Paths are string literals so the
+// generated route tests (test/conformance/workspace-kit.ts `registeredRoutes()`) see them.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { invalidRequest, notFound } from '../../protocol/errors.ts';
@@ -13,7 +14,6 @@ import { pageBody, pageParams, parseWith, queryArray, queryInt, queryOf, querySt
 type IdParams = { Params: { id: string } };
 type WsParams = { Params: { id: string; workspaceId: string } };
 
-const BASE = '/v1/organizations/telemetry_destinations';
 const WORKSPACE_ID = /^wrkspc_[A-Za-z0-9_]{1,200}$/;
 
 function destinationId(id: string): string {
@@ -29,25 +29,25 @@ function workspaceId(id: string): string {
 export function registerTelemetryDestinationRoutes(app: FastifyInstance, deps: AppDeps): void {
   const svc = deps.telemetryDestinations;
 
-  app.post(BASE, async (req) => svc.create(parseWith(destinationCreateSchema, req.body)));
+  app.post('/v1/organizations/telemetry_destinations', async (req) => svc.create(parseWith(destinationCreateSchema, req.body)));
 
-  app.get(BASE, async (req) => {
+  app.get('/v1/organizations/telemetry_destinations', async (req) => {
     const q = queryOf(req);
     const workspaceIds = queryArray(q, 'workspace_ids')?.map(workspaceId);
     const page = pageParams(q, { order: 'desc' });
     return pageBody(await svc.list({ ...page, workspaceIds }), page.order);
   });
 
-  app.get<IdParams>(`${BASE}/:id`, async (req) => svc.get(destinationId(req.params.id)));
+  app.get<IdParams>('/v1/organizations/telemetry_destinations/:id', async (req) => svc.get(destinationId(req.params.id)));
 
-  app.post<IdParams>(`${BASE}/:id`, async (req) => {
+  app.post<IdParams>('/v1/organizations/telemetry_destinations/:id', async (req) => {
     const id = destinationId(req.params.id);
     return svc.update(id, parseWith(destinationUpdateSchema, req.body));
   });
 
-  app.delete<IdParams>(`${BASE}/:id`, async (req) => svc.delete(destinationId(req.params.id)));
+  app.delete<IdParams>('/v1/organizations/telemetry_destinations/:id', async (req) => svc.delete(destinationId(req.params.id)));
 
-  app.post<IdParams>(`${BASE}/:id/test`, async (req, reply) => {
+  app.post<IdParams>('/v1/organizations/telemetry_destinations/:id/test', async (req, reply) => {
     try {
       return await svc.test(destinationId(req.params.id));
     } catch (err) {
@@ -56,7 +56,7 @@ export function registerTelemetryDestinationRoutes(app: FastifyInstance, deps: A
     }
   });
 
-  app.get<IdParams>(`${BASE}/:id/workspaces`, async (req) => {
+  app.get<IdParams>('/v1/organizations/telemetry_destinations/:id/workspaces', async (req) => {
     const q = queryOf(req);
     const limit = queryInt(q, 'limit', { min: 1, max: 100 }) ?? 20;
     const raw = queryString(q, 'page');
@@ -67,9 +67,9 @@ export function registerTelemetryDestinationRoutes(app: FastifyInstance, deps: A
     return { data, next_page: next };
   });
 
-  app.post<WsParams>(`${BASE}/:id/workspaces/:workspaceId`, async (req) =>
+  app.post<WsParams>('/v1/organizations/telemetry_destinations/:id/workspaces/:workspaceId', async (req) =>
     svc.addWorkspace(destinationId(req.params.id), workspaceId(req.params.workspaceId)));
 
-  app.delete<WsParams>(`${BASE}/:id/workspaces/:workspaceId`, async (req) =>
+  app.delete<WsParams>('/v1/organizations/telemetry_destinations/:id/workspaces/:workspaceId', async (req) =>
     svc.removeWorkspace(destinationId(req.params.id), workspaceId(req.params.workspaceId)));
 }
