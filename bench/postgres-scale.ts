@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
 import pg from 'pg';
 import { startFakeUpstream } from '../test/kit/fake-upstream.ts';
 import { startNodeCluster, type NodeCluster } from '../test/kit/pg-nodes.ts';
@@ -35,6 +36,13 @@ function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Busy and total jiffies of the whole machine (all processes, all cores) from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3] - (cpu[4] ?? 0), total }; // idle and iowait are not busy
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -103,12 +111,12 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
     const doneAt: number[] = [];
     const latencies: number[] = [];
     const failures: string[] = [];
-    let before: { cpu: number[]; db: DbCounters; pgCpu: Map<number, number>; self: NodeJS.CpuUsage } | undefined;
+    let before: { cpu: number[]; db: DbCounters; pgCpu: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | undefined;
     const snapshot = async () => {
       const db = await dbCounters(cluster);
       return {
         cpu: cluster.nodes.map((n) => cpuSeconds(n.pid) ?? NaN), db,
-        pgCpu: backendCpu(db), self: process.cpuUsage(),
+        pgCpu: backendCpu(db), self: process.cpuUsage(), machine: machineJiffies(),
       };
     };
     let maxBackends = 0;
@@ -188,7 +196,8 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
       `(${windowTurns} turns in ${opts.seconds} s), turn p50 ${ms(l.p50)}, p99 ${ms(l.p99)}`);
     console.log(`  CPU per node over ${elapsed.toFixed(1)} s: ${nodeCpu.map((c) => `${(c / elapsed * 100).toFixed(0)}%`).join(', ')}; ` +
       `PostgreSQL backends of this database ${(sum([...after.pgCpu].map(([p, c]) => c - (b.pgCpu.get(p) ?? 0))) / elapsed * 100).toFixed(0)}%; ` +
-      `bench client + fake upstream ${(selfCpu / elapsed * 100).toFixed(0)}%`);
+      `bench client + fake upstream ${(selfCpu / elapsed * 100).toFixed(0)}%; whole machine ` +
+      `${((after.machine.busy - b.machine.busy) / Math.max(1, after.machine.total - b.machine.total) * 100).toFixed(0)}% busy of ${cpus().length} cores (other users included)`);
     console.log(`  PostgreSQL backends on the database: ${after.db.backends} (max sampled ${maxBackends}, one is the bench's own listener); ` +
       `${notifies} notifications in the window (${(notifies / elapsed).toFixed(0)}/s, ${(notifyBytes / elapsed / 1024).toFixed(0)} KiB/s to each listener)`);
     console.log(`  backends by state (mean over ${samples} samples): ${[...waits].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, n]) => `${k} ${(n / Math.max(1, samples)).toFixed(1)}`).join(', ')}`);
