@@ -23,6 +23,8 @@ export interface PostgresScaleOptions {
   warmupSeconds: number;
   /** Seconds of the measured window. */
   seconds: number;
+  /** Also print the queries seen waiting on a lock. */
+  debug?: boolean;
 }
 
 const TICKS = 100; // USER_HZ on Linux
@@ -52,9 +54,21 @@ interface DbCounters { commits: number; inserted: number; updated: number; backe
 /** CPU seconds of each PostgreSQL backend process of the database. */
 const backendCpu = (db: DbCounters) => new Map(db.backendPids.map((p) => [p, cpuSeconds(p) ?? 0]));
 
-async function dbCounters(cluster: NodeCluster): Promise<DbCounters> {
-  const [s] = await cluster.sql('SELECT xact_commit, tup_inserted, tup_updated FROM pg_stat_database WHERE datname = current_database()');
-  const rows = await cluster.sql('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+type Sql = NodeCluster['sql'];
+
+/** `cluster.sql` one query at a time (it is one connection; the samplers and snapshots overlap). */
+function serialSql(cluster: NodeCluster): Sql {
+  let last: Promise<unknown> = Promise.resolve();
+  return (text, params) => {
+    const next = last.catch(() => {}).then(() => cluster.sql(text, params));
+    last = next;
+    return next;
+  };
+}
+
+async function dbCounters(sql: Sql): Promise<DbCounters> {
+  const [s] = await sql('SELECT xact_commit, tup_inserted, tup_updated FROM pg_stat_database WHERE datname = current_database()');
+  const rows = await sql('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
   return {
     commits: Number(s.xact_commit), inserted: Number(s.tup_inserted), updated: Number(s.tup_updated),
     backends: rows.length, backendPids: rows.map((r) => Number(r.pid)),
@@ -63,8 +77,9 @@ async function dbCounters(cluster: NodeCluster): Promise<DbCounters> {
 
 interface Result { nodes: number; turnsPerSecond: number }
 
-async function runConfiguration(server: string, upstreamUrl: string, resetUpstream: () => void, nodes: number, opts: PostgresScaleOptions): Promise<Result> {
+async function runConfiguration(server: string, upstreamUrl: string, nodes: number, opts: PostgresScaleOptions): Promise<Result> {
   const cluster = await startNodeCluster({ serverUrl: server, upstreamUrl, nodes, env: { HANGAR_SANDBOX: 'unsafe-local' } });
+  const sql = serialSql(cluster);
   // One extra listener counts what the nodes NOTIFY (every listener receives each notification).
   const listener = new pg.Client({ connectionString: cluster.db.url });
   await listener.connect();
@@ -101,7 +116,7 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
     // Whole-run database counters: baseline once setup's statistics are flushed (PostgreSQL flushes
     // a backend's counters at most once a second), final after the nodes exited (exit flushes).
     await new Promise((r) => setTimeout(r, 1500));
-    const baseline = await dbCounters(cluster);
+    const baseline = await dbCounters(sql);
     allNotifies = 0;
     allNotifyBytes = 0;
     let allTurns = 0;
@@ -113,7 +128,7 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
     const failures: string[] = [];
     let before: { cpu: number[]; db: DbCounters; pgCpu: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number } } | undefined;
     const snapshot = async () => {
-      const db = await dbCounters(cluster);
+      const db = await dbCounters(sql);
       return {
         cpu: cluster.nodes.map((n) => cpuSeconds(n.pid) ?? NaN), db,
         pgCpu: backendCpu(db), self: process.cpuUsage(), machine: machineJiffies(),
@@ -125,18 +140,18 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
     let samples = 0;
     const blocked = new Map<string, number>();
     const sampler = setInterval(() => {
-      void dbCounters(cluster).then((c) => { maxBackends = Math.max(maxBackends, c.backends); }, () => {});
+      void dbCounters(sql).then((c) => { maxBackends = Math.max(maxBackends, c.backends); }, () => {});
       if (!counting) return;
       samples++;
-      void cluster.sql(`SELECT state, coalesce(wait_event_type || ':' || wait_event, 'cpu') AS w, count(*)::int AS n FROM pg_stat_activity
+      void sql(`SELECT state, coalesce(wait_event_type || ':' || wait_event, 'cpu') AS w, count(*)::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1, 2`).then((rows) => {
         for (const r of rows) {
           const key = r.state === 'active' ? `active ${String(r.w)}` : String(r.state);
           waits.set(key, (waits.get(key) ?? 0) + Number(r.n));
         }
       }, () => {});
-      if (process.env.PGSCALE_DEBUG) {
-        void cluster.sql(`SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS q, count(*)::int AS n FROM pg_stat_activity
+      if (opts.debug) {
+        void sql(`SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS q, count(*)::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND wait_event_type = 'Lock' GROUP BY 1`).then((rows) => {
           for (const r of rows) blocked.set(String(r.q), (blocked.get(String(r.q)) ?? 0) + Number(r.n));
         }, () => {});
@@ -190,7 +205,7 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
     for (const t of taps.splice(0)) t.close();
     await Promise.all(cluster.nodes.map((n) => n.stop()));
     await new Promise((r) => setTimeout(r, 500));
-    const final = await dbCounters(cluster);
+    const final = await dbCounters(sql);
     const perTurn = (x: number) => (x / allTurns).toFixed(1);
     console.log(`postgres scale: ${nodes} node${nodes > 1 ? 's' : ''}, ${opts.sessions} sessions one turn at a time: ${tps.toFixed(0)} turns/s ` +
       `(${windowTurns} turns in ${opts.seconds} s), turn p50 ${ms(l.p50)}, p99 ${ms(l.p99)}`);
@@ -206,7 +221,6 @@ async function runConfiguration(server: string, upstreamUrl: string, resetUpstre
       `${perTurn(final.inserted - baseline.inserted)} rows inserted, ${perTurn(final.updated - baseline.updated)} rows updated, ` +
       `${perTurn(allNotifies)} notifications to each listener (${perTurn(allNotifyBytes)} payload bytes)`);
     if (failures.length) console.log(`  failures (${failures.length}): ${failures.slice(0, 5).join('; ')}`);
-    resetUpstream();
     return { nodes, turnsPerSecond: tps };
   } finally {
     for (const t of taps) t.close();
@@ -227,7 +241,7 @@ export async function benchPostgresScale(opts: PostgresScaleOptions): Promise<vo
   const drain = setInterval(() => { up.requests.length = 0; }, 1000);
   try {
     const results: Result[] = [];
-    for (const n of opts.nodeCounts) results.push(await runConfiguration(server, up.url, () => { up.requests.length = 0; }, n, opts));
+    for (const n of opts.nodeCounts) results.push(await runConfiguration(server, up.url, n, opts));
     const base = results[0];
     for (const r of results.slice(1)) {
       console.log(`postgres scale: ${r.nodes} nodes / ${base.nodes} node${base.nodes > 1 ? 's' : ''} = ${(r.turnsPerSecond / base.turnsPerSecond).toFixed(2)}× turns/s`);

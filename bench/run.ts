@@ -81,6 +81,7 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   'postgres-scale': () => benchPostgresScale({
     sessions: Number(process.env.PGSCALE_SESSIONS ?? 200), nodeCounts: (process.env.PGSCALE_NODES ?? '1,3').split(',').map(Number),
     warmupSeconds: Number(process.env.PGSCALE_WARMUP_S ?? 3), seconds: Number(process.env.PGSCALE_SECONDS ?? 5),
+    debug: Boolean(process.env.PGSCALE_DEBUG),
   }),
   console: () => benchConsole({ loads: 5, sessions: 50, historyTurns: 50, liveTurns: 20, streamTurns: 3 }),
   spend: () => benchSpend({ requests: 1000, warmup: 100 }),
