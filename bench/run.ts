@@ -1,5 +1,5 @@
 // Entry point of `npm run bench`: runs each benchmark on its own fresh in-process server and prints
-// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, soak, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, console, spend).
+// its figures. `npm run bench -- heap` runs only the named ones (overhead, budget, concurrent, heap, idem, sandbox, burst, workqueue, mcp, policy, auth, providers, logcache, compaction, soak, long, start, memory, throughput, tracing, threads, postgres, postgres-nodes, postgres-scale, console, spend).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRig, type BenchRig } from './lib.ts';
@@ -24,6 +24,7 @@ import { benchTracing } from './tracing.ts';
 import { benchThreads } from './threads.ts';
 import { benchPostgresStore } from './postgres-store.ts';
 import { benchPostgresNodes } from './postgres-nodes.ts';
+import { benchPostgresScale } from './postgres-scale.ts';
 import { benchConsole } from './console.ts';
 import { benchSpend } from './spend.ts';
 import { benchCompaction } from './compaction.ts';
@@ -76,6 +77,12 @@ const STANDALONE: Record<string, () => Promise<void>> = {
   // SQLite vs PostgreSQL on one node (HANGAR_TEST_DATABASE_URL, or a throwaway local cluster).
   postgres: () => benchPostgresStore({ turns: 300, warmup: 50, creates: 200, lists: 200, commits: 200, batches: [1, 10, 100] }),
   'postgres-nodes': () => benchPostgresNodes({ turns: 100, interrupts: 30, claims: 100, warmup: 5 }),
+  // Turns/s of PGSCALE_SESSIONS sessions on 1 node vs 3 nodes (PGSCALE_NODES): PGSCALE_WARMUP_S then PGSCALE_SECONDS measured per configuration.
+  'postgres-scale': () => benchPostgresScale({
+    sessions: Number(process.env.PGSCALE_SESSIONS ?? 200), nodeCounts: (process.env.PGSCALE_NODES ?? '1,3').split(',').map(Number),
+    warmupSeconds: Number(process.env.PGSCALE_WARMUP_S ?? 3), seconds: Number(process.env.PGSCALE_SECONDS ?? 5),
+    debug: Boolean(process.env.PGSCALE_DEBUG),
+  }),
   console: () => benchConsole({ loads: 5, sessions: 50, historyTurns: 50, liveTurns: 20, streamTurns: 3 }),
   spend: () => benchSpend({ requests: 1000, warmup: 100 }),
   throughput: () => benchThroughput({ rates: [50, 100, 200, 400], seconds: Number(process.env.THROUGHPUT_SECONDS ?? 10), turnTimeoutMs: 30_000 }),
@@ -92,7 +99,7 @@ for (const name of wanted) {
 
 console.log(`hangar bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 // Minutes long (or needing a fresh build), so only run when named.
-const OPT_IN = new Set(['long', 'compaction', 'soak', 'start', 'memory', 'throughput', 'postgres-nodes', 'console']);
+const OPT_IN = new Set(['long', 'compaction', 'soak', 'start', 'memory', 'throughput', 'postgres-nodes', 'postgres-scale', 'console']);
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (wanted.length ? !wanted.includes(name) : OPT_IN.has(name)) continue;
   const rig = await startRig();
