@@ -37,6 +37,15 @@ async function signedIn(): Promise<{ ctx: BrowserContext; page: Page; errors: st
   return { ctx, page, errors };
 }
 
+// Which built-in tools an agent has on, read from the API's answer (a tool's own config, else the
+// toolset default, else on). Kept here: the root tsconfig does not compile the console's TSX.
+const BUILTINS = ['bash', 'read', 'write', 'edit', 'glob', 'grep', 'web_fetch', 'web_search'];
+function enabledTools(tools: unknown): string[] {
+  const set = (tools as Record<string, any>[]).find((t) => t.type === 'agent_toolset_20260401');
+  if (!set) return [];
+  return BUILTINS.filter((n) => (set.configs ?? []).find((c: Record<string, any>) => c.name === n)?.enabled ?? set.default_config?.enabled ?? true);
+}
+
 const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
 describe.skipIf(!runBrowserTests())('console management pages in a browser', { timeout: 120_000 }, () => {
@@ -172,6 +181,56 @@ describe.skipIf(!runBrowserTests())('console management pages in a browser', { t
     await card.getByText('archived').first().waitFor();
     expect(await card.getByRole('button', { name: 'Archive vault' }).count()).toBe(0);
     await noSecretInPage();
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+  it('creates an agent from the form, edits it in the YAML view (invalid YAML refused), and toggles tools into a new version', async () => {
+    const { ctx, page, errors } = await signedIn();
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Agents' }).click();
+    await page.getByRole('button', { name: 'New agent' }).click();
+    expect(await page.getByRole('tab', { name: 'Form' }).getAttribute('aria-selected')).toBe('true');
+    const form = page.getByRole('group', { name: 'agent form' });
+    await form.getByLabel('Name').fill('form-agent');
+    await form.getByLabel('Model').fill('claude-sonnet-4-6');
+    await form.getByLabel('System prompt').fill('Be brief.');
+    await form.getByLabel('bash').check();
+    await form.getByLabel('grep').check();
+
+    // The YAML view shows what the form holds; invalid YAML is refused (no switching, no saving).
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const yaml = page.getByLabel('agent YAML');
+    const text = await yaml.inputValue();
+    expect(text).toContain('name: form-agent');
+    expect(text).toContain('system: Be brief.');
+    expect(text).toMatch(/name: bash\n\s+enabled: true/);
+    await yaml.fill('name: [unclosed');
+    await page.getByRole('alert').filter({ hasText: 'not valid YAML' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Create agent' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('tab', { name: 'Form' }).isDisabled()).toBe(true);
+    await yaml.fill(text.replace('system: Be brief.', 'system: Be very brief.'));
+    // Back in the form, the YAML edit is there; grep goes off again.
+    await page.getByRole('tab', { name: 'Form' }).click();
+    expect(await form.getByLabel('System prompt').inputValue()).toBe('Be very brief.');
+    await form.getByLabel('grep').uncheck();
+    await shot(page, '3-agent-form');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'form-agent' }).waitFor();
+    const made = (await h.client.beta.agents.list()).data.find((a) => a.name === 'form-agent')!;
+    expect(made).toMatchObject({ system: 'Be very brief.', version: 1 });
+    expect(made.model).toMatchObject({ id: 'claude-sonnet-4-6' });
+    expect(enabledTools(made.tools)).toEqual(['bash']);
+
+    // Editing opens on the form with the agent's values; switching web_fetch on saves v2.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    expect(await form.getByLabel('Name').inputValue()).toBe('form-agent');
+    expect(await form.getByLabel('bash').isChecked()).toBe(true);
+    expect(await form.getByLabel('grep').isChecked()).toBe(false);
+    await form.getByLabel('web_fetch').check();
+    await page.getByRole('button', { name: 'Save as v2' }).click();
+    await page.getByRole('table', { name: 'diff v1 v2' }).locator('.diff-row.changed', { hasText: '"enabled": true' }).first().waitFor();
+    const v2 = await h.client.beta.agents.retrieve(made.id);
+    expect(v2.version).toBe(2);
+    expect(enabledTools(v2.tools)).toEqual(['bash', 'web_fetch']);
     expect(errors).toEqual([]);
     await ctx.close();
   });
