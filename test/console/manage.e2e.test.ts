@@ -94,6 +94,14 @@ describe.skipIf(!runBrowserTests())('console management pages in a browser', { t
     await form.getByRole('button', { name: 'Create environment' }).click();
     await page.locator('tr[data-env="open-net"]').waitFor();
     expect((await h.client.beta.environments.list()).data.find((e) => e.name === 'open-net')?.config).toMatchObject({ networking: { type: 'unrestricted' } });
+    // A self-hosted one: no networking or packages fields.
+    await page.getByRole('button', { name: 'New environment' }).click();
+    await form.getByLabel('Name').fill('own-workers');
+    await form.getByLabel('Type').selectOption('self_hosted');
+    expect(await form.getByLabel('Networking').count()).toBe(0);
+    await form.getByRole('button', { name: 'Create environment' }).click();
+    await page.locator('tr[data-env="own-workers"]').waitFor();
+    expect((await h.client.beta.environments.list()).data.find((e) => e.name === 'own-workers')?.config).toMatchObject({ type: 'self_hosted' });
     await shot(page, '1-environments');
     await page.getByRole('button', { name: 'archive environment limited-net' }).click();
     await row.waitFor({ state: 'detached' });

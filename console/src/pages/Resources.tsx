@@ -7,13 +7,26 @@ import { all, download, post, type Json } from '../api.ts';
 import { useLoad, useQuery } from '../hooks.ts';
 import { when } from '../format.ts';
 
-/** The create body for an environment from the form's fields (a cloud environment's networking). */
-export function environmentBody(f: { name: string; description: string; networking: string; hosts: string; mcp: boolean; packages: boolean }): Json {
-  const networking: Json = f.networking === 'limited'
-    ? { type: 'limited', allowed_hosts: f.hosts.split(/[\s,]+/).map((h) => h.trim()).filter(Boolean), allow_mcp_servers: f.mcp, allow_package_managers: f.packages }
-    : { type: 'unrestricted' };
-  const body: Json = { name: f.name.trim(), config: { type: 'cloud', networking } };
+export const PACKAGE_MANAGERS = ['apt', 'pip', 'npm', 'cargo', 'gem', 'go'] as const;
+export interface EnvironmentFields { name: string; description: string; type: string; networking: string; hosts: string; mcp: boolean; packages: boolean; pkgs: Record<string, string> }
+
+const words = (s: string) => s.split(/[\s,]+/).map((w) => w.trim()).filter(Boolean);
+
+/** The create body for an environment from the form's fields: a cloud one's networking and packages, or self-hosted. */
+export function environmentBody(f: EnvironmentFields): Json {
+  const body: Json = { name: f.name.trim() };
   if (f.description.trim()) body.description = f.description.trim();
+  if (f.type === 'self_hosted') {
+    body.config = { type: 'self_hosted' };
+    return body;
+  }
+  const networking: Json = f.networking === 'limited'
+    ? { type: 'limited', allowed_hosts: words(f.hosts), allow_mcp_servers: f.mcp, allow_package_managers: f.packages }
+    : { type: 'unrestricted' };
+  const config: Json = { type: 'cloud', networking };
+  const packages = Object.fromEntries(PACKAGE_MANAGERS.map((m) => [m, words(f.pkgs[m] ?? '')]).filter(([, l]) => l.length));
+  if (Object.keys(packages).length) config.packages = { type: 'packages', ...packages };
+  body.config = config;
   return body;
 }
 
@@ -25,10 +38,11 @@ function networkingText(n: Json | undefined): string {
 }
 
 function EnvironmentForm({ onDone, onCancel }: { onDone(): void; onCancel(): void }) {
-  const [f, setF] = useState({ name: '', description: '', networking: 'unrestricted', hosts: '', mcp: false, packages: false });
+  const [f, setF] = useState<EnvironmentFields>({ name: '', description: '', type: 'cloud', networking: 'unrestricted', hosts: '', mcp: false, packages: false, pkgs: {} });
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof f, v: string | boolean) => setF((x) => ({ ...x, [k]: v }));
+  const set = (k: keyof EnvironmentFields, v: string | boolean) => setF((x) => ({ ...x, [k]: v }));
+  const setPkg = (m: string, v: string) => setF((x) => ({ ...x, pkgs: { ...x.pkgs, [m]: v } }));
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -46,11 +60,23 @@ function EnvironmentForm({ onDone, onCancel }: { onDone(): void; onCancel(): voi
     <form className="card form" aria-label="new environment" onSubmit={submit}>
       <label>Name <input required value={f.name} onChange={(e) => set('name', e.target.value)} /></label>
       <label>Description <input value={f.description} onChange={(e) => set('description', e.target.value)} /></label>
-      <label>Networking <select value={f.networking} onChange={(e) => set('networking', e.target.value)}>
+      <label>Type <select value={f.type} onChange={(e) => set('type', e.target.value)}>
+        <option value="cloud">cloud (Hangar's sandbox)</option>
+        <option value="self_hosted">self-hosted (your workers)</option>
+      </select></label>
+      {f.type === 'cloud' ? <label>Networking <select value={f.networking} onChange={(e) => set('networking', e.target.value)}>
         <option value="unrestricted">unrestricted</option>
         <option value="limited">limited</option>
-      </select></label>
-      {f.networking === 'limited' ? (
+      </select></label> : null}
+      {f.type === 'cloud' ? (
+        <fieldset>
+          <legend>Packages (space or comma separated)</legend>
+          <div className="tools-grid">
+            {PACKAGE_MANAGERS.map((m) => <label key={m}>{m} <input value={f.pkgs[m] ?? ''} onChange={(e) => setPkg(m, e.target.value)} /></label>)}
+          </div>
+        </fieldset>
+      ) : null}
+      {f.type === 'cloud' && f.networking === 'limited' ? (
         <>
           <label>Allowed hosts <textarea rows={3} placeholder="one host per line" value={f.hosts} onChange={(e) => set('hosts', e.target.value)} /></label>
           <label className="check"><input type="checkbox" checked={f.mcp} onChange={(e) => set('mcp', e.target.checked)} /> allow MCP servers</label>
