@@ -20,8 +20,8 @@ let h: TestHangar;
 let browser: Browser;
 let shots: string;
 
-async function signedIn(): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+async function signedIn(width = 1280, height = 800): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
+  const ctx = await browser.newContext({ viewport: { width, height } });
   const page = await ctx.newPage();
   page.setDefaultTimeout(WAIT);
   const errors: string[] = [];
@@ -239,6 +239,31 @@ describe.skipIf(!runBrowserTests())('console management pages in a browser', { t
     const v2 = await h.client.beta.agents.retrieve(made.id);
     expect(v2.version).toBe(2);
     expect(enabledTools(v2.tools)).toEqual(['bash', 'web_fetch']);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+  it('keeps the new forms within a 390-px phone screen', async () => {
+    await h.client.beta.vaults.create({ display_name: 'phone-vault' } as never);
+    const { ctx, page, errors } = await signedIn(390, 844);
+    const noSideways = async () => expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const go = async (name: string) => {
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name }).click();
+      await page.getByRole('heading', { name }).waitFor();
+    };
+    await go('Environments');
+    await page.getByRole('button', { name: 'New environment' }).click();
+    await page.getByRole('form', { name: 'new environment' }).getByLabel('Networking').selectOption('limited');
+    await noSideways();
+    await go('Vaults');
+    await page.locator('li[data-vault="phone-vault"]').getByRole('button', { name: 'Credentials' }).click();
+    await page.getByRole('form', { name: 'new credential' }).waitFor();
+    await noSideways();
+    await go('Agents');
+    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByRole('group', { name: 'agent form' }).waitFor();
+    await noSideways();
+    await shot(page, '4-phone-agent-form');
     expect(errors).toEqual([]);
     await ctx.close();
   });
