@@ -185,6 +185,7 @@ function CredentialForm({ vaultId, onDone }: { vaultId: string; onDone(): void }
   };
   return (
     <form className="form" aria-label="new credential" onSubmit={submit} autoComplete="off">
+      <h3>Add a credential</h3>
       <label>Kind <select value={kind} onChange={(e) => setKind(e.target.value)}>
         <option value="static_bearer">MCP bearer token</option>
         <option value="environment_variable">environment variable</option>
