@@ -344,6 +344,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
 
     // Editing makes version 3, and the diff then shows v2 → v3.
     await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('tab', { name: 'JSON' }).click();
     const editor = page.getByLabel('agent JSON');
     const current = JSON.parse(await editor.inputValue());
     expect(current).toMatchObject({ name: 'differ', system: 'You answer in two sentences.' });
@@ -366,6 +367,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     // Creating: the API's own 400 is shown, then a valid agent opens its page.
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByRole('tab', { name: 'JSON' }).click();
     await page.getByLabel('agent JSON').fill(JSON.stringify({ name: 'made-in-console', model: 'no-such-model-xyz' }));
     await page.getByRole('button', { name: 'Create agent' }).click();
     await page.getByRole('alert').filter({ hasText: /no-such-model-xyz|model/ }).waitFor();
@@ -387,7 +389,7 @@ describe.skipIf(!runBrowserTests())('console in a browser', { timeout: 120_000 }
     await page.getByRole('cell', { name: /notes\.txt/ }).waitFor();
     await shot(page, '6-files');
     await page.getByRole('link', { name: 'Environments' }).click();
-    await page.getByRole('cell', { name: /console-e2e/ }).waitFor();
+    await page.locator('tr[data-env="console-e2e"]').waitFor();
     await page.getByRole('link', { name: 'Vaults' }).click();
     await page.getByRole('button', { name: 'Credentials' }).click();
     await page.getByText('docs-mcp').waitFor();

@@ -1,12 +1,14 @@
 // Agents: the list (and creating one), and an agent's page with its version history, a side-by-side
-// diff between any two versions (chosen in the URL, so a diff can be shared), editing (a JSON view
-// of the editable fields; each change is a new version) and archiving.
+// diff between any two versions (chosen in the URL, so a diff can be shared), editing (a form for
+// name, model, system prompt and built-in tool toggles, plus JSON and YAML views of all editable
+// fields, the `yaml` library; each change is a new version) and archiving.
 import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { all, get, post, type Json } from '../api.ts';
 import { useLoad, useQuery } from '../hooks.ts';
 import { when } from '../format.ts';
 import { sideBySide, versionText } from '../diffview.ts';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 /** The fields an agent create/update takes, from an agent object. */
 export const EDITABLE = ['name', 'description', 'model', 'system', 'tools', 'mcp_servers', 'skills', 'metadata', 'multiagent'] as const;
@@ -15,25 +17,90 @@ export function editable(agent: Json): Json {
   return Object.fromEntries(EDITABLE.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]));
 }
 
-/** Parses the editor's text: a JSON object, or the reason it is not one. */
-export function parseAgentJson(text: string): { value?: Json; problem?: string } {
+export type EditorMode = 'form' | 'json' | 'yaml';
+
+/** Parses the editor's text (JSON, or YAML in the YAML view): an object of editable fields, or the reason it is not one. */
+export function parseAgentText(text: string, mode: 'json' | 'yaml' = 'json'): { value?: Json; problem?: string } {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = mode === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    return { problem: `not valid JSON: ${(e as Error).message}` };
+    return { problem: `not valid ${mode === 'yaml' ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}` };
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'expected a JSON object' };
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: `expected a ${mode === 'yaml' ? 'YAML mapping' : 'JSON object'}` };
   const unknown = Object.keys(value).filter((k) => !(EDITABLE as readonly string[]).includes(k));
   if (unknown.length) return { problem: `not editable here: ${unknown.join(', ')}` };
   return { value: value as Json };
 }
 
+export const parseAgentJson = (text: string) => parseAgentText(text, 'json');
+
+export function agentText(value: Json, mode: 'json' | 'yaml'): string {
+  return mode === 'yaml' ? stringifyYaml(value) : JSON.stringify(value, null, 2);
+}
+
+/** The built-in tools the form toggles (the agent toolset's tool names). */
+export const BUILTIN_TOOLS = ['bash', 'read', 'write', 'edit', 'glob', 'grep', 'web_fetch', 'web_search'] as const;
+const TOOLSET = 'agent_toolset_20260401';
+
+/** Whether a built-in tool is on: its own config, else the toolset's default, else on; off without the toolset. */
+export function toolEnabled(tools: Json[] | undefined, name: string): boolean {
+  const set = (tools ?? []).find((t) => t?.type === TOOLSET);
+  if (!set) return false;
+  const own = (set.configs ?? []).find((c: Json) => c?.name === name);
+  return own?.enabled ?? set.default_config?.enabled ?? true;
+}
+
+/** The tools list with one built-in tool switched on or off (other tools and config fields kept). */
+export function setToolEnabled(tools: Json[] | undefined, name: string, on: boolean): Json[] {
+  const list = [...(tools ?? [])];
+  const i = list.findIndex((t) => t?.type === TOOLSET);
+  if (i < 0) return on ? [...list, { type: TOOLSET, default_config: { enabled: false }, configs: [{ name, enabled: true }] }] : list;
+  const set = list[i];
+  const configs: Json[] = [...(set.configs ?? [])];
+  const j = configs.findIndex((c) => c?.name === name);
+  if (j >= 0) configs[j] = { ...configs[j], enabled: on };
+  else configs.push({ name, enabled: on });
+  list[i] = { ...set, configs };
+  return list;
+}
+
+function AgentForm({ value, onChange, models }: { value: Json; onChange(v: Json): void; models: string[] }) {
+  const model = typeof value.model === 'object' && value.model ? String(value.model.id ?? '') : String(value.model ?? '');
+  const set = (k: string, v: unknown) => onChange({ ...value, [k]: v });
+  return (
+    <div className="form" role="group" aria-label="agent form">
+      <label>Name <input value={String(value.name ?? '')} onChange={(e) => set('name', e.target.value)} /></label>
+      <label>Model <input list="console-models" value={model} onChange={(e) => set('model', typeof value.model === 'object' && value.model ? { ...value.model, id: e.target.value } : e.target.value)} /></label>
+      <datalist id="console-models">{models.map((m) => <option key={m} value={m} />)}</datalist>
+      <label>System prompt <textarea rows={6} value={String(value.system ?? '')} onChange={(e) => set('system', e.target.value)} /></label>
+      <fieldset>
+        <legend>Built-in tools</legend>
+        <div className="tools-grid">
+          {BUILTIN_TOOLS.map((t) => (
+            <label key={t} className="check"><input type="checkbox" checked={toolEnabled(value.tools, t)} onChange={(e) => set('tools', setToolEnabled(value.tools, t, e.target.checked))} /> {t}</label>
+          ))}
+        </div>
+      </fieldset>
+      <p className="sub">Other fields (MCP servers, skills, custom tools, permissions) in the JSON or YAML view.</p>
+    </div>
+  );
+}
+
 function AgentEditor({ initial, submitLabel, onSubmit, onCancel }: { initial: Json; submitLabel: string; onSubmit(value: Json): Promise<void>; onCancel(): void }) {
-  const [text, setText] = useState(() => JSON.stringify(initial, null, 2));
+  const [mode, setMode] = useState<EditorMode>('form');
+  const [value, setValue] = useState<Json>(initial);
+  const [text, setText] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const parsed = parseAgentJson(text);
+  const models = useLoad(() => get<{ data: Json[] }>('/v1/models').then((r) => r.data.map((m) => String(m.id))), []);
+  const parsed = mode === 'form' ? { value } : parseAgentText(text, mode);
+  const switchTo = (next: EditorMode) => {
+    if (next === mode || !parsed.value) return;
+    setValue(parsed.value);
+    if (next !== 'form') setText(agentText(parsed.value, next));
+    setMode(next);
+  };
   const submit = async () => {
     if (!parsed.value) return;
     setBusy(true);
@@ -48,7 +115,14 @@ function AgentEditor({ initial, submitLabel, onSubmit, onCancel }: { initial: Js
   };
   return (
     <div className="card editor">
-      <textarea aria-label="agent JSON" className="mono" rows={16} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+      <div className="tabs" role="tablist" aria-label="editor view">
+        {(['form', 'json', 'yaml'] as const).map((m) => (
+          <button key={m} role="tab" aria-selected={mode === m} className={`ghost small ${mode === m ? 'active' : ''}`} disabled={mode !== m && !parsed.value} onClick={() => switchTo(m)}>{m === 'form' ? 'Form' : m.toUpperCase()}</button>
+        ))}
+      </div>
+      {mode === 'form' ? <AgentForm value={value} onChange={setValue} models={models.data ?? []} /> : (
+        <textarea aria-label={mode === 'yaml' ? 'agent YAML' : 'agent JSON'} className="mono" rows={16} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+      )}
       <div className="actions">
         <button className="primary" disabled={busy || !parsed.value} onClick={submit}>{submitLabel}</button>
         <button className="ghost" onClick={onCancel}>Cancel</button>
