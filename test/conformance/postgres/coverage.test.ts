@@ -9,6 +9,7 @@ export const SQLITE_ONLY: Record<string, string> = {
   'api-fuzz.test.ts': 'reads the SQLite file directly to prove a refused request changed nothing',
   'resource-limits.test.ts': 'checks the SQLite statement cache and the file modes of hangar.db and its WAL',
   'secret-leak.test.ts': 'scans hangar.db, its WAL and shared memory for secrets; PostgreSQL keeps its data outside the data directory',
+  'long-session.test.ts': 'runs 2,000 turns (about 70 s); the log views it exercises are store-independent, and the log revision they check is covered on both stores by the store suite (test/kit/store-suite.ts)',
   'long-waits.test.ts': 'restarts real server processes (test/kit/child-server.ts), which start on the SQLite file of the data directory',
 };
 
