@@ -16,7 +16,7 @@ function scenario(childWrites: boolean) {
   let childStepped = false;
   const host = {
     threadIds: async () => ['primary', 'child', 'busy'],
-    async step(_s: string, threadId: string, signal: AbortSignal): Promise<StepAction & { wrote?: boolean }> {
+    async step(_s: string, threadId: string, signal: AbortSignal): Promise<StepAction & { queued?: boolean }> {
       if (threadId === 'primary') {
         // Takes the report once it is there (one model step), else has nothing to do.
         const act = reported && !primarySteps.includes('model');
@@ -31,7 +31,7 @@ function scenario(childWrites: boolean) {
         await primaryWentQuiet;
         await settle();
         reported = true;
-        return childWrites ? { type: 'none', wrote: true } : { type: 'none' };
+        return childWrites ? { type: 'none', queued: true } : { type: 'none' };
       }
       // A thread whose model call hangs: the loop stays alive until shutdown.
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
@@ -51,7 +51,7 @@ describe('runThreadLoops', () => {
     await done;
   });
 
-  it('leaves a quiet parent alone when a step neither acts nor writes', async () => {
+  it('leaves a quiet parent alone when a step neither acts nor queues input', async () => {
     const { shutdown, done, primarySteps } = scenario(false);
     await settle(); await settle();
     expect(primarySteps).toEqual(['none']);
