@@ -301,7 +301,7 @@ export class Harness {
   }
 
   /** Plans and performs one step (of the whole session, or of one thread of a team). Returns the action taken. */
-  private async step(sessionId: string, signal: AbortSignal, scope: StepScope = this.rootScope): Promise<StepAction> {
+  private async step(sessionId: string, signal: AbortSignal, scope: StepScope = this.rootScope): Promise<StepAction & { queued?: boolean }> {
     const opts = await this.planOptions(sessionId);
     // The session's own scope plans from its log view (current without re-reading the log); a
     // thread's scope gives no view and plans from its filtered log.
@@ -310,6 +310,9 @@ export class Harness {
       : planStep(row, log(), nextEventId, this.deps.clock.now(), opts));
     if (!committed) return { type: 'none' };
     const action = committed.plan.action;
+    // Nothing to do, but input went in (a child's final idle carries its unprocessed report to the
+    // parent): the team loop pokes the other threads.
+    if (action.type === 'none') return committed.stored.some((e) => e.event.processed_at === null) ? { type: 'none', queued: true } : action;
     try {
       if (action.type === 'model') await this.modelStep(sessionId, signal, scope);
       else if (action.type === 'evaluate') await this.evaluateStep(sessionId, action, signal, scope);

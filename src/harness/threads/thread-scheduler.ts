@@ -6,8 +6,12 @@ import type { StepAction } from '../planner.ts';
 export const INTERRUPT = 'interrupt';
 
 export interface ThreadLoopHost {
-  /** Plans and performs one step of one thread. */
-  step(sessionId: string, threadId: string, signal: AbortSignal): Promise<StepAction>;
+  /**
+   * Plans and performs one step of one thread. `queued`: a step that took no action still appended
+   * input some thread has to take (a child's final idle carries its report to the parent), so the
+   * others look again.
+   */
+  step(sessionId: string, threadId: string, signal: AbortSignal): Promise<StepAction & { queued?: boolean }>;
   /** The threads that may have work: the primary and every child not archived. */
   threadIds(sessionId: string): Promise<string[]>;
 }
@@ -48,13 +52,17 @@ export async function runThreadLoops(host: ThreadLoopHost, sessionId: string, co
         const seen = epoch;
         const onShutdown = () => ctrl.abort(control.shutdown.reason);
         control.shutdown.addEventListener('abort', onShutdown);
-        let action: StepAction;
+        let action: StepAction & { queued?: boolean };
         try {
           action = await host.step(sessionId, threadId, ctrl.signal);
         } finally {
           control.shutdown.removeEventListener('abort', onShutdown);
         }
-        if (action.type !== 'none') signal();
+        // A commit without an action can still give another thread work: a child going idle with
+        // `end_turn` is planned as `none`, and its report to the parent is appended in that commit.
+        // Without the signal a parent that had already gone quiet is never planned again while
+        // another thread keeps the loop alive. (Input is taken once, so this cannot livelock.)
+        if (action.type !== 'none' || action.queued) signal();
         else if (epoch === seen) return; // nothing to do, and nothing happened meanwhile
       }
     } finally {
