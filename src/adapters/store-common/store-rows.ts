@@ -1,7 +1,8 @@
 // Row mappers shared by the SQL store adapters (SQLite and PostgreSQL keep the same tables and
 // columns): a database row in, the store port's row type out. Each adapter keeps its own SQL.
 import type {
-  ApiKeyRow, ApiKeySource, ApiKeyStatus, CredentialRow, FileRow, IdempotencyKey, IdempotencyRecord, Json, WorkRow, WorkState,
+  ApiKeyRow, ApiKeySource, ApiKeyStatus, CredentialRow, FileRow, IdempotencyKey, IdempotencyRecord, Json, PackageLayerRow, PackageLayerStatus,
+  SpendLedgerRow, SpendLimitRow, WorkRow, WorkState,
 } from '../../ports/store.ts';
 
 export type Row = Record<string, unknown>;
@@ -63,3 +64,24 @@ export function idempotencyRecord(r: Row): IdempotencyRecord {
       : { status: Number(r.status), contentType: String(r.content_type), body: String(r.body) },
   };
 }
+
+export function packageLayerRow(r: Row): PackageLayerRow {
+  return {
+    key: String(r.key),
+    packages: JSON.parse(String(r.packages)) as Record<string, string[]>,
+    status: String(r.status) as PackageLayerStatus,
+    error: text(r.error),
+    logTail: text(r.log_tail),
+    createdAt: String(r.created_at),
+    startedAt: text(r.started_at),
+    finishedAt: text(r.finished_at),
+    leaseOwner: text(r.lease_owner),
+    leaseExpiresAt: num(r.lease_expires_at),
+  };
+}
+
+export const spendLimitRow = (r: Row): SpendLimitRow => ({ limit: JSON.parse(String(r.data)), scopeKey: String(r.scope_key) });
+
+export const spendLedgerRow = (r: Row): SpendLedgerRow => ({
+  scope: String(r.scope), month: String(r.month), spentMicros: Number(r.spent_micros), reservedMicros: Number(r.reserved_micros),
+});

@@ -3,16 +3,13 @@
 // a commit that reserves locks its scopes' ledger rows (FOR UPDATE, in key order, so two commits
 // never deadlock) before the admission check, so reservations of sessions on any number of nodes
 // are admitted one at a time against the same totals.
+import { spendLedgerRow as toLedger, spendLimitRow as toLimit } from '../store-common/store-rows.ts';
 import type { AuditEvent, Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
 import { AUDIT_INSERT, auditParams } from '../store-sqlite/sqlite-audit-repo.ts';
 import { admit, monthOf, spendDelta, spendScopesOf, spendWaitOf } from '../../domain/spend.ts';
 import type { PgDb, Querier, Row } from './pg-db.ts';
 import { keyset, pageOf } from '../store-sqlite/sqlite-paging.ts';
 
-const toLimit = (r: Row): SpendLimitRow => ({ limit: JSON.parse(String(r.data)), scopeKey: String(r.scope_key) });
-const toLedger = (r: Row): SpendLedgerRow => ({
-  scope: String(r.scope), month: String(r.month), spentMicros: Number(r.spent_micros), reservedMicros: Number(r.reserved_micros),
-});
 
 const ledgerRows = async (q: Querier, scopes: string[], lock = false) =>
   (await q.all(`SELECT * FROM spend_ledger WHERE scope = ANY(?::text[]) ORDER BY scope${lock ? ' FOR UPDATE' : ''}`, scopes)).map(toLedger);

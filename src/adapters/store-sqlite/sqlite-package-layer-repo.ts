@@ -1,25 +1,8 @@
 // SQLite repo of package layer builds: one row per layer key, claimed with a lease by a single
 // conditional UPDATE (atomic on its own), so two processes never build the same layer at once.
-import type { PackageLayerRepo, PackageLayerRow, PackageLayerStatus } from '../../ports/store.ts';
+import type { PackageLayerRepo, PackageLayerRow } from '../../ports/store.ts';
+import { packageLayerRow as toRow } from '../store-common/store-rows.ts';
 import type { SqliteAccess } from './sqlite-work-repo.ts';
-
-type Row = Record<string, unknown>;
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
-function toRow(r: Row): PackageLayerRow {
-  return {
-    key: String(r.key),
-    packages: JSON.parse(String(r.packages)) as Record<string, string[]>,
-    status: String(r.status) as PackageLayerStatus,
-    error: str(r.error),
-    logTail: str(r.log_tail),
-    createdAt: String(r.created_at),
-    startedAt: str(r.started_at),
-    finishedAt: str(r.finished_at),
-    leaseOwner: str(r.lease_owner),
-    leaseExpiresAt: r.lease_expires_at === null || r.lease_expires_at === undefined ? null : Number(r.lease_expires_at),
-  };
-}
 
 export class SqlitePackageLayerRepo implements PackageLayerRepo {
   private readonly s: SqliteAccess;

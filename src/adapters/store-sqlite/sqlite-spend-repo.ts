@@ -2,6 +2,7 @@
 // `applySessionSpend` runs inside a session commit's BEGIN IMMEDIATE transaction, which serializes
 // every writer of the file: the admission check and the ledger update cannot interleave with another
 // session's.
+import { spendLedgerRow as toLedger, spendLimitRow as toLimit } from '../store-common/store-rows.ts';
 import type { AuditEvent, Page, PageQuery, SpendLedgerRow, SpendLimitRow, SpendRepo } from '../../ports/store.ts';
 import { appendAudit } from './sqlite-audit-repo.ts';
 import { admit, monthOf, spendDelta, spendScopesOf, spendWaitOf } from '../../domain/spend.ts';
@@ -10,10 +11,6 @@ import { keyset, pageOf } from './sqlite-paging.ts';
 
 type Row = Record<string, unknown>;
 
-const toLimit = (r: Row): SpendLimitRow => ({ limit: JSON.parse(String(r.data)), scopeKey: String(r.scope_key) });
-const toLedger = (r: Row): SpendLedgerRow => ({
-  scope: String(r.scope), month: String(r.month), spentMicros: Number(r.spent_micros), reservedMicros: Number(r.reserved_micros),
-});
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 export function ledgerRows(s: SqliteAccess, scopes: string[]): SpendLedgerRow[] {
